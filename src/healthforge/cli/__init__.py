@@ -1,0 +1,1 @@
+"""The ``healthforge`` command line: a thin shell over the library."""

@@ -1,0 +1,196 @@
+"""Reading tables from files or bundled datasets, and writing them atomically.
+
+An output is written to a temporary file next to its destination and moved into
+place only when complete, so a failure never leaves a partial or clobbered file.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+
+from healthforge.errors import HealthForgeError
+
+BUNDLED_PREFIX = "bundled:"
+TABLE_FORMATS = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".txt": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".xlsx": "excel",
+    ".xls": "excel",
+}
+OUTPUT_FORMATS = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet"}
+
+
+def table_format(path: str | Path, output: bool = False) -> str:
+    """The format a path's extension names; ``.gz`` after a text format is allowed on input."""
+    path = Path(path)
+    suffixes = [s.lower() for s in path.suffixes]
+    if not output and len(suffixes) >= 2 and suffixes[-1] == ".gz":
+        suffixes = suffixes[:-1]
+    suffix = suffixes[-1] if suffixes else ""
+    formats = OUTPUT_FORMATS if output else TABLE_FORMATS
+    if suffix not in formats:
+        kinds = ", ".join(sorted(formats))
+        what = "write" if output else "read"
+        raise HealthForgeError(
+            f"cannot {what} '{path.name}': unknown file type '{suffix or '(none)'}'",
+            f"use one of {kinds}",
+        )
+    return formats[suffix]
+
+
+def load_table(source: str | Path) -> pd.DataFrame:
+    """Load a CSV/TSV/Parquet/Excel file, or ``bundled:NAME`` from the bundled datasets."""
+    text = str(source)
+    if text.startswith(BUNDLED_PREFIX):
+        from healthforge.data.bundled import get_dataset
+
+        return get_dataset(text[len(BUNDLED_PREFIX) :]).load()
+    path = Path(text)
+    if not path.exists():
+        raise HealthForgeError(
+            f"file '{path}' does not exist",
+            "check the path, or use a bundled dataset such as bundled:nhefs",
+        )
+    if path.is_dir():
+        raise HealthForgeError(f"'{path}' is a folder, not a data file")
+    fmt = table_format(path)
+    if path.stat().st_size == 0:
+        raise HealthForgeError(f"file '{path}' is empty")
+    try:
+        df = _read(path, fmt)
+    except HealthForgeError:
+        raise
+    except Exception as exc:  # parsers raise many types; all mean "not this format"
+        detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise HealthForgeError(
+            f"could not read '{path}' as {fmt.upper()}: {detail}",
+            "check that the file's extension matches its content",
+        ) from None
+    if df.shape[1] == 0:
+        raise HealthForgeError(f"file '{path}' has no columns")
+    if df.shape[0] == 0:
+        raise HealthForgeError(f"file '{path}' has a header but no rows")
+    df.columns = [str(c) for c in df.columns]
+    return df
+
+
+def _read(path: Path, fmt: str) -> pd.DataFrame:
+    if fmt in {"csv", "tsv"}:
+        sep = "\t" if fmt == "tsv" else ","
+        _check_header(_text_header(path, sep), path)
+        return pd.read_csv(path, sep=sep, low_memory=False)
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        names = pq.read_schema(path).names
+        _check_header(names, path)
+        return pd.read_parquet(path)
+    header = pd.read_excel(path, header=None, nrows=1).iloc[0].tolist() if fmt == "excel" else []
+    _check_header([str(h) for h in header], path)
+    return pd.read_excel(path)
+
+
+def _text_header(path: Path, sep: str) -> list[str]:
+    import gzip
+
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:  # type: ignore[operator]
+        try:
+            return next(csv.reader(handle, delimiter=sep))
+        except StopIteration:
+            raise HealthForgeError(f"file '{path}' is empty") from None
+        except UnicodeDecodeError:
+            raise HealthForgeError(
+                f"file '{path}' is not UTF-8 text", "save it as UTF-8 CSV, or use Parquet"
+            ) from None
+
+
+def _check_header(names: list[str], path: Path) -> None:
+    seen: set[str] = set()
+    dupes = sorted({n for n in names if n in seen or seen.add(n)})  # type: ignore[func-returns-value]
+    if dupes:
+        raise HealthForgeError(
+            f"file '{path}' has duplicate column names: {', '.join(dupes)}",
+            "rename the columns so each name is unique",
+        )
+
+
+def check_output_path(path: str | Path, force: bool = False) -> Path:
+    """Validate an output path before any work is done."""
+    path = Path(path)
+    table_format(path, output=True)
+    if path.exists() and not force:
+        raise HealthForgeError(
+            f"'{path}' already exists", "choose another name or pass --force to overwrite it"
+        )
+    if not path.parent.exists():
+        raise HealthForgeError(f"folder '{path.parent}' does not exist", "create it first")
+    return path
+
+
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; move it into place only on success."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent or ".")
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def write_table(df: pd.DataFrame, path: str | Path) -> None:
+    """Write ``df`` atomically in the format the extension names."""
+    write_chunks([df], path)
+
+
+def write_chunks(chunks: Iterable[pd.DataFrame], path: str | Path) -> int:
+    """Stream DataFrame chunks into one file atomically; returns the number of rows."""
+    path = Path(path)
+    fmt = table_format(path, output=True)
+    rows = 0
+    with atomic_path(path) as tmp:
+        if fmt == "parquet":
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            writer = None
+            try:
+                for chunk in chunks:
+                    table = pa.Table.from_pandas(chunk, preserve_index=False)
+                    if writer is None:
+                        writer = pq.ParquetWriter(tmp, table.schema)
+                    writer.write_table(table.cast(writer.schema))
+                    rows += len(chunk)
+            finally:
+                if writer is not None:
+                    writer.close()
+            if writer is None:
+                raise HealthForgeError("nothing to write")
+        else:
+            sep = "\t" if fmt == "tsv" else ","
+            with open(tmp, "w", encoding="utf-8", newline="") as handle:
+                for i, chunk in enumerate(chunks):
+                    chunk.to_csv(handle, sep=sep, index=False, header=i == 0)
+                    rows += len(chunk)
+    return rows

@@ -1,0 +1,243 @@
+"""A typed, serialisable description of a table: what each column is and how to treat it.
+
+The schema is the contract between data, generators and evaluation. It is inferred
+from data (:func:`healthforge.data.infer.infer_schema`), saved as YAML or JSON for the
+user to edit, and read back with :meth:`Schema.load`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from healthforge.errors import HealthForgeError
+
+Kind = Literal["continuous", "integer", "categorical", "ordinal", "boolean", "datetime", "text"]
+Role = Literal["identifier", "quasi_identifier", "sensitive", "target", "feature"]
+
+KINDS: tuple[str, ...] = (
+    "continuous",
+    "integer",
+    "categorical",
+    "ordinal",
+    "boolean",
+    "datetime",
+    "text",
+)
+ROLES: tuple[str, ...] = ("identifier", "quasi_identifier", "sensitive", "target", "feature")
+NUMERIC_KINDS = frozenset({"continuous", "integer", "datetime"})
+DISCRETE_KINDS = frozenset({"categorical", "ordinal", "boolean"})
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class ColumnSchema:
+    """One column.
+
+    ``minimum``/``maximum`` are numbers for numeric kinds and days since 1970-01-01 for
+    datetimes; ``categories`` lists the observed values of discrete kinds, spelled and
+    typed as in the data. ``dtype`` is the pandas dtype the column is written back as.
+    """
+
+    name: str
+    kind: Kind
+    role: Role = "feature"
+    dtype: str = "float64"
+    missing_rate: float = 0.0
+    minimum: float | None = None
+    maximum: float | None = None
+    decimals: int | None = None
+    categories: list[Any] | None = None
+    datetime_format: str | None = None
+    reason: str | None = None
+
+    @property
+    def is_numeric(self) -> bool:
+        return self.kind in NUMERIC_KINDS
+
+    @property
+    def is_discrete(self) -> bool:
+        return self.kind in DISCRETE_KINDS
+
+    @property
+    def modelled(self) -> bool:
+        """Identifiers are never modelled; free text is not modelled by tabular generators."""
+        return self.role != "identifier" and self.kind != "text"
+
+    def validate(self) -> None:
+        """Raise :class:`HealthForgeError` when the column description is inconsistent."""
+        where = f"schema column '{self.name}'"
+        if self.kind not in KINDS:
+            raise HealthForgeError(
+                f"{where} has unknown kind '{self.kind}'", f"use one of: {', '.join(KINDS)}"
+            )
+        if self.role not in ROLES:
+            raise HealthForgeError(
+                f"{where} has unknown role '{self.role}'", f"use one of: {', '.join(ROLES)}"
+            )
+        if not 0.0 <= float(self.missing_rate) <= 1.0:
+            raise HealthForgeError(f"{where} has missing_rate {self.missing_rate} outside [0, 1]")
+        if self.is_discrete and self.modelled and not self.categories:
+            raise HealthForgeError(
+                f"{where} is {self.kind} but lists no categories",
+                "add a 'categories' list or let healthforge infer the schema",
+            )
+        if (
+            self.minimum is not None
+            and self.maximum is not None
+            and float(self.minimum) > float(self.maximum)
+        ):
+            raise HealthForgeError(
+                f"{where} has minimum {self.minimum} above maximum {self.maximum}"
+            )
+
+
+@dataclass
+class Schema:
+    """All columns of a table, in order, plus table-level settings."""
+
+    columns: list[ColumnSchema]
+    version: int = SCHEMA_VERSION
+    source: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        names = [c.name for c in self.columns]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise HealthForgeError(f"schema lists columns more than once: {', '.join(dupes)}")
+        targets = [c.name for c in self.columns if c.role == "target"]
+        if len(targets) > 1:
+            raise HealthForgeError(
+                f"schema marks more than one target column: {', '.join(targets)}",
+                "keep role 'target' on one column",
+            )
+        for column in self.columns:
+            column.validate()
+
+    # -- lookup -------------------------------------------------------------------
+    def __getitem__(self, name: str) -> ColumnSchema:
+        for column in self.columns:
+            if column.name == name:
+                return column
+        raise HealthForgeError(f"column '{name}' is not in the schema")
+
+    def __contains__(self, name: object) -> bool:
+        return any(c.name == name for c in self.columns)
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def modelled(self) -> list[ColumnSchema]:
+        return [c for c in self.columns if c.modelled]
+
+    @property
+    def modelled_names(self) -> list[str]:
+        return [c.name for c in self.modelled]
+
+    @property
+    def identifiers(self) -> list[ColumnSchema]:
+        return [c for c in self.columns if c.role == "identifier"]
+
+    @property
+    def target(self) -> str | None:
+        return next((c.name for c in self.columns if c.role == "target"), None)
+
+    def with_target(self, name: str | None) -> Schema:
+        """A copy with ``name`` as the only target (previous target becomes a feature)."""
+        if name is None:
+            return self
+        if name not in self:
+            raise HealthForgeError(
+                f"target column '{name}' is not in the data",
+                f"columns are: {', '.join(self.names[:20])}",
+            )
+        if self[name].role == "identifier":
+            raise HealthForgeError(f"target column '{name}' is an identifier and is not modelled")
+        columns = []
+        for column in self.columns:
+            data = asdict(column)
+            if column.name == name:
+                data["role"] = "target"
+            elif column.role == "target":
+                data["role"] = "feature"
+            columns.append(ColumnSchema(**data))
+        return Schema(columns=columns, source=self.source, notes=list(self.notes))
+
+    def quasi_identifiers(self) -> list[str]:
+        return [c.name for c in self.columns if c.role == "quasi_identifier"]
+
+    # -- serialisation ------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        columns = []
+        for column in self.columns:
+            data = {k: v for k, v in asdict(column).items() if v is not None}
+            columns.append(data)
+        return {
+            "version": self.version,
+            "source": self.source,
+            "notes": list(self.notes),
+            "columns": columns,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Schema:
+        if not isinstance(data, dict) or not isinstance(data.get("columns"), list):
+            raise HealthForgeError(
+                "schema file has no 'columns' list",
+                "write one with `healthforge profile DATA --schema-out schema.yaml` and edit it",
+            )
+        version = int(data.get("version", SCHEMA_VERSION))
+        if version != SCHEMA_VERSION:
+            raise HealthForgeError(
+                f"schema version {version} is not supported (this healthforge reads {SCHEMA_VERSION})"
+            )
+        known = set(ColumnSchema.__dataclass_fields__)
+        columns = []
+        for raw in data["columns"]:
+            if not isinstance(raw, dict) or "name" not in raw or "kind" not in raw:
+                raise HealthForgeError("every schema column needs at least 'name' and 'kind'")
+            unknown = set(raw) - known
+            if unknown:
+                raise HealthForgeError(
+                    f"schema column '{raw['name']}' has unknown fields: {', '.join(sorted(unknown))}",
+                    f"allowed fields: {', '.join(sorted(known))}",
+                )
+            columns.append(ColumnSchema(**raw))
+        return cls(
+            columns=columns,
+            version=version,
+            source=data.get("source"),
+            notes=list(data.get("notes") or []),
+        )
+
+    def dumps(self, fmt: Literal["yaml", "json"] = "yaml") -> str:
+        if fmt == "json":
+            return json.dumps(self.to_dict(), indent=2, default=str)
+        return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
+
+    def save(self, path: str | Path) -> None:
+        from healthforge.data.io import atomic_write_text
+
+        path = Path(path)
+        fmt: Literal["yaml", "json"] = "json" if path.suffix.lower() == ".json" else "yaml"
+        atomic_write_text(path, self.dumps(fmt))
+
+    @classmethod
+    def load(cls, path: str | Path) -> Schema:
+        path = Path(path)
+        if not path.is_file():
+            raise HealthForgeError(f"schema file '{path}' does not exist")
+        text = path.read_text(encoding="utf-8")
+        try:
+            data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+        except (json.JSONDecodeError, yaml.YAMLError) as exc:
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise HealthForgeError(f"schema file '{path}' is not valid YAML/JSON: {first}") from None
+        return cls.from_dict(data)
