@@ -1,0 +1,206 @@
+"""The generator contract: parameters in ``__init__``, ``fit``, then ``sample``.
+
+Subclasses implement two methods on the shared numeric encoding
+(:class:`healthforge.data.encoding.TableEncoder`):
+
+* ``_fit(X, progress)`` with ``X`` of shape ``(n_rows, n_modelled)``, NaN for missing;
+* ``_sample(n, rng)`` returning an encoded matrix of shape ``(n, n_modelled)``.
+
+Everything else - validation, schema handling, decoding back to the original columns,
+types, spellings, bounds and decimals, conditions, the guard against copying training
+rows, chunked streaming, determinism and persistence - lives here, once.
+"""
+
+from __future__ import annotations
+
+import inspect
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import pandas as pd
+
+from healthforge.data.encoding import TableEncoder
+from healthforge.data.prepare import PreparedData, prepare
+from healthforge.data.schema import Schema
+from healthforge.errors import HealthForgeError
+from healthforge.generators import conditions as cond
+from healthforge.progress import ProgressCallback, report
+
+CHUNK_ROWS = 50_000  # fixed, so output depends on seed and n only, not on memory settings
+MAX_DRAW_ROUNDS = 50  # rejection rounds before a condition is declared too rare
+MAX_ROWS = 2_000_000_000
+
+
+class Generator(ABC):
+    """Base class of every generator.
+
+    Class attributes describe the generator for the registry: what data it handles,
+    whether it conditions natively, whether it offers differential privacy.
+    """
+
+    name: ClassVar[str] = ""
+    summary: ClassVar[str] = ""
+    family: ClassVar[str] = "statistical"
+    data_types: ClassVar[tuple[str, ...]] = ("continuous", "integer", "categorical", "datetime")
+    conditioning: ClassVar[str] = "rejection"  # "native" or "rejection"
+    differential_privacy: ClassVar[bool] = False
+    high_dimensional: ClassVar[bool] = True  # handles p >> n tables (e.g. gene expression)
+
+    def __init__(self, seed: int = 0) -> None:
+        self.seed = seed
+
+    # -- scikit-learn style parameters ---------------------------------------------
+    def get_params(self) -> dict[str, Any]:
+        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
+        return {name: getattr(self, name) for name in names}
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({params})"
+
+    @property
+    def fitted(self) -> bool:
+        return hasattr(self, "encoder_")
+
+    # -- fitting ------------------------------------------------------------------------
+    def fit(
+        self,
+        data: pd.DataFrame | PreparedData,
+        schema: Schema | None = None,
+        *,
+        target: str | None = None,
+        drop: list[str] | tuple[str, ...] = (),
+        progress: ProgressCallback | None = None,
+    ) -> Self:
+        """Learn the distribution of ``data`` (``(n_rows, n_columns)``).
+
+        Identifier and free-text columns are excluded (see ``excluded_``). ``schema``
+        overrides inference; the data is checked against it.
+        """
+        prepared = data if isinstance(data, PreparedData) else prepare(data, schema, target, drop)
+        if len(prepared.frame) < 2:
+            raise HealthForgeError("need at least 2 rows to fit a generator")
+        self.schema_ = prepared.schema
+        self.excluded_ = dict(prepared.excluded)
+        encoder = TableEncoder(prepared.schema)
+        matrix = encoder.encode(prepared.frame)
+        self._check_supported(encoder)
+        self.n_train_ = len(matrix)
+        # what subclasses need to know about the encoded columns, set before _fit
+        self.discrete_ = encoder.discrete
+        self.cardinalities_ = encoder.cardinalities
+        self._fit(matrix, progress)
+        self.encoder_ = encoder
+        self.train_hashes_ = np.unique(_row_hashes(encoder.decode(matrix)))
+        return self
+
+    def _check_supported(self, encoder: TableEncoder) -> None:
+        if not self.high_dimensional and len(encoder.columns) > 4 * max(self.n_train_, 1):
+            raise HealthForgeError(
+                f"generator '{self.name}' does not handle tables with far more columns than rows "
+                f"({len(encoder.columns)} columns, {self.n_train_} rows)",
+                "use gaussian_copula or bayesian_network for high-dimensional data",
+            )
+
+    @abstractmethod
+    def _fit(self, X: np.ndarray, progress: ProgressCallback | None) -> None:
+        """Fit on encoded ``X`` of shape ``(n_rows, n_modelled)``, NaN for missing."""
+
+    @abstractmethod
+    def _sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """Draw ``n`` encoded rows, shape ``(n, n_modelled)``."""
+
+    # -- sampling -----------------------------------------------------------------------
+    def sample(
+        self,
+        n: int,
+        seed: int | None = None,
+        conditions: cond.ConditionsLike = None,
+        progress: ProgressCallback | None = None,
+    ) -> pd.DataFrame:
+        """``n`` synthetic rows with the training columns (identifiers excluded)."""
+        chunks = list(self.sample_chunks(n, seed=seed, conditions=conditions, progress=progress))
+        return pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
+
+    def sample_chunks(
+        self,
+        n: int,
+        seed: int | None = None,
+        conditions: cond.ConditionsLike = None,
+        progress: ProgressCallback | None = None,
+    ) -> Iterator[pd.DataFrame]:
+        """Yield ``n`` rows in chunks of at most ``CHUNK_ROWS``: constant memory for any ``n``.
+
+        Same seed, same rows. Every row satisfies ``conditions``; rows identical to a
+        training record are discarded and redrawn.
+        """
+        if not self.fitted:
+            raise HealthForgeError("the generator is not fitted yet", "call fit() first")
+        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n <= 0:
+            raise HealthForgeError(f"number of rows must be a positive whole number, not {n!r}")
+        if n > MAX_ROWS:
+            raise HealthForgeError(f"{n:,} rows is more than the {MAX_ROWS:,} supported")
+        resolved = cond.resolve(cond.parse_conditions(conditions), self.schema_)
+        base_seed = self.seed if seed is None else seed
+        self.sample_stats_ = {"drawn": 0, "rejected_conditions": 0, "rejected_copies": 0}
+        done = 0
+        for index, start in enumerate(range(0, int(n), CHUNK_ROWS)):
+            size = min(CHUNK_ROWS, int(n) - start)
+            rng = np.random.default_rng([int(base_seed) & 0xFFFFFFFF, index])
+            chunk = self._draw(size, rng, resolved)
+            done += size
+            report(progress, "sampling", done, int(n))
+            yield chunk
+
+    def _draw(self, size: int, rng: np.random.Generator, conditions: list[cond.Condition]) -> Any:
+        kept: list[pd.DataFrame] = []
+        have = 0
+        accepted_share = 1.0
+        for _ in range(MAX_DRAW_ROUNDS):
+            want = size - have
+            # overdraw only once rows are known to be rejected, and then with a margin
+            factor = 1.0 if accepted_share >= 1.0 else 1.2 / max(accepted_share, 1e-3)
+            batch = int(min(np.ceil(want * factor), 20 * CHUNK_ROWS))
+            frame = self._decoded(batch, rng)
+            keep = np.ones(len(frame), dtype=bool)
+            if conditions:
+                keep &= cond.mask(frame, conditions)
+                self.sample_stats_["rejected_conditions"] += int((~keep).sum())
+            copies = np.isin(_row_hashes(frame), self.train_hashes_) & keep
+            self.sample_stats_["rejected_copies"] += int(copies.sum())
+            keep &= ~copies
+            self.sample_stats_["drawn"] += batch
+            accepted_share = max(keep.mean(), 1.0 / (batch + 1))
+            kept.append(frame[keep].head(want))
+            have += len(kept[-1])
+            if have >= size:
+                return pd.concat(kept, ignore_index=True)
+        drawn = self.sample_stats_["drawn"]
+        share = have / max(drawn, 1)
+        if conditions:
+            raise HealthForgeError(
+                "conditions " + "; ".join(map(str, conditions)) + f" are too rare: only {have} of "
+                f"{drawn:,} generated rows ({share:.4%}) satisfied them",
+                "relax the conditions or use a generator with native conditioning",
+            )
+        raise HealthForgeError(
+            f"generator '{self.name}' keeps reproducing training rows ({share:.1%} of draws "
+            "were new)",
+            "the training data may be too small or too coarse to synthesise safely",
+        )
+
+    def _decoded(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
+        return self.encoder_.decode(self._sample(n, rng))
+
+    # -- persistence -------------------------------------------------------------------
+    def save(self, path: str) -> None:
+        from healthforge.generators.persistence import save_model
+
+        save_model(self, path)
+
+
+def _row_hashes(df: pd.DataFrame) -> np.ndarray:
+    """One 64-bit hash per row, stable for equal values and dtypes."""
+    return pd.util.hash_pandas_object(df, index=False).to_numpy()

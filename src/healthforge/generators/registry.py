@@ -1,0 +1,71 @@
+"""Generators found by name. Modules are imported on first use, so heavy ones stay cheap."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+from healthforge.errors import HealthForgeError
+from healthforge.generators.base import Generator
+
+_GENERATORS: dict[str, str] = {
+    "independent": "healthforge.generators.independent:IndependentGenerator",
+    "gaussian_copula": "healthforge.generators.gaussian_copula:GaussianCopulaGenerator",
+    "bayesian_network": "healthforge.generators.bayesian_network:BayesianNetworkGenerator",
+}
+
+
+@dataclass(frozen=True)
+class GeneratorInfo:
+    name: str
+    summary: str
+    family: str
+    data_types: tuple[str, ...]
+    conditioning: str
+    differential_privacy: bool
+    high_dimensional: bool
+    params: dict[str, Any]
+
+
+def register(name: str, target: str) -> None:
+    """Add a generator ``"package.module:Class"`` under ``name`` (plugins use this)."""
+    _GENERATORS[name] = target
+
+
+def generator_names() -> list[str]:
+    return list(_GENERATORS)
+
+
+def generator_class(name: str) -> type[Generator]:
+    if name not in _GENERATORS:
+        raise HealthForgeError(
+            f"unknown generator '{name}'",
+            f"choose one of: {', '.join(_GENERATORS)} (see `healthforge generators`)",
+        )
+    module_name, class_name = _GENERATORS[name].split(":")
+    return getattr(importlib.import_module(module_name), class_name)
+
+
+def get_generator(name: str, **params: Any) -> Generator:
+    """An unfitted generator ``name`` with constructor ``params``."""
+    cls = generator_class(name)
+    try:
+        return cls(**params)
+    except TypeError as exc:
+        raise HealthForgeError(f"bad parameters for generator '{name}': {exc}") from None
+
+
+def describe(name: str) -> GeneratorInfo:
+    cls = generator_class(name)
+    instance = cls()
+    return GeneratorInfo(
+        name=name,
+        summary=cls.summary,
+        family=cls.family,
+        data_types=cls.data_types,
+        conditioning=cls.conditioning,
+        differential_privacy=cls.differential_privacy,
+        high_dimensional=cls.high_dimensional,
+        params=instance.get_params(),
+    )
