@@ -41,9 +41,9 @@ def category_codes(series: pd.Series, categories: list[Any]) -> tuple[np.ndarray
         codes = np.where(found, order[pos], np.nan).astype(float)
         unknown_mask = ~missing & ~found
     else:
-        keys_obj = np.array([str(v).strip() if not m else "" for v, m in zip(values, missing)])
+        keys = pd.Series(values).astype(str).str.strip()
         lookup = {str(c): i for i, c in enumerate(categories)}
-        codes = pd.Series(keys_obj).map(lookup).to_numpy(dtype=float)
+        codes = keys.map(lookup).to_numpy(dtype=float)
         unknown_mask = ~missing & np.isnan(codes)
     codes[missing] = np.nan
     unknown = list(pd.unique(values[unknown_mask]))[:5]

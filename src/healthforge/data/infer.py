@@ -46,9 +46,7 @@ def infer_schema(
     schema = Schema(columns=columns, source=source)
     identifiers = [c.name for c in schema.identifiers]
     if identifiers:
-        schema.notes.append(
-            "direct identifiers excluded from modelling: " + ", ".join(identifiers)
-        )
+        schema.notes.append("direct identifiers excluded from modelling: " + ", ".join(identifiers))
     return schema.with_target(target)
 
 
@@ -104,7 +102,9 @@ def _infer_column(name: str, series: pd.Series, max_categories: int) -> ColumnSc
     numeric = pd.to_numeric(text, errors="coerce")
     share_numeric = float(numeric.notna().mean())
     if share_numeric == 1.0:
-        return _numeric_column(name, pd.to_numeric(series, errors="coerce"), "float64", missing_rate)
+        return _numeric_column(
+            name, pd.to_numeric(series, errors="coerce"), "float64", missing_rate
+        )
     fmt = _date_format(text)
     if fmt is not None:
         return _datetime_column(name, series, "str", missing_rate, fmt=fmt)
@@ -113,8 +113,12 @@ def _infer_column(name: str, series: pd.Series, max_categories: int) -> ColumnSc
     reason = identifier_reason(name, series, kind)
     if reason:
         return ColumnSchema(
-            name=name, kind=kind, role="identifier", dtype="str",
-            missing_rate=missing_rate, reason=reason,
+            name=name,
+            kind=kind,
+            role="identifier",
+            dtype="str",
+            missing_rate=missing_rate,
+            reason=reason,
         )
     if share_numeric >= 0.5:
         examples = text[numeric.isna()].unique()[:3]
@@ -220,4 +224,8 @@ def _date_format(text: pd.Series) -> str | None:
 def _looks_like_free_text(text: pd.Series) -> bool:
     sample = text.head(2000)
     unique_share = sample.nunique() / max(len(sample), 1)
-    return unique_share > 0.5 and sample.str.len().mean() > 30 and sample.str.contains(" ").mean() > 0.5
+    return (
+        unique_share > 0.5
+        and sample.str.len().mean() > 30
+        and sample.str.contains(" ").mean() > 0.5
+    )

@@ -78,7 +78,11 @@ def identifier_reason(name: str, series: pd.Series, kind: str) -> str | None:
         for label, pattern in _CONTENT_PATTERNS.items():
             if sample.str.match(pattern).mean() >= _CONTENT_SHARE:
                 return f"values look like {label}"
-        if unique_share > 0.95 and n >= 20 and sample.str.fullmatch(r"[A-Za-z]*[-_]?\d{3,}").mean() > 0.9:
+        if (
+            unique_share > 0.95
+            and n >= 20
+            and sample.str.fullmatch(r"[A-Za-z]*[-_]?\d{3,}").mean() > 0.9
+        ):
             return "values are unique codes that look like record identifiers"
     if kind == "integer" and n >= 20 and unique_share == 1.0:
         values = pd.to_numeric(nonnull)

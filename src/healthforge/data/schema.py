@@ -196,7 +196,8 @@ class Schema:
         version = int(data.get("version", SCHEMA_VERSION))
         if version != SCHEMA_VERSION:
             raise HealthForgeError(
-                f"schema version {version} is not supported (this healthforge reads {SCHEMA_VERSION})"
+                f"schema version {version} is not supported "
+                f"(this healthforge reads version {SCHEMA_VERSION})"
             )
         known = set(ColumnSchema.__dataclass_fields__)
         columns = []
@@ -206,7 +207,8 @@ class Schema:
             unknown = set(raw) - known
             if unknown:
                 raise HealthForgeError(
-                    f"schema column '{raw['name']}' has unknown fields: {', '.join(sorted(unknown))}",
+                    f"schema column '{raw['name']}' has unknown fields: "
+                    + ", ".join(sorted(unknown)),
                     f"allowed fields: {', '.join(sorted(known))}",
                 )
             columns.append(ColumnSchema(**raw))
@@ -239,5 +241,7 @@ class Schema:
             data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
         except (json.JSONDecodeError, yaml.YAMLError) as exc:
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise HealthForgeError(f"schema file '{path}' is not valid YAML/JSON: {first}") from None
+            raise HealthForgeError(
+                f"schema file '{path}' is not valid YAML/JSON: {first}"
+            ) from None
         return cls.from_dict(data)

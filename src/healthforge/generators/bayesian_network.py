@@ -85,7 +85,7 @@ class BayesianNetworkGenerator(Generator):
         self._learn(states, progress)
 
     def _learn(self, states: np.ndarray, progress: ProgressCallback | None) -> None:
-        n, d = states.shape
+        d = states.shape[1]
         mi = _mutual_information(states, self.cards_, progress)
         self.order_, tree_parent = _chow_liu_order(mi)
         self.parents_: list[list[int]] = [[] for _ in range(d)]
