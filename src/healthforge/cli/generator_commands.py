@@ -1,0 +1,178 @@
+"""``healthforge generators | fit | sample | generate``."""
+
+from __future__ import annotations
+
+import ast
+import time
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from healthforge.cli.common import (
+    app,
+    console,
+    err_console,
+    handle_errors,
+    load_schema,
+    parse_drop,
+    progress_bar,
+)
+from healthforge.data import load_table, prepare, write_chunks
+from healthforge.data.io import check_new_file, check_output_path
+from healthforge.errors import HealthForgeError
+from healthforge.generators import describe, generator_names, get_generator, load_model
+from healthforge.generators.conditions import parse_conditions, resolve
+
+DATA_HELP = "A CSV/TSV/Parquet/Excel file, or bundled:NAME (see `healthforge datasets list`)."
+CONDITION_HELP = "Condition every row satisfies, e.g. 'sex=Female', 'age>=65', 'race in [a, b]'."
+PARAM_HELP = "Generator parameter NAME=VALUE (see `healthforge generators`); repeatable."
+
+
+@app.command("generators")
+@handle_errors
+def generators() -> None:
+    """List the generators with what they handle."""
+    table = Table(title="Generators (use with --generator NAME)")
+    for column in ("name", "family", "conditions", "DP", "p >> n", "parameters", "what it does"):
+        table.add_column(column)
+    for name in generator_names():
+        info = describe(name)
+        params = ", ".join(f"{k}={v!r}" for k, v in info.params.items() if k != "seed")
+        table.add_row(
+            name,
+            info.family,
+            info.conditioning,
+            "yes" if info.differential_privacy else "no",
+            "yes" if info.high_dimensional else "no",
+            params,
+            info.summary,
+        )
+    console.print(table)
+
+
+def parse_params(items: list[str] | None) -> dict[str, Any]:
+    """``["max_parents=2", "alpha=0.5"]`` as ``{"max_parents": 2, "alpha": 0.5}``."""
+    params: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise HealthForgeError(f"cannot read --param '{item}'", "write it as NAME=VALUE")
+        try:
+            params[key.strip()] = ast.literal_eval(raw.strip())
+        except (ValueError, SyntaxError):
+            params[key.strip()] = raw.strip()
+    return params
+
+
+def _fit(
+    data: str,
+    generator: str,
+    schema: Path | None,
+    target: str | None,
+    drop: list[str] | None,
+    seed: int,
+    params: list[str] | None,
+    conditions: list[str] | None = None,
+) -> Any:
+    model = get_generator(generator, seed=seed, **parse_params(params))
+    df = load_table(data)
+    prepared = prepare(df, load_schema(schema), target, parse_drop(drop), source=data)
+    # an impossible condition should fail before minutes of fitting, not after
+    resolve(parse_conditions(conditions), prepared.schema)
+    for line in prepared.notices():
+        err_console.print(f"[yellow]{line}[/]", highlight=False)
+    started = time.perf_counter()
+    with progress_bar() as progress:
+        model.fit(prepared, progress=progress)
+    err_console.print(
+        f"fitted {generator} on {len(prepared.frame):,} rows x {prepared.frame.shape[1]} "
+        f"columns in {time.perf_counter() - started:.1f}s",
+        highlight=False,
+    )
+    return model
+
+
+def _write_sample(
+    model: Any, rows: int, out: Path, seed: int | None, conditions: list[str] | None
+) -> None:
+    started = time.perf_counter()
+    with progress_bar() as progress:
+        chunks = model.sample_chunks(rows, seed=seed, conditions=conditions, progress=progress)
+        written = write_chunks(chunks, out)
+    stats = model.sample_stats_
+    console.print(
+        f"wrote {written:,} synthetic rows to {out} in {time.perf_counter() - started:.1f}s"
+        + (
+            f" ({stats['rejected_copies']} draws identical to a training row were discarded)"
+            if stats["rejected_copies"]
+            else ""
+        ),
+        highlight=False,
+    )
+
+
+@app.command("fit")
+@handle_errors
+def fit(
+    data: str = typer.Argument(..., help=DATA_HELP),
+    generator: str = typer.Option("bayesian_network", "--generator", "-g", help="Generator."),
+    save: Path = typer.Option(..., "--save", help="Model file to write (.hfm)."),
+    schema: Path | None = typer.Option(None, "--schema", help="Schema file (YAML/JSON)."),
+    target: str | None = typer.Option(None, "--target", help="Outcome column."),
+    drop: list[str] | None = typer.Option(None, "--drop", help="Columns to leave out."),
+    seed: int = typer.Option(0, "--seed", help="Random seed."),
+    param: list[str] | None = typer.Option(None, "--param", help=PARAM_HELP),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing model file."),
+) -> None:
+    """Fit a generator and save it to one file for `healthforge sample`."""
+    check_new_file(save, force)
+    model = _fit(data, generator, schema, target, drop, seed, param)
+    model.save(str(save))
+    console.print(f"saved model to {save}")
+
+
+@app.command("sample")
+@handle_errors
+def sample(
+    model_path: Path = typer.Argument(..., metavar="MODEL", help="Model file from `fit`."),
+    rows: int = typer.Option(..., "--rows", "-n", help="Number of rows."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output file (.csv, .tsv, .parquet)."),
+    seed: int | None = typer.Option(None, "--seed", help="Random seed (default: the model's)."),
+    condition: list[str] | None = typer.Option(None, "--condition", "-c", help=CONDITION_HELP),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing output."),
+) -> None:
+    """Sample rows from a saved model, streamed in chunks (millions of rows are fine)."""
+    _check_rows(rows)
+    check_output_path(out, force)
+    model = load_model(model_path)
+    _write_sample(model, rows, out, seed, condition)
+
+
+@app.command("generate")
+@handle_errors
+def generate(
+    data: str = typer.Argument(..., help=DATA_HELP),
+    generator: str = typer.Option("bayesian_network", "--generator", "-g", help="Generator."),
+    rows: int | None = typer.Option(None, "--rows", "-n", help="Rows (default: as many as real)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output file (.csv, .tsv, .parquet)."),
+    seed: int = typer.Option(0, "--seed", help="Random seed."),
+    schema: Path | None = typer.Option(None, "--schema", help="Schema file (YAML/JSON)."),
+    target: str | None = typer.Option(None, "--target", help="Outcome column."),
+    drop: list[str] | None = typer.Option(None, "--drop", help="Columns to leave out."),
+    condition: list[str] | None = typer.Option(None, "--condition", "-c", help=CONDITION_HELP),
+    param: list[str] | None = typer.Option(None, "--param", help=PARAM_HELP),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing output."),
+) -> None:
+    """Fit a generator on DATA and write synthetic rows in one step."""
+    if rows is not None:
+        _check_rows(rows)
+    check_output_path(out, force)
+    model = _fit(data, generator, schema, target, drop, seed, param, condition)
+    _write_sample(model, rows or model.n_train_, out, seed, condition)
+
+
+def _check_rows(rows: int) -> None:
+    if rows <= 0:
+        raise HealthForgeError(f"--rows must be at least 1, not {rows}")

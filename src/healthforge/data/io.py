@@ -127,9 +127,14 @@ def _check_header(names: list[str], path: Path) -> None:
 
 
 def check_output_path(path: str | Path, force: bool = False) -> Path:
-    """Validate an output path before any work is done."""
-    path = Path(path)
+    """Validate a table output path (format from the extension) before any work is done."""
     table_format(path, output=True)
+    return check_new_file(path, force)
+
+
+def check_new_file(path: str | Path, force: bool = False) -> Path:
+    """Refuse to overwrite ``path`` without ``force``; its folder must exist."""
+    path = Path(path)
     if path.exists() and not force:
         raise HealthForgeError(
             f"'{path}' already exists", "choose another name or pass --force to overwrite it"
@@ -146,6 +151,9 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent or ".")
     os.close(fd)
     tmp_path = Path(tmp)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp_path, 0o666 & ~umask)  # mkstemp makes 0600 files; outputs follow the umask
     try:
         yield tmp_path
         os.replace(tmp_path, path)
