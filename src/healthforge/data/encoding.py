@@ -43,7 +43,7 @@ def category_codes(series: pd.Series, categories: list[Any]) -> tuple[np.ndarray
     else:
         keys = pd.Series(values).astype(str).str.strip()
         lookup = {str(c): i for i, c in enumerate(categories)}
-        codes = keys.map(lookup).to_numpy(dtype=float)
+        codes = np.array(keys.map(lookup), dtype=float)  # writable copy
         unknown_mask = ~missing & np.isnan(codes)
     codes[missing] = np.nan
     unknown = list(pd.unique(values[unknown_mask]))[:5]

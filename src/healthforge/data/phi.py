@@ -30,6 +30,7 @@ _CONTENT_PATTERNS: dict[str, re.Pattern[str]] = {
     "URLs or IP addresses": re.compile(r"^(https?://\S+|\d{1,3}(\.\d{1,3}){3})$"),
 }
 
+_VARIED_ONLY = frozenset({"person names", "street addresses"})
 _ID_NAME = re.compile(
     r"(^|[_\W])(id|ids|uid|uuid|guid|mrn|ssn|seqn|nhs|npi)($|[_\W\d])"
     r"|patient.?(id|no|num|number)|record.?(id|no|num|number)|medical.?record|subject.?(id|no)"
@@ -64,30 +65,39 @@ def identifier_reason(name: str, series: pd.Series, kind: str) -> str | None:
     if n == 0:
         return None
     unique_share = nonnull.nunique() / n
-    if _NAME_NAME.search(name.strip()) and kind in {"text", "categorical"} and unique_share > 0.3:
-        return "column name suggests person names"
-    if _CONTACT_NAME.search(name) and kind in {"text", "categorical"} and unique_share > 0.3:
+    textual = kind in {"text", "categorical"}
+    content = _content_match(nonnull) if textual else None
+    if textual and _NAME_NAME.search(name.strip()) and (unique_share > 0.3 or content):
+        return "column name and values suggest person names"
+    if textual and _CONTACT_NAME.search(name) and (unique_share > 0.3 or content):
         return "column name suggests contact details (e-mail, phone or address)"
     if kind == "datetime" and _BIRTH_DATE_NAME.search(name):
         return "exact dates of birth are direct identifiers (derive an age instead)"
     if _ID_NAME.search(name) and unique_share > 0.5:
         return "column name and unique values suggest a record identifier"
-    if kind in {"text", "categorical"} and unique_share > 0.3:
-        sample = nonnull.astype(str).str.strip()
-        sample = sample.sample(min(_SAMPLE, n), random_state=0) if n > _SAMPLE else sample
-        for label, pattern in _CONTENT_PATTERNS.items():
-            if sample.str.match(pattern).mean() >= _CONTENT_SHARE:
-                return f"values look like {label}"
-        if (
-            unique_share > 0.95
-            and n >= 20
-            and sample.str.fullmatch(r"[A-Za-z]*[-_]?\d{3,}").mean() > 0.9
-        ):
+    # e-mails, SSNs, phones and URLs identify whatever their frequency; names and
+    # addresses only when varied enough not to be, say, a list of city names
+    if content and (content not in _VARIED_ONLY or unique_share > 0.3):
+        return f"values look like {content}"
+    if textual and unique_share > 0.95 and n >= 20:
+        sample = nonnull.astype(str).str.strip().head(_SAMPLE)
+        if sample.str.fullmatch(r"[A-Za-z]*[-_]?\d{3,}").mean() > 0.9:
             return "values are unique codes that look like record identifiers"
     if kind == "integer" and n >= 20 and unique_share == 1.0:
         values = pd.to_numeric(nonnull)
         if values.max() - values.min() + 1 == n or values.is_monotonic_increasing:
             return "unique consecutive integers look like a row or record number"
+    return None
+
+
+def _content_match(nonnull: pd.Series) -> str | None:
+    """The kind of direct identifier most values look like, if any."""
+    sample = nonnull.astype(str).str.strip()
+    if len(sample) > _SAMPLE:
+        sample = sample.sample(_SAMPLE, random_state=0)
+    for label, pattern in _CONTENT_PATTERNS.items():
+        if sample.str.match(pattern).mean() >= _CONTENT_SHARE:
+            return label
     return None
 
 

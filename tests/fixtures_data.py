@@ -1,0 +1,57 @@
+"""Shared test data: bundled datasets (loaded once) and a messy user-style extract."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+import pandas as pd
+
+from healthforge.data import load_table
+
+BUNDLED = ("nhefs", "icu", "pima", "tissue_gene_expression")
+
+
+@cache
+def bundled(name: str) -> pd.DataFrame:
+    return load_table(f"bundled:{name}")
+
+
+def make_messy(n: int = 400, seed: int = 0) -> pd.DataFrame:
+    """A user's clinical extract: identifiers, mixed kinds, missing values, dates."""
+    rng = np.random.default_rng(seed)
+    first = np.array(["Ann", "Bob", "Cara", "Dev", "Eli", "Fay", "Gus", "Hana"])
+    last = np.array(["Smith", "Jones", "Okafor", "Nguyen", "Garcia", "Patel", "Kim"])
+    age = rng.integers(18, 90, n)
+    sex = rng.choice(["female", "male"], n)
+    bmi = np.round(rng.normal(27, 4, n) + 0.05 * (age - 50), 1)
+    bmi[rng.random(n) < 0.1] = np.nan
+    sbp = np.round(100 + 0.6 * age + rng.normal(0, 10, n)).astype(int)
+    diabetes = np.where(rng.random(n) < 1 / (1 + np.exp(-(bmi - 30) / 2)), "yes", "no")
+    admitted = pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 900, n), unit="D")
+    return pd.DataFrame(
+        {
+            "patient_id": [f"P{100000 + i}" for i in range(n)],
+            "name": [f"{rng.choice(first)} {rng.choice(last)}" for _ in range(n)],
+            "email": [f"user{i}@example.org" for i in range(n)],
+            "ssn": [
+                f"{rng.integers(100, 999)}-{rng.integers(10, 99)}-{rng.integers(1000, 9999)}"
+                for _ in range(n)
+            ],
+            "phone": [
+                f"(555) {rng.integers(100, 999)}-{rng.integers(1000, 9999)}" for _ in range(n)
+            ],
+            "address": [f"{rng.integers(1, 999)} Main Street" for _ in range(n)],
+            "dob": (
+                pd.Timestamp("1950-01-01") + pd.to_timedelta(rng.integers(0, 20000, n), unit="D")
+            ).strftime("%Y-%m-%d"),
+            "age": age,
+            "sex": sex,
+            "region": rng.choice(["North", "South", "East", "West"], n, p=[0.4, 0.3, 0.2, 0.1]),
+            "bmi": bmi,
+            "sbp": sbp,
+            "admitted": admitted.strftime("%Y-%m-%d"),
+            "diabetes": diabetes,
+            "smoker": rng.random(n) < 0.3,
+        }
+    )
