@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from healthforge.errors import HealthForgeError
@@ -29,7 +30,10 @@ class BundledDataset:
         df = pd.concat(frames, ignore_index=True)
         # R row names are an artefact of export, not data.
         df = df.drop(columns=[c for c in df.columns if c == "rownames"])
-        return self.fix(df) if self.fix else df
+        df = self.fix(df) if self.fix else df
+        # text columns as pandas' own string dtype, as read_csv gives for a user's file
+        text = df.select_dtypes(include="object").columns
+        return df.astype(dict.fromkeys(text, pd.StringDtype(na_value=np.nan))) if len(text) else df
 
 
 def _icu_fix(df: pd.DataFrame) -> pd.DataFrame:

@@ -119,13 +119,16 @@ class TableEncoder:
             decoded[missing] = None
             return _as_dtype(pd.Series(decoded), column.dtype, missing)
         values = values.copy()
-        if column.minimum is not None or column.maximum is not None:
-            values = np.clip(values, column.minimum, column.maximum)
         if column.decimals is not None:
             values = np.round(values, column.decimals)
+        if column.minimum is not None or column.maximum is not None:
+            values = np.clip(values, column.minimum, column.maximum)
         values[missing] = np.nan
         if column.kind == "datetime":
-            return from_days(values, column.datetime_format, column.dtype)
+            dates = from_days(values, column.datetime_format, column.dtype)
+            return (
+                dates if column.dtype.startswith("datetime64") else _as_dtype(dates, "str", missing)
+            )
         return _as_dtype(pd.Series(values), column.dtype, missing)
 
 

@@ -80,7 +80,7 @@ def decimals_of(values: np.ndarray) -> int | None:
     sample = np.unique(finite)[:20000]
     scale = np.maximum(1.0, np.abs(sample))
     for d in range(MAX_DECIMALS + 1):
-        if np.all(np.abs(sample - np.round(sample, d)) <= 1e-9 * scale):
+        if np.all(np.abs(sample - np.round(sample, d)) <= 1e-12 * scale):
             return d
     return None
 
