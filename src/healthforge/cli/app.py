@@ -5,7 +5,11 @@ from __future__ import annotations
 import typer
 
 from healthforge import __version__
-from healthforge.cli import data_commands, generator_commands  # noqa: F401  (register commands)
+from healthforge.cli import (  # noqa: F401  (importing registers the commands)
+    data_commands,
+    demo_command,
+    generator_commands,
+)
 from healthforge.cli.common import STATE, app
 
 
