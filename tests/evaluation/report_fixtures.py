@@ -6,7 +6,9 @@ against the contract rather than against whatever the engine happens to return.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,6 +19,11 @@ import pandas as pd
 class FakeResult:
     summary: dict[str, Any]
     details: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self, path: str | Path) -> None:
+        from healthforge.data.io import atomic_write_text
+
+        atomic_write_text(path, json.dumps(self.summary, indent=2))
 
 
 def make_table(n: int, seed: int, shift: float = 0.0) -> pd.DataFrame:

@@ -8,6 +8,7 @@ from healthforge import __version__
 from healthforge.cli import (  # noqa: F401  (importing registers the commands)
     data_commands,
     demo_command,
+    evaluation_commands,
     generator_commands,
 )
 from healthforge.cli.common import STATE, app

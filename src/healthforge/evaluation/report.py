@@ -375,10 +375,10 @@ def _scores_table(scores: Sequence[Mapping[str, Any]]) -> str:
         )
         rows_by_section.setdefault(section, []).append(
             "<tr>"
-            f"<td><b>{_e(_metric_label(metric))}</b><br><span class='key'>{_e(metric)}</span></td>"
+            f"<td><b>{_e(metric_label(metric))}</b><br><span class='key'>{_e(metric)}</span></td>"
             f"<td class='num'>{_e(_fmt(row.get('value')))}</td>"
             f"<td><span class='badge {badge_class}'>{_e(status or 'n/a')}</span></td>"
-            f"<td>{_e(_pretty_threshold(row.get('threshold')))}<br>"
+            f"<td>{_e(pretty_threshold(row.get('threshold')))}<br>"
             f"<span class='help'>{_e(direction)}</span></td>"
             f"<td class='help'>{_e(metric_help(metric))}</td>"
             "</tr>"
@@ -487,7 +487,7 @@ def _worst_gap_table(gaps: Mapping[str, Any]) -> str:
     if not gaps:
         return ""
     rows = "".join(
-        f"<tr><td>{_e(_metric_label(k))}</td><td class='num'>{_e(_fmt(v))}</td></tr>"
+        f"<tr><td>{_e(metric_label(k))}</td><td class='num'>{_e(_fmt(v))}</td></tr>"
         for k, v in gaps.items()
     )
     return (
@@ -1071,7 +1071,7 @@ _LABELS = {
 }
 
 
-def _metric_label(metric: str) -> str:
+def metric_label(metric: str) -> str:
     if metric in _LABELS:
         return _LABELS[metric]
     words = {
@@ -1092,7 +1092,7 @@ def _metric_label(metric: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _pretty_threshold(text: Any) -> str:
+def pretty_threshold(text: Any) -> str:
     return str(text or "").replace(">=", "≥").replace("<=", "≤")
 
 

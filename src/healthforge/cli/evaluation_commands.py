@@ -1,0 +1,298 @@
+"""``healthforge evaluate`` and ``healthforge compare``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from healthforge.cli.common import (
+    app,
+    console,
+    err_console,
+    handle_errors,
+    load_schema,
+    progress_bar,
+)
+from healthforge.data.io import check_new_file, load_table
+from healthforge.errors import HealthForgeError
+
+TASKS = ("classification", "regression", "survival")
+DATA_HELP = "A CSV/TSV/Parquet/Excel file, or bundled:NAME."
+HOLDOUT_HELP = (
+    "Real rows the generator never saw (a test split). Needed for utility and privacy: "
+    "they are measured against people the generator did not learn from."
+)
+NO_HOLDOUT_NOTICE = (
+    "[yellow]notice:[/] no --holdout given. Utility (train on synthetic, test on real) and "
+    "privacy (distance to closest record, membership inference) need real rows the generator "
+    "never saw, so they are skipped. Pass the rows you held out before fitting as --holdout."
+)
+STATUS_STYLE = {"pass": "bold green", "warn": "bold yellow", "fail": "bold red"}
+
+
+def _check_outputs(report: Path | None, json_out: Path | None, force: bool) -> None:
+    """Validate output paths before any data is read or any metric computed."""
+    if report is not None and report.suffix.lower() not in {".html", ".htm"}:
+        raise HealthForgeError(
+            f"report '{report}' should end in .html", "e.g. --report evaluation.html"
+        )
+    if json_out is not None and json_out.suffix.lower() != ".json":
+        raise HealthForgeError(f"'{json_out}' should end in .json", "e.g. --json evaluation.json")
+    if report is not None and json_out is not None and report.resolve() == json_out.resolve():
+        raise HealthForgeError("--report and --json name the same file")
+    for path in (report, json_out):
+        if path is not None:
+            check_new_file(path, force)
+
+
+def _check_task(task: str | None) -> None:
+    if task is not None and task not in TASKS:
+        raise HealthForgeError(f"unknown task '{task}'", f"use one of: {', '.join(TASKS)}")
+
+
+def _check_columns(df: Any, names: Mapping[str, str | None]) -> None:
+    """Fail early, in the user's words, when a named column is not in the real data."""
+    for option, name in names.items():
+        if name is not None and name not in df.columns:
+            shown = ", ".join(map(str, list(df.columns)[:15]))
+            raise HealthForgeError(
+                f"{option} column '{name}' is not in the real data", f"columns are: {shown}"
+            )
+
+
+@app.command("evaluate")
+@handle_errors
+def evaluate_command(
+    real: str = typer.Argument(
+        ..., help="The real data the generator was trained on. " + DATA_HELP
+    ),
+    synthetic: str = typer.Argument(..., help="The synthetic data to evaluate."),
+    holdout: str | None = typer.Option(None, "--holdout", help=HOLDOUT_HELP),
+    target: str | None = typer.Option(None, "--target", help="Outcome column for utility."),
+    task: str | None = typer.Option(
+        None, "--task", help="classification, regression or survival (default: inferred)."
+    ),
+    time_column: str | None = typer.Option(
+        None, "--time-column", help="Survival: the time column (the target is the event)."
+    ),
+    fairness_by: str | None = typer.Option(
+        None, "--fairness-by", help="Column whose subgroups are compared (e.g. sex)."
+    ),
+    schema: Path | None = typer.Option(None, "--schema", help="Schema file (YAML or JSON)."),
+    report: Path | None = typer.Option(None, "--report", help="Write an HTML report here."),
+    json_out: Path | None = typer.Option(None, "--json", help="Write the summary as JSON here."),
+    seed: int = typer.Option(0, "--seed", help="Random seed for models and sampling."),
+    force: bool = typer.Option(False, "--force", help="Overwrite existing report/JSON files."),
+) -> None:
+    """Measure how faithful, useful, private and fair a synthetic dataset is."""
+    _check_task(task)
+    _check_outputs(report, json_out, force)
+    real_df = load_table(real)
+    synthetic_df = load_table(synthetic)
+    holdout_df = load_table(holdout) if holdout is not None else None
+    _check_columns(
+        real_df, {"--target": target, "--time-column": time_column, "--fairness-by": fairness_by}
+    )
+    schema_obj = load_schema(schema)
+    if holdout_df is None:
+        err_console.print(NO_HOLDOUT_NOTICE, highlight=False)
+
+    from healthforge.evaluation import evaluate
+
+    with progress_bar() as progress:
+        result = evaluate(
+            real_df,
+            synthetic_df,
+            holdout=holdout_df,
+            schema=schema_obj,
+            target=target,
+            task=task,
+            time_column=time_column,
+            fairness_by=fairness_by,
+            seed=seed,
+            progress=progress,
+        )
+    if json_out is not None:
+        result.to_json(json_out)
+    if report is not None:
+        from healthforge.evaluation.report import write_report
+
+        write_report(result, report, real_df, synthetic_df, holdout_df)
+    _print_result(result.summary, report, json_out)
+
+
+def _print_result(summary: Mapping[str, Any], report: Path | None, json_out: Path | None) -> None:
+    from healthforge.evaluation.compare import HEADLINE_METRICS
+    from healthforge.evaluation.report import metric_label, pretty_threshold
+
+    scores = summary.get("scores") or []
+    # Headline metrics always; any other metric only when it needs attention.
+    shown = [s for s in scores if s.get("metric") in HEADLINE_METRICS or s.get("status") == "fail"]
+    table = Table(title="Evaluation", title_justify="left")
+    for column, justify in (("metric", "left"), ("value", "right"), ("status", "left")):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    table.add_column("threshold", style="dim")
+    for score in shown:
+        status = str(score.get("status") or "n/a")
+        value = score.get("value")
+        table.add_row(
+            f"{metric_label(str(score.get('metric')))} [dim]({score.get('metric')})[/]",
+            "-" if value is None else f"{float(value):.3f}",
+            f"[{STATUS_STYLE.get(status, 'dim')}]{status}[/]",
+            pretty_threshold(score.get("threshold")),
+        )
+    console.print(table)
+    counts = {s: sum(1 for r in scores if r.get("status") == s) for s in STATUS_STYLE}
+    skipped = summary.get("skipped") or []
+    console.print(
+        "  ".join(f"[{STATUS_STYLE[s]}]{counts[s]} {s}[/]" for s in STATUS_STYLE)
+        + f"  [dim]{len(skipped)} skipped[/]"
+        + (f" (of {len(scores)} scored)" if len(shown) < len(scores) else ""),
+        highlight=False,
+    )
+    no_holdout = not (summary.get("settings") or {}).get("holdout_given", True)
+    for_holdout = [s for s in skipped if no_holdout and "holdout" in str(s.get("reason")).lower()]
+    if for_holdout:
+        names = ", ".join(str(s.get("metric")) for s in for_holdout)
+        err_console.print(f"[yellow]skipped without a holdout:[/] {names}", highlight=False)
+    for entry in skipped:
+        if entry not in for_holdout:
+            console.print(
+                f"[dim]skipped {entry.get('metric')}: {entry.get('reason')}[/]", highlight=False
+            )
+    if report is not None:
+        console.print(f"report: {report}", highlight=False)
+    else:
+        console.print("[dim]for plots and explanations, add --report evaluation.html[/]")
+    if json_out is not None:
+        console.print(f"summary: {json_out}", highlight=False)
+
+
+def _names(paths: Sequence[str]) -> list[str]:
+    """Short, unique names for synthetic inputs: the file stem, made unique when needed."""
+    stems = []
+    for text in paths:
+        if text.startswith("bundled:"):
+            stems.append(text.split(":", 1)[1])
+            continue
+        name = Path(text).name
+        for suffix in (".gz", ".csv", ".tsv", ".tab", ".txt", ".parquet", ".pq", ".xlsx", ".xls"):
+            name = name.removesuffix(suffix)
+        stems.append(name)
+    names = []
+    for i, stem in enumerate(stems):
+        if stems.count(stem) > 1:
+            parent = Path(paths[i]).parent.name
+            stem = f"{parent}/{stem}" if parent else stem
+        while stem in names:
+            stem = f"{stem}#{i + 1}"
+        names.append(stem)
+    return names
+
+
+@app.command("compare")
+@handle_errors
+def compare_command(
+    real: str = typer.Argument(..., help="The real data the generators were trained on."),
+    synthetic: list[str] = typer.Argument(..., help="Two or more synthetic data files."),
+    holdout: str = typer.Option(..., "--holdout", help=HOLDOUT_HELP),
+    target: str | None = typer.Option(None, "--target", help="Outcome column for utility."),
+    task: str | None = typer.Option(
+        None, "--task", help="classification, regression or survival (default: inferred)."
+    ),
+    time_column: str | None = typer.Option(None, "--time-column", help="Survival time column."),
+    fairness_by: str | None = typer.Option(
+        None, "--fairness-by", help="Column whose subgroups are compared."
+    ),
+    schema: Path | None = typer.Option(None, "--schema", help="Schema file (YAML or JSON)."),
+    report: Path | None = typer.Option(None, "--report", help="Write an HTML leaderboard here."),
+    json_out: Path | None = typer.Option(None, "--json", help="Write the leaderboard as JSON."),
+    seed: int = typer.Option(0, "--seed", help="Random seed for models and sampling."),
+    force: bool = typer.Option(False, "--force", help="Overwrite existing report/JSON files."),
+) -> None:
+    """Rank several synthetic datasets evaluated against the same real data."""
+    if len(synthetic) < 2:
+        raise HealthForgeError(
+            "compare needs at least two synthetic files",
+            "for one file use `healthforge evaluate REAL SYNTH --holdout TEST`",
+        )
+    _check_task(task)
+    _check_outputs(report, json_out, force)
+    real_df = load_table(real)
+    holdout_df = load_table(holdout)
+    names = _names(synthetic)
+    frames = {name: load_table(path) for name, path in zip(names, synthetic, strict=True)}
+    _check_columns(
+        real_df, {"--target": target, "--time-column": time_column, "--fairness-by": fairness_by}
+    )
+    schema_obj = load_schema(schema)
+
+    from healthforge.evaluation import evaluate
+    from healthforge.evaluation.compare import (
+        compare,
+        write_comparison_json,
+        write_comparison_report,
+    )
+
+    results = {}
+    with progress_bar() as progress:
+        for i, (name, frame) in enumerate(frames.items()):
+            progress("synthetic datasets", i, len(frames))
+            results[name] = evaluate(
+                real_df,
+                frame,
+                holdout=holdout_df,
+                schema=schema_obj,
+                target=target,
+                task=task,
+                time_column=time_column,
+                fairness_by=fairness_by,
+                seed=seed,
+                progress=progress,
+            )
+        progress("synthetic datasets", len(frames), len(frames))
+    board = compare(results)
+    if json_out is not None:
+        write_comparison_json(board, results, json_out)
+    if report is not None:
+        write_comparison_report(board, results, report)
+    _print_leaderboard(board, report, json_out)
+
+
+def _print_leaderboard(board: Any, report: Path | None, json_out: Path | None) -> None:
+    from healthforge.evaluation.compare import RANK_SUFFIX
+    from healthforge.evaluation.report import metric_label
+
+    metrics = [c[: -len(RANK_SUFFIX)] for c in board.columns if str(c).endswith(RANK_SUFFIX)]
+    directions = board.attrs.get("higher_is_better") or {}
+    table = Table(title="Leaderboard (rank in brackets, 1 = best)", title_justify="left")
+    table.add_column("synthetic")
+    table.add_column("mean rank", justify="right")
+    for metric in metrics:
+        arrow = "↑" if directions.get(metric, True) else "↓"
+        table.add_column(f"{metric_label(metric)} {arrow}", justify="right")
+    table.add_column("pass/warn/fail", justify="right")
+    for name, row in board.iterrows():
+        cells = [str(name), f"{row['mean_rank']:.2f}"]
+        for metric in metrics:
+            value, rank = row[metric], row[metric + RANK_SUFFIX]
+            if value != value:  # NaN: not measured
+                cells.append("-")
+                continue
+            text = f"{value:.3f} ({int(rank)})"
+            cells.append(f"[bold green]{text}[/]" if rank == 1 else text)
+        cells.append(
+            f"[green]{int(row['pass'])}[/]/[yellow]{int(row['warn'])}[/]/[red]{int(row['fail'])}[/]"
+        )
+        table.add_row(*cells)
+    console.print(table)
+    if board.attrs.get("note"):
+        console.print(board.attrs["note"], highlight=False)
+    if report is not None:
+        console.print(f"report: {report}", highlight=False)
+    if json_out is not None:
+        console.print(f"leaderboard: {json_out}", highlight=False)
