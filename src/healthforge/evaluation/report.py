@@ -162,6 +162,12 @@ PLOT_HELP = {
         "and the absolute difference between the two. Good synthetic data has a pale "
         "difference map: the same variables move together."
     ),
+    "dependence": (
+        "How strongly each pair of columns is related, in the real data, the synthetic data, "
+        "and the absolute difference (the basis of pair similarity). Pairs of numbers use "
+        "rank (Spearman) correlation, -1 to 1; pairs involving a category use Cramér's V or "
+        "the correlation ratio, 0 to 1. Good synthetic data has a pale difference map."
+    ),
     "dcr": (
         "Distance from each synthetic row to its closest real training row, next to the same "
         "distance for real holdout rows the generator never saw. If the synthetic curve sits "
@@ -233,18 +239,18 @@ def render_report(
     if columns:
         fig = _marginals_figure(real, synthetic, columns, kinds, similarities)
         figures.append(_figure_section("Column distributions", "marginals", fig, note, legend=True))
-    heat_columns = [c for c in columns if kinds.get(c) in {"numeric", "ordered", "binary"}]
-    heat_columns = heat_columns[:MAX_HEATMAP_COLUMNS]
-    if len(heat_columns) >= 2:
-        fig = _correlation_figure(real, synthetic, heat_columns, kinds)
-        left_out = [c for c in columns if c not in heat_columns]
-        heat_note = (
-            f"Left out of the heat maps ({len(left_out)}): categorical columns with more than "
-            "two unordered levels, whose codes have no order to correlate."
-            if left_out
-            else ""
+    heat = _dependence_matrices(details, real, synthetic, columns, kinds)
+    if heat is not None:
+        corr_real, corr_synth, heat_note, help_key = heat
+        figures.append(
+            _figure_section(
+                "Relationships between columns",
+                help_key,
+                _correlation_figure(corr_real, corr_synth),
+                heat_note,
+                div_key="correlation",
+            )
         )
-        figures.append(_figure_section("Correlations", "correlation", fig, heat_note))
     fig = _utility_figure(summary.get("utility"))
     if fig is not None:
         figures.append(_figure_section("Models trained on real vs synthetic", "utility", fig))
@@ -314,6 +320,7 @@ td.key,.key{color:#718096;font-family:ui-monospace,Menlo,Consolas,monospace;font
 .legend span{display:inline-block;width:12px;height:12px;border-radius:2px;margin:0 6px 0 14px;
  vertical-align:-1px}
 table.narrow{width:auto;min-width:360px}
+table.scores{table-layout:fixed}
 """
 
 
@@ -387,12 +394,13 @@ def _scores_table(scores: Sequence[Mapping[str, Any]]) -> str:
     order += [s for s in rows_by_section if s not in SECTIONS]
     parts = ["<section id='scores'><h2>Scores</h2>"]
     head = (
-        "<tr><th style='width:22%'>Metric</th><th>Value</th><th>Status</th>"
-        "<th style='width:18%'>Threshold</th><th>What it means</th></tr>"
+        "<tr><th style='width:24%'>Metric</th><th style='width:8%'>Value</th>"
+        "<th style='width:8%'>Status</th><th style='width:19%'>Threshold</th>"
+        "<th>What it means</th></tr>"
     )
     for section in order:
         parts.append(f"<h3>{_e(SECTION_TITLES.get(section, section.title()))}</h3>")
-        parts.append(f"<table>{head}{''.join(rows_by_section[section])}</table>")
+        parts.append(f"<table class='scores'>{head}{''.join(rows_by_section[section])}</table>")
     parts.append("</section>")
     return "".join(parts)
 
@@ -430,7 +438,9 @@ def _settings_section(
     shapes = {
         "real": f"{len(real):,} rows × {real.shape[1]} columns",
         "synthetic": f"{len(synthetic):,} rows × {synthetic.shape[1]} columns",
-        "holdout": "none" if holdout is None else f"{len(holdout):,} rows × {holdout.shape[1]}",
+        "holdout": "none"
+        if holdout is None
+        else f"{len(holdout):,} rows × {holdout.shape[1]} columns",
     }
 
     def table(items: Mapping[str, Any]) -> str:
@@ -456,19 +466,27 @@ def _settings_section(
 
 
 def _figure_section(
-    heading: str, key: str, fig: Any, note: str = "", extra: str = "", legend: bool = False
+    heading: str,
+    key: str,
+    fig: Any,
+    note: str = "",
+    extra: str = "",
+    legend: bool = False,
+    div_key: str | None = None,
 ) -> str:
+    """A titled section: one-line help (PLOT_HELP[key]), an optional note, the figure."""
+    div_key = div_key or key
     height = int(fig.layout.height or 450)
     div = fig.to_html(
         full_html=False,
         include_plotlyjs=False,
-        div_id=f"hf-{key}",
+        div_id=f"hf-{div_key}",
         default_height=f"{height}px",
         config=PLOTLY_CONFIG,
     )
     note_html = f"<p class='note'>{_e(note)}</p>" if note else ""
     return (
-        f"<section id='{key}'><h2>{_e(heading)}</h2><p class='help'>{_e(PLOT_HELP[key])}</p>"
+        f"<section id='{div_key}'><h2>{_e(heading)}</h2><p class='help'>{_e(PLOT_HELP[key])}</p>"
         f"{note_html}{_LEGEND if legend else ''}<div class='plot'>{div}</div>{extra}</section>"
     )
 
@@ -803,7 +821,12 @@ def _encode_for_correlation(values: pd.Series, kind: str, reference: pd.Series) 
     return pd.to_numeric(mapped, errors="coerce").astype(float)
 
 
-def _correlation_matrix(frame: pd.DataFrame, reference: pd.DataFrame, columns, kinds) -> Any:
+def _correlation_matrix(
+    frame: pd.DataFrame,
+    reference: pd.DataFrame,
+    columns: Sequence[str],
+    kinds: Mapping[str, str],
+) -> pd.DataFrame:
     if len(frame) > MAX_POINTS * 2:
         # Rank correlations are stable on a sample; this keeps big tables quick.
         frame = frame.sample(MAX_POINTS * 2, random_state=0)
@@ -813,14 +836,56 @@ def _correlation_matrix(frame: pd.DataFrame, reference: pd.DataFrame, columns, k
     return encoded.corr(method="spearman", min_periods=10)
 
 
-def _correlation_figure(
-    real: pd.DataFrame, synthetic: pd.DataFrame, columns: Sequence[str], kinds: Mapping[str, str]
-) -> Any:
+def _dependence_matrices(
+    details: Mapping[str, Any],
+    real: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    columns: Sequence[str],
+    kinds: Mapping[str, str],
+) -> tuple[pd.DataFrame, pd.DataFrame, str, str] | None:
+    """Real and synthetic pair matrices over the plotted columns, a note and the help key.
+
+    The engine's matrices are preferred: they are what pair similarity scored, and they
+    cover categorical columns. Without them, rank correlation of the ordered columns.
+    """
+    corr = details.get("correlation")
+    if isinstance(corr, Mapping) and corr.get("real") is not None:
+        names = [str(c) for c in corr.get("columns") or []]
+        keep = [c for c in columns if c in names][:MAX_HEATMAP_COLUMNS]
+        if len(keep) >= 2:
+            index = [names.index(c) for c in keep]
+            frames = [
+                pd.DataFrame(np.asarray(corr[k], dtype=float)[np.ix_(index, index)], keep, keep)
+                for k in ("real", "synthetic")
+            ]
+            note = ""
+            if np.isnan(frames[0].to_numpy()).any():
+                note = "Wide table: blank cells are pairs the engine did not sample."
+            return frames[0], frames[1], note, "dependence"
+    heat_columns = [c for c in columns if kinds.get(c) in {"numeric", "ordered", "binary"}]
+    heat_columns = heat_columns[:MAX_HEATMAP_COLUMNS]
+    if len(heat_columns) < 2:
+        return None
+    left_out = [c for c in columns if c not in heat_columns]
+    note = (
+        f"Left out of the heat maps ({len(left_out)}): categorical columns with more than "
+        "two unordered levels, whose codes have no order to correlate."
+        if left_out
+        else ""
+    )
+    return (
+        _correlation_matrix(real, real, heat_columns, kinds),
+        _correlation_matrix(synthetic, real, heat_columns, kinds),
+        note,
+        "correlation",
+    )
+
+
+def _correlation_figure(corr_real: pd.DataFrame, corr_synth: pd.DataFrame) -> Any:
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
-    corr_real = _correlation_matrix(real, real, columns, kinds)
-    corr_synth = _correlation_matrix(synthetic, real, columns, kinds)
+    columns = [str(c) for c in corr_real.columns]
     diff = (corr_real - corr_synth).abs()
     labels = [_shorten(c, 18) for c in columns]
     fig = make_subplots(
@@ -858,12 +923,18 @@ def _correlation_figure(
             row=1,
             col=i + 1,
         )
-    size = min(max(380, 16 * len(columns) + 160), 620)
+    # Three square panels fill ~1300px at about 380px each; labels need the rest.
     fig.update_layout(
-        height=size, margin={"l": 10, "r": 10, "t": 40, "b": 10}, template="plotly_white"
+        height=470 if len(columns) > 12 else 420,
+        margin={"l": 10, "r": 10, "t": 60, "b": 10},
+        template="plotly_white",
     )
-    fig.update_yaxes(autorange="reversed", tickfont_size=10)
-    fig.update_xaxes(tickfont_size=10, tickangle=-45)
+    font = 9 if len(columns) > 20 else 11
+    fig.update_xaxes(tickfont_size=font, tickangle=-60, dtick=1, constrain="domain")
+    fig.update_yaxes(autorange="reversed", tickfont_size=font, dtick=1, constrain="domain")
+    for col in (1, 2, 3):
+        # Square cells: a pair reads the same across and down.
+        fig.update_yaxes(scaleanchor="x" if col == 1 else f"x{col}", row=1, col=col)
     for col in (2, 3):
         fig.update_yaxes(showticklabels=False, row=1, col=col)
     return fig
@@ -1062,6 +1133,8 @@ def metric_help(metric: str) -> str:
 
 
 _LABELS = {
+    "privacy.k_anonymity.k_min": "Smallest group sharing quasi-identifiers (k)",
+    "privacy.k_anonymity.share_k_below_5": "Rows in groups smaller than 5",
     "utility.ratio": "TSTR ÷ TRTR",
     "utility.trtr": "TRTR (trained on real)",
     "utility.tstr": "TSTR (trained on synthetic)",
