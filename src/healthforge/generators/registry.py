@@ -13,6 +13,8 @@ _GENERATORS: dict[str, str] = {
     "independent": "healthforge.generators.independent:IndependentGenerator",
     "gaussian_copula": "healthforge.generators.gaussian_copula:GaussianCopulaGenerator",
     "bayesian_network": "healthforge.generators.bayesian_network:BayesianNetworkGenerator",
+    "cart": "healthforge.generators.cart:CartGenerator",
+    "arf": "healthforge.generators.arf:ArfGenerator",
 }
 
 
