@@ -163,3 +163,30 @@ def test_compare_needs_two_synthetic_files_and_a_holdout(files: dict[str, Path])
     assert_clean_failure(result, "at least two synthetic files")
     result = run("compare", files["real"], files["synth"], files["synth"])
     assert result.exit_code == 2 and "--holdout" in result.output
+
+
+def test_real_engine_end_to_end(files: dict[str, Path], tmp_path: Path) -> None:
+    """With the actual metric engine: contract keys in the JSON, every plot in the report."""
+    pytest.importorskip("healthforge.evaluation.evaluate")
+    report, summary = tmp_path / "r.html", tmp_path / "s.json"
+    result = run("evaluate", files["real"], files["synth"], "--holdout", files["holdout"],
+                 "--target", "death", "--fairness-by", "sex", "--report", report,
+                 "--json", summary)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    data = json.loads(summary.read_text(encoding="utf-8"))
+    for key in ("fidelity", "utility", "privacy", "fairness", "scores", "skipped", "settings"):
+        assert key in data
+    assert data["settings"]["holdout_given"] is True and data["fairness"]["by"] == "sex"
+    html = report.read_text(encoding="utf-8")
+    for div in ("hf-marginals", "hf-correlation", "hf-utility", "hf-dcr", "hf-fairness"):
+        assert f'id="{div}"' in html, div
+    for score in data["scores"]:
+        assert score["metric"] in html
+
+
+def test_compare_names_drop_a_shared_prefix() -> None:
+    from healthforge.cli.evaluation_commands import _names
+
+    assert _names(["out/syn_cart.csv", "out/syn_ctgan.parquet"]) == ["cart", "ctgan"]
+    assert _names(["a/synth.csv", "b/synth.csv"]) == ["a/synth", "b/synth"]
+    assert _names(["bundled:nhefs", "x.csv"]) == ["nhefs", "x"]

@@ -25,6 +25,10 @@ def _with(**values: float):
         key = row["metric"].split(".", 1)[1]
         if key in values:
             row["value"] = values[key]
+    for section in ("fidelity", "utility", "privacy"):  # unscored metrics live here only
+        for key, value in values.items():
+            if key in result.summary[section]:
+                result.summary[section][key] = value
     return result
 
 
@@ -83,3 +87,17 @@ def test_comparison_report_is_self_contained(tmp_path: Path) -> None:
 def test_nothing_to_compare_is_a_user_error() -> None:
     with pytest.raises(HealthForgeError, match="nothing to compare"):
         compare({})
+
+
+def test_aucs_below_chance_are_not_better_than_chance() -> None:
+    # 0.45 and 0.50 are both an attacker guessing: they tie, ahead of 0.56
+    board = compare(
+        {
+            "a": _with(mia_auc=0.45),
+            "b": _with(mia_auc=0.50),
+            "c": _with(mia_auc=0.56),
+        }
+    )
+    assert board.loc["a", "privacy.mia_auc"] == 0.45  # the value itself is kept
+    ranks = board["privacy.mia_auc.rank"]
+    assert ranks["a"] == ranks["b"] == 1 and ranks["c"] == 3

@@ -183,7 +183,16 @@ def _names(paths: Sequence[str]) -> list[str]:
         for suffix in (".gz", ".csv", ".tsv", ".tab", ".txt", ".parquet", ".pq", ".xlsx", ".xls"):
             name = name.removesuffix(suffix)
         stems.append(name)
-    names = []
+    # "syn_ctgan", "syn_cart" -> "ctgan", "cart": the shared part says nothing.
+    prefix = ""
+    if len(stems) > 1:
+        shortest = min(stems, key=len)
+        end = next((i for i, ch in enumerate(shortest) if any(t[i] != ch for t in stems)), None)
+        prefix = shortest if end is None else shortest[:end]
+    prefix = prefix[: max(prefix.rfind("_"), prefix.rfind("-")) + 1]
+    if prefix and all(len(s) > len(prefix) for s in stems):
+        stems = [s[len(prefix) :] for s in stems]
+    names: list[str] = []
     for i, stem in enumerate(stems):
         if stems.count(stem) > 1:
             parent = Path(paths[i]).parent.name
@@ -270,12 +279,12 @@ def _print_leaderboard(board: Any, report: Path | None, json_out: Path | None) -
     metrics = [c[: -len(RANK_SUFFIX)] for c in board.columns if str(c).endswith(RANK_SUFFIX)]
     directions = board.attrs.get("higher_is_better") or {}
     table = Table(title="Leaderboard (rank in brackets, 1 = best)", title_justify="left")
-    table.add_column("synthetic")
+    table.add_column("synthetic", no_wrap=True, min_width=max(len(str(n)) for n in board.index))
     table.add_column("mean rank", justify="right")
     for metric in metrics:
         arrow = "↑" if directions.get(metric, True) else "↓"
         table.add_column(f"{metric_label(metric)} {arrow}", justify="right")
-    table.add_column("pass/warn/fail", justify="right")
+    table.add_column("pass/warn/fail", justify="right", no_wrap=True)
     for name, row in board.iterrows():
         cells = [str(name), f"{row['mean_rank']:.2f}"]
         for metric in metrics:

@@ -37,6 +37,9 @@ HEADLINE_METRICS: dict[str, bool] = {
     "privacy.mia_auc": False,
     "privacy.exact_match_rate": False,
 }
+# AUCs of a classifier or an attacker: 0.5 is chance and below it is noise, not "better",
+# so ranks treat every value at or below 0.5 as 0.5.
+CHANCE_FLOOR = {"fidelity.detection_auc": 0.5, "privacy.mia_auc": 0.5}
 RANK_SUFFIX = ".rank"
 _PALETTE = ("#1f5f99", "#e07b39", "#5a9e6f", "#805ad5", "#c53030", "#b7791f", "#2c7a7b", "#6b7280")
 
@@ -45,7 +48,8 @@ def compare(results: Mapping[str, Any]) -> pd.DataFrame:
     """A leaderboard of ``results`` (name -> :class:`EvaluationResult`), best first.
 
     Columns: each headline metric's value, ``<metric>.rank`` (1 = best, ties share the
-    better rank, missing values are unranked), ``mean_rank`` and the counts of
+    better rank, missing values are unranked, AUCs at or below chance tie), ``mean_rank``
+    and the counts of
     pass/warn/fail scores. ``leaderboard.attrs["note"]`` says whether one entry leads
     everywhere; ``attrs["higher_is_better"]`` maps each metric to its direction.
     """
@@ -69,9 +73,10 @@ def compare(results: Mapping[str, Any]) -> pd.DataFrame:
     metrics = [m for m in directions if board[m].notna().any()]
     board = board[metrics + list(STATUS_COLOURS)].astype({m: float for m in metrics})
     for metric in metrics:
-        board[metric + RANK_SUFFIX] = board[metric].rank(
-            ascending=not directions[metric], method="min"
-        )
+        values = board[metric]
+        if metric in CHANCE_FLOOR:
+            values = values.clip(lower=CHANCE_FLOOR[metric])
+        board[metric + RANK_SUFFIX] = values.rank(ascending=not directions[metric], method="min")
     ranks = board[[m + RANK_SUFFIX for m in metrics]]
     board["mean_rank"] = ranks.mean(axis=1, skipna=True)
     board = board.sort_values(["mean_rank", "fail"], kind="stable")
@@ -216,7 +221,8 @@ def _leaderboard_table(
         "<section id='leaderboard'><h2>Leaderboard</h2>"
         "<p class='help'>Sorted by mean rank across the headline metrics (1 = best). The best "
         "value in each column is shaded; ↑ means higher is better, ↓ lower is better. "
-        "pass/warn/fail count each dataset's scored metrics.</p>"
+        "pass/warn/fail count each dataset's scored metrics. AUCs at or below 0.5 rank as "
+        "0.5: below chance is noise, not extra protection.</p>"
         f"{note_html}<div style='overflow-x:auto'><table><tr>{head}</tr>"
         f"{body}</table></div><h3>What the columns mean</h3><ul class='help'>{explain}</ul>"
         "</section>"
@@ -265,15 +271,19 @@ def _bars_section(board: pd.DataFrame, metrics: list[str], directions: Mapping[s
 
 
 def _skipped_section(results: Mapping[str, Any]) -> str:
-    rows = ""
+    # The same reason for every dataset (e.g. no DP guarantee) is one row, not one per dataset.
+    grouped: dict[tuple[str, str], list[str]] = {}
     for name, result in results.items():
         for entry in _summary(result).get("skipped") or []:
-            rows += (
-                f"<tr><td>{_e(name)}</td><td class='key'>{_e(entry.get('metric', ''))}</td>"
-                f"<td>{_e(entry.get('reason', ''))}</td></tr>"
-            )
-    if not rows:
+            key = (str(entry.get("metric", "")), str(entry.get("reason", "")))
+            grouped.setdefault(key, []).append(str(name))
+    if not grouped:
         return ""
+    rows = "".join(
+        f"<tr><td>{_e('all' if len(names) == len(results) else ', '.join(names))}</td>"
+        f"<td class='key'>{_e(metric)}</td><td>{_e(reason)}</td></tr>"
+        for (metric, reason), names in grouped.items()
+    )
     return (
         "<section id='skipped'><h2>Not measured</h2>"
         "<table><tr><th>Synthetic data</th><th>Metric</th><th>Reason</th></tr>"
