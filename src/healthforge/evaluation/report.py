@@ -256,7 +256,15 @@ def render_report(
         figures.append(_figure_section("Models trained on real vs synthetic", "utility", fig))
     dcr = _dcr_arrays(details)
     if dcr is not None:
-        figures.append(_figure_section("Distance to closest record", "dcr", _dcr_figure(*dcr)))
+        dcr_note = (
+            "No holdout: there is no curve of unseen real people to compare with, so these "
+            "distances alone cannot say whether the generator copies. Watch for a spike at 0."
+            if dcr[1] is None or dcr[1].size == 0
+            else ""
+        )
+        figures.append(
+            _figure_section("Distance to closest record", "dcr", _dcr_figure(*dcr), dcr_note)
+        )
     elif settings.get("holdout_given") or holdout is not None:
         figures.append(_plain_section("Distance to closest record", "no distances to plot."))
     fairness = summary.get("fairness")
@@ -1041,7 +1049,8 @@ def _dcr_figure(synth: np.ndarray, holdout: np.ndarray | None) -> Any:
         )
     fig.update_layout(
         height=360,
-        xaxis_title="distance to closest training row",
+        xaxis_title="distance to closest training row (last bin: the farthest 1% and beyond)",
+        showlegend=True,
         yaxis_title="share of rows",
         yaxis_tickformat=".0%",
         template="plotly_white",
