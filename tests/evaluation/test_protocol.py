@@ -178,6 +178,8 @@ def test_small_fairness_groups_are_skipped_with_a_reason():
     reasons = {e["metric"]: e["reason"] for e in s["skipped"]}
     assert "fewer than" in reasons["fairness.groups.island.detection_auc"]
     assert s["fairness"]["groups"]["island"]["share_synthetic"] == 0.0
+    for path in null_paths(s["fairness"]):
+        assert explained(s, f"fairness.{path}"), path
 
 
 def test_split_train_holdout_is_seeded_and_stratified():

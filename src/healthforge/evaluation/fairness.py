@@ -138,11 +138,13 @@ def _group_utility(
     skips: Skips,
 ) -> None:
     if utility.score is None or utility.holdout_rows is None or "holdout" not in labels:
-        skips.add(f"{name}.trtr", "needs a target and a holdout")
+        for key in ("trtr", "tstr", "ratio"):
+            skips.add(f"{name}.{key}", "needs a target and a holdout")
         return
     member = labels["holdout"][utility.holdout_rows] == value
     if member.sum() < MIN_ROWS_UTILITY:
-        skips.add(f"{name}.trtr", f"fewer than {MIN_ROWS_UTILITY} holdout rows in the group")
+        for key in ("trtr", "tstr", "ratio"):
+            skips.add(f"{name}.{key}", f"fewer than {MIN_ROWS_UTILITY} holdout rows in the group")
         return
     y = utility.holdout_y[member]
     for key in ("trtr", "tstr"):

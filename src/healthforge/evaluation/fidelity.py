@@ -210,7 +210,9 @@ def detection_auc(
     """Cross-validated AUC of XGBoost telling real from synthetic rows (codes views).
 
     Balanced by subsampling the larger side (at most ``max_rows`` per side), stratified
-    ``n_splits``-fold; the mean of the fold AUCs. 0.5 means indistinguishable.
+    ``n_splits``-fold; the mean of the fold AUCs. 0.5 means indistinguishable. Values
+    well below 0.5 mean synthetic rows duplicate real ones (each duplicate is learnt with
+    the opposite label): a privacy problem the privacy block flags, not a fidelity one.
     """
     from sklearn.model_selection import StratifiedKFold
 

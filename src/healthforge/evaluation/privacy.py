@@ -237,7 +237,10 @@ def singling_out(
 ) -> dict[str, Any]:
     """Singling-out risk: predicates that isolate one synthetic row, checked for whether
     they isolate one training row (main) vs one holdout row (control). Both populations
-    have the same size so that the rates compare. Headline: the larger of the univariate
+    have the same size so that the rates compare (anonymeter instead fits a correction
+    for unequal sizes); the price is that a query singling out a training row only counts
+    when that row is in the sample, so the risk of a verbatim copy is about
+    ``len(holdout) / len(train)`` rather than 1. Headline: the larger of the univariate
     and multivariate risks."""
     m = min(len(train), len(holdout))
     population = train[sample_index(len(train), m, rng)]
