@@ -6,6 +6,7 @@ partner can all run it; the CLI only prints what it returns.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import time
@@ -124,6 +125,9 @@ def run_demo(
         if out_dir.exists():
             shutil.rmtree(out_dir)
         work.rename(out_dir)
+        umask = os.umask(0)
+        os.umask(umask)
+        out_dir.chmod(0o777 & ~umask)  # mkdtemp makes the folder private; follow the umask
     finally:
         if work.exists():
             shutil.rmtree(work)
