@@ -23,11 +23,8 @@ def assert_clean_failure(result, message: str) -> None:
     """Exit code 2, the message on one 'error:' line, no traceback."""
     assert result.exit_code == 2, result.output
     text = result.output
-    assert (
-        ("Traceback" not in text
-        and result.exception is None)
-        or isinstance(result.exception, SystemExit)
-    )
+    assert "Traceback" not in text
+    assert result.exception is None or isinstance(result.exception, SystemExit)
     error_lines = [line for line in text.splitlines() if line.startswith("error:")]
     assert len(error_lines) == 1, text
     assert message in " ".join(text.split()), text
