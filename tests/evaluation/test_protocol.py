@@ -164,8 +164,8 @@ def test_fairness_groups_by_category_and_by_quartile(fresh_result, patients):
         abs(groups["F"]["ratio"] - groups["M"]["ratio"])
     )
     s = evaluate(
-        patients["train"], patients["fresh"], patients["holdout"], target="died",
-        fairness_by="age", n_estimators=20,
+        make_patients(900, seed=13), make_patients(900, seed=14), make_patients(300, seed=15),
+        target="died", fairness_by="age", n_estimators=20,
     ).summary  # fmt: skip
     assert [k.split(" ")[0] for k in s["fairness"]["groups"]] == ["Q1", "Q2", "Q3", "Q4"]
 
@@ -232,19 +232,19 @@ def test_survival_task_scores_harrell_c():
     assert u["ratio"] > 0.9
 
 
-def test_multiclass_target_with_a_class_missing_in_synthetic(patients):
-    synth = patients["fresh"]
+def test_multiclass_target_with_a_class_missing_in_synthetic():
+    real, holdout = make_patients(900, seed=16), make_patients(300, seed=17)
+    synth = make_patients(900, seed=18)
     synth = synth[synth["region"] != "west"].reset_index(drop=True)
-    s = evaluate(
-        patients["train"], synth, patients["holdout"], target="region", n_estimators=20
-    ).summary
+    s = evaluate(real, synth, holdout, target="region", n_estimators=20).summary
     assert s["utility"]["metric"] == "auroc"
     assert s["utility"]["tstr"] is not None and s["utility"]["trtr"] is not None
 
 
-def test_constant_target_in_synthetic_is_skipped(patients):
-    synth = patients["fresh"].assign(died="no")
-    s = evaluate(patients["train"], synth, patients["holdout"], target="died", **FAST).summary
+def test_constant_target_in_synthetic_is_skipped():
+    real, holdout = make_patients(900, seed=19), make_patients(300, seed=20)
+    synth = make_patients(900, seed=21).assign(died="no")
+    s = evaluate(real, synth, holdout, target="died", n_estimators=20).summary
     assert s["utility"]["tstr"] is None and s["utility"]["trtr"] is not None
     reasons = {e["metric"]: e["reason"] for e in s["skipped"]}
     assert "single class in the synthetic data" in reasons["utility.tstr"]
