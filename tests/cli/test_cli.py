@@ -159,3 +159,33 @@ def test_debug_flag_shows_traceback(tmp_path: Path) -> None:
     result = runner.invoke(app, ["--debug", "generate", str(tmp_path / "none.csv"), "-o", "x.csv"])
     assert result.exit_code != 0 and result.exception is not None
     assert not isinstance(result.exception, SystemExit)
+
+
+def test_generate_evaluate_holds_out_rows_and_writes_report(tmp_path: Path) -> None:
+    out, report, summary = tmp_path / "s.csv", tmp_path / "r.html", tmp_path / "r.json"
+    result = run(
+        "generate",
+        "bundled:pima",
+        "-g",
+        "bayesian_network",
+        "-o",
+        out,
+        "--target",
+        "type",
+        "--report",
+        report,
+        "--json",
+        summary,
+    )
+    assert result.exit_code == 0, result.output
+    import json
+
+    data = json.loads(summary.read_text())
+    assert data["rows_holdout"] == 106 and data["rows_real"] == 426  # 80/20, stratified
+    assert len(pd.read_csv(out)) == 426
+    assert data["utility"]["ratio"] is not None and data["privacy"]["dcr_ratio"] is not None
+    assert "<html" in report.read_text()[:500].lower()
+    assert_clean_failure(
+        run("generate", "bundled:pima", "-o", tmp_path / "t.csv", "--report", tmp_path / "r.txt"),
+        "should end in .html",
+    )

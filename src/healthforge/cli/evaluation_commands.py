@@ -34,7 +34,7 @@ NO_HOLDOUT_NOTICE = (
 STATUS_STYLE = {"pass": "bold green", "warn": "bold yellow", "fail": "bold red"}
 
 
-def _check_outputs(report: Path | None, json_out: Path | None, force: bool) -> None:
+def check_report_outputs(report: Path | None, json_out: Path | None, force: bool) -> None:
     """Validate output paths before any data is read or any metric computed."""
     if report is not None and report.suffix.lower() not in {".html", ".htm"}:
         raise HealthForgeError(
@@ -90,7 +90,7 @@ def evaluate_command(
 ) -> None:
     """Measure how faithful, useful, private and fair a synthetic dataset is."""
     _check_task(task)
-    _check_outputs(report, json_out, force)
+    check_report_outputs(report, json_out, force)
     real_df = load_table(real)
     synthetic_df = load_table(synthetic)
     holdout_df = load_table(holdout) if holdout is not None else None
@@ -122,10 +122,12 @@ def evaluate_command(
         from healthforge.evaluation.report import write_report
 
         write_report(result, report, real_df, synthetic_df, holdout_df)
-    _print_result(result.summary, report, json_out)
+    print_evaluation(result.summary, report, json_out)
 
 
-def _print_result(summary: Mapping[str, Any], report: Path | None, json_out: Path | None) -> None:
+def print_evaluation(
+    summary: Mapping[str, Any], report: Path | None, json_out: Path | None
+) -> None:
     from healthforge.evaluation.compare import HEADLINE_METRICS
     from healthforge.evaluation.report import metric_label, pretty_threshold
 
@@ -230,7 +232,7 @@ def compare_command(
             "for one file use `healthforge evaluate REAL SYNTH --holdout TEST`",
         )
     _check_task(task)
-    _check_outputs(report, json_out, force)
+    check_report_outputs(report, json_out, force)
     real_df = load_table(real)
     holdout_df = load_table(holdout)
     names = _names(synthetic)

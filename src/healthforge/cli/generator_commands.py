@@ -19,7 +19,7 @@ from healthforge.cli.common import (
     parse_drop,
     progress_bar,
 )
-from healthforge.data import load_table, prepare, write_chunks
+from healthforge.data import PreparedData, load_table, prepare, write_chunks
 from healthforge.data.io import check_new_file, check_output_path
 from healthforge.errors import HealthForgeError
 from healthforge.generators import describe, generator_names, get_generator, load_model
@@ -27,6 +27,10 @@ from healthforge.generators.conditions import parse_conditions, resolve
 
 DATA_HELP = "A CSV/TSV/Parquet/Excel file, or bundled:NAME (see `healthforge datasets list`)."
 CONDITION_HELP = "Condition every row satisfies, e.g. 'sex=Female', 'age>=65', 'race in [a, b]'."
+EVALUATE_HELP = (
+    "Hold out part of DATA (seeded, stratified on the target), fit on the rest and evaluate "
+    "the synthetic rows against the held-out rows."
+)
 PARAM_HELP = "Generator parameter NAME=VALUE (see `healthforge generators`); repeatable."
 
 
@@ -66,23 +70,23 @@ def parse_params(items: list[str] | None) -> dict[str, Any]:
     return params
 
 
-def _fit(
+def _prepare(
     data: str,
-    generator: str,
     schema: Path | None,
     target: str | None,
     drop: list[str] | None,
-    seed: int,
-    params: list[str] | None,
     conditions: list[str] | None = None,
-) -> Any:
-    model = get_generator(generator, seed=seed, **parse_params(params))
-    df = load_table(data)
-    prepared = prepare(df, load_schema(schema), target, parse_drop(drop), source=data)
-    # an impossible condition should fail before minutes of fitting, not after
-    resolve(parse_conditions(conditions), prepared.schema)
+) -> PreparedData:
+    prepared = prepare(load_table(data), load_schema(schema), target, parse_drop(drop), source=data)
     for line in prepared.notices():
         err_console.print(f"[yellow]{line}[/]", highlight=False)
+    # an impossible condition should fail before minutes of fitting, not after
+    resolve(parse_conditions(conditions), prepared.schema)
+    return prepared
+
+
+def _fit(prepared: PreparedData, generator: str, seed: int, params: list[str] | None) -> Any:
+    model = get_generator(generator, seed=seed, **parse_params(params))
     started = time.perf_counter()
     with progress_bar() as progress:
         model.fit(prepared, progress=progress)
@@ -128,7 +132,8 @@ def fit(
 ) -> None:
     """Fit a generator and save it to one file for `healthforge sample`."""
     check_new_file(save, force)
-    model = _fit(data, generator, schema, target, drop, seed, param)
+    get_generator(generator, **parse_params(param))  # unknown names fail before loading data
+    model = _fit(_prepare(data, schema, target, drop), generator, seed, param)
     model.save(str(save))
     console.print(f"saved model to {save}")
 
@@ -163,14 +168,83 @@ def generate(
     drop: list[str] | None = typer.Option(None, "--drop", help="Columns to leave out."),
     condition: list[str] | None = typer.Option(None, "--condition", "-c", help=CONDITION_HELP),
     param: list[str] | None = typer.Option(None, "--param", help=PARAM_HELP),
-    force: bool = typer.Option(False, "--force", help="Overwrite an existing output."),
+    evaluate: bool = typer.Option(False, "--evaluate", help=EVALUATE_HELP),
+    holdout_fraction: float = typer.Option(
+        0.2, "--holdout-fraction", help="Share of DATA held out with --evaluate."
+    ),
+    fairness_by: str | None = typer.Option(
+        None, "--fairness-by", help="With --evaluate: also measure per group of this column."
+    ),
+    report: Path | None = typer.Option(None, "--report", help="HTML report (implies --evaluate)."),
+    json_out: Path | None = typer.Option(None, "--json", help="JSON summary (implies --evaluate)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite existing outputs."),
 ) -> None:
-    """Fit a generator on DATA and write synthetic rows in one step."""
+    """Fit a generator on DATA and write synthetic rows in one step (optionally evaluated)."""
     if rows is not None:
         _check_rows(rows)
     check_output_path(out, force)
-    model = _fit(data, generator, schema, target, drop, seed, param, condition)
+    evaluate = evaluate or report is not None or json_out is not None
+    if evaluate:
+        from healthforge.cli.evaluation_commands import check_report_outputs
+
+        check_report_outputs(report, json_out, force)
+    get_generator(generator, **parse_params(param))  # unknown names fail before loading data
+    prepared = _prepare(data, schema, target, drop, condition)
+    if not evaluate:
+        model = _fit(prepared, generator, seed, param)
+        _write_sample(model, rows or model.n_train_, out, seed, condition)
+        return
+    from healthforge.evaluation import split_train_holdout
+
+    schema_obj = prepared.schema
+    if fairness_by is not None and fairness_by not in schema_obj.modelled_names:
+        raise HealthForgeError(f"--fairness-by column '{fairness_by}' is not a modelled column")
+    train, holdout = split_train_holdout(
+        prepared.frame, schema_obj.target, holdout_fraction=holdout_fraction, seed=seed
+    )
+    err_console.print(
+        f"holding out {len(holdout):,} of {len(prepared.frame):,} rows (seed {seed}"
+        + (f", stratified on {schema_obj.target}" if schema_obj.target else "")
+        + "): the generator never sees them; they judge utility and privacy",
+        highlight=False,
+    )
+    model = _fit(PreparedData(train, schema_obj, prepared.excluded), generator, seed, param)
     _write_sample(model, rows or model.n_train_, out, seed, condition)
+    _evaluate_written(model, train, holdout, out, fairness_by, seed, report, json_out)
+
+
+def _evaluate_written(
+    model: Any,
+    train: Any,
+    holdout: Any,
+    out: Path,
+    fairness_by: str | None,
+    seed: int,
+    report: Path | None,
+    json_out: Path | None,
+) -> None:
+    from healthforge.cli.evaluation_commands import print_evaluation
+    from healthforge.evaluation import evaluate
+
+    synthetic = load_table(out)
+    with progress_bar() as progress:
+        result = evaluate(
+            train,
+            synthetic,
+            holdout=holdout,
+            schema=model.schema_,
+            target=model.schema_.target,
+            fairness_by=fairness_by,
+            seed=seed,
+            progress=progress,
+        )
+    if json_out is not None:
+        result.to_json(json_out)
+    if report is not None:
+        from healthforge.evaluation.report import write_report
+
+        write_report(result, report, train, synthetic, holdout, title=f"{model.name} on {out.name}")
+    print_evaluation(result.summary, report, json_out)
 
 
 def _check_rows(rows: int) -> None:
