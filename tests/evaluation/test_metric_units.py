@@ -85,7 +85,12 @@ def test_predicates_and_k_anonymity():
     )
     synth = np.array([[0.0, 0]] * 6 + [[1.0, 1]])
     out = k_anonymity(space, np.array([[20.0, 0], [30.0, 1]]), synth * [50, 1], ["sex"])
-    assert out == {"k_min": 1, "share_k_below_5": pytest.approx(1 / 7)}
+    assert out == {
+        "k_min": 1,
+        "share_k_below_5": pytest.approx(1 / 7),
+        "share_k_below_5_real": 1.0,  # two real rows, each unique
+        "excess_share_k_below_5": 0.0,
+    }
 
 
 def test_scores_follow_the_threshold_table():

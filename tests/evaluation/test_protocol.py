@@ -58,7 +58,13 @@ def test_summary_has_the_contract_keys_and_is_json(fresh_result, tmp_path):
     assert {"trtr", "tstr", "ratio"} <= set(s["utility"]["models"]["xgboost"])
     assert {"trtr", "tstr", "ratio"} <= set(s["utility"]["models"]["linear"])
     assert set(s["privacy"]) == PRIVACY_KEYS
-    assert set(s["privacy"]["k_anonymity"]) == {"quasi_identifiers", "k_min", "share_k_below_5"}
+    assert set(s["privacy"]["k_anonymity"]) == {
+        "quasi_identifiers",
+        "k_min",
+        "share_k_below_5",
+        "share_k_below_5_real",
+        "excess_share_k_below_5",
+    }
     assert s["privacy"]["dp_budget"] is None
     assert set(s["fairness"]) == {"by", "groups", "worst_gap"}
     for entry in s["scores"]:

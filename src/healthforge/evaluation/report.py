@@ -136,6 +136,11 @@ METRIC_HELP: dict[str, str] = {
     "privacy.k_anonymity.share_k_below_5": (
         "Share of rows in groups of fewer than 5 on the quasi-identifiers. Lower is better."
     ),
+    "privacy.k_anonymity.excess_share_k_below_5": (
+        "How many more synthetic rows than real rows sit in groups of fewer than 5 on the "
+        "quasi-identifiers. With many quasi-identifiers most real people are unique too; 0 "
+        "means the synthetic data is no more identifying than the real data."
+    ),
     "privacy.dp_budget": (
         "Differential-privacy budget (epsilon) the generator spent. Smaller means a "
         "stronger mathematical guarantee."
@@ -1144,6 +1149,7 @@ def metric_help(metric: str) -> str:
 _LABELS = {
     "privacy.k_anonymity.k_min": "Smallest group sharing quasi-identifiers (k)",
     "privacy.k_anonymity.share_k_below_5": "Rows in groups smaller than 5",
+    "privacy.k_anonymity.excess_share_k_below_5": "Small quasi-identifier groups beyond real",
     "utility.ratio": "TSTR ÷ TRTR",
     "utility.trtr": "TRTR (trained on real)",
     "utility.tstr": "TSTR (trained on synthetic)",

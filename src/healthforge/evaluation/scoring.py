@@ -52,7 +52,9 @@ THRESHOLDS: tuple[Threshold, ...] = (
     Threshold("privacy.singling_out_risk", False, 0.10, 0.30, "excess over the holdout"),
     Threshold("privacy.linkability_risk", False, 0.10, 0.30, "excess over the holdout"),
     Threshold("privacy.inference_risk", False, 0.10, 0.30, "excess over the holdout"),
-    Threshold("privacy.k_anonymity.share_k_below_5", False, 0.05, 0.20, "rare quasi-identifiers"),
+    Threshold(
+        "privacy.k_anonymity.excess_share_k_below_5", False, 0.05, 0.20, "rarer than real data"
+    ),
     Threshold("fairness.worst_gap.column_similarity", False, 0.10, 0.20, "fidelity across groups"),
     Threshold("fairness.worst_gap.ratio", False, 0.15, 0.30, "utility across groups"),
 )
