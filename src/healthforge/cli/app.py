@@ -6,6 +6,7 @@ import typer
 
 from healthforge import __version__
 from healthforge.cli import (  # noqa: F401  (importing registers the commands)
+    benchmark_command,
     data_commands,
     demo_command,
     evaluation_commands,

@@ -1,0 +1,150 @@
+"""Run one fit+sample job in a child process and bring back its rows and timings.
+
+Our generators run through ``python -m healthforge.benchmark.worker`` with this
+interpreter; peers through ``peer_runner.py`` with their own venv's python. Either way
+the child writes its synthetic rows and a small timing JSON; a child that dies, hangs
+or refuses is turned into a status with a reason, never an exception.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+PEER_RUNNER = Path(__file__).with_name("peer_runner.py")
+
+
+@dataclass
+class JobOutcome:
+    """What a child process reported: ``status`` and, when ``ok``, rows and timings."""
+
+    status: str
+    reason: str = ""
+    synthetic: pd.DataFrame | None = None
+    timing: dict[str, Any] | None = None
+
+
+def run_ours(
+    generator: str,
+    train: pd.DataFrame,
+    target: str | None,
+    rows: int,
+    seed: int,
+    workdir: Path,
+    timeout: float,
+    params: dict[str, Any] | None = None,
+) -> JobOutcome:
+    """Fit and sample a healthforge generator in a child process."""
+    train_path = workdir / "train.parquet"
+    if not train_path.exists():
+        train.to_parquet(train_path, index=False)  # parquet keeps our dtypes exactly
+    spec = {
+        "generator": generator,
+        "params": params or {},
+        "train_path": str(train_path),
+        "out_path": str(workdir / f"synthetic_{generator}.parquet"),
+        "timing_path": str(workdir / f"timing_{generator}.json"),
+        "target": target,
+        "rows": rows,
+        "seed": seed,
+    }
+    command = [sys.executable, "-m", "healthforge.benchmark.worker"]
+    outcome = _run_child(command, spec, workdir / f"spec_{generator}.json", timeout)
+    if outcome.status == "ok":
+        outcome.synthetic = pd.read_parquet(spec["out_path"])
+    return outcome
+
+
+def run_peer(
+    library: str,
+    method: str,
+    python: Path,
+    train: pd.DataFrame,
+    target: str | None,
+    rows: int,
+    seed: int,
+    epochs: int,
+    workdir: Path,
+    timeout: float,
+) -> JobOutcome:
+    """Fit and sample a peer method with the peer's own python, via CSV files."""
+    train_csv = workdir / "train.csv"
+    if not train_csv.exists():
+        train.to_csv(train_csv, index=False)
+    slug = f"{library}_{method}"
+    spec = {
+        "library": library,
+        "method": method,
+        "train_csv": str(train_csv),
+        "out_csv": str(workdir / f"synthetic_{slug}.csv"),
+        "timing_json": str(workdir / f"timing_{slug}.json"),
+        "timing_path": str(workdir / f"timing_{slug}.json"),
+        "target": target,
+        "rows": rows,
+        "seed": seed,
+        "epochs": epochs,
+    }
+    command = [str(python), str(PEER_RUNNER)]
+    outcome = _run_child(command, spec, workdir / f"spec_{slug}.json", timeout)
+    if outcome.status == "ok":
+        raw = pd.read_csv(spec["out_csv"], keep_default_na=False, na_values=[""])
+        outcome.synthetic = like_real(raw, train)
+    return outcome
+
+
+def _run_child(command: list[str], spec: dict[str, Any], spec_path: Path, timeout: float) -> Any:
+    spec_path.write_text(json.dumps(spec, indent=2))
+    timing_path = Path(spec["timing_path"])
+    timing_path.unlink(missing_ok=True)
+    try:
+        done = subprocess.run(
+            [*command, str(spec_path)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return JobOutcome("timeout", f"no result after {timeout:.0f} s")
+    if done.returncode != 0 or not timing_path.exists():
+        lines = [line for line in (done.stderr or "").splitlines() if line.strip()]
+        last = lines[-1].strip() if lines else "no message"
+        return JobOutcome("failed", f"exit code {done.returncode}: {last}"[:300])
+    timing = json.loads(timing_path.read_text())
+    status = timing.pop("status", "ok")
+    if status != "ok":
+        return JobOutcome(status, str(timing.get("reason", "")))
+    return JobOutcome("ok", timing=timing)
+
+
+def like_real(synthetic: pd.DataFrame, real: pd.DataFrame) -> pd.DataFrame:
+    """Give a peer's CSV rows the real table's dtypes, values untouched where possible.
+
+    Numbers stay as the peer produced them (no rounding: unrounded values are part of
+    what the detection metric judges); text columns become strings like the real ones.
+    """
+    out = pd.DataFrame(index=synthetic.index)
+    for column in real.columns:
+        if column not in synthetic.columns:
+            continue  # evaluate() reports the missing column
+        values, dtype = synthetic[column], real[column].dtype
+        if pd.api.types.is_bool_dtype(dtype):
+            text = values.astype(str).str.lower()
+            out[column] = text.map({"true": True, "false": False, "1": True, "0": False})
+        elif pd.api.types.is_numeric_dtype(dtype):
+            numbers = pd.to_numeric(values, errors="coerce")
+            whole = numbers.dropna()
+            if pd.api.types.is_integer_dtype(dtype) and np.array_equal(whole, whole.round()):
+                out[column] = numbers.astype("Int64" if numbers.isna().any() else dtype)
+            else:
+                out[column] = numbers.astype(float)
+        else:
+            out[column] = values.astype(dtype) if values.notna().any() else values
+    return out.reset_index(drop=True)

@@ -1,0 +1,227 @@
+"""The benchmark's three files: a Markdown table, the full JSON, an offline HTML plot."""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from healthforge.data.io import atomic_write_text
+
+if TYPE_CHECKING:
+    from healthforge.benchmark.harness import BenchmarkResult
+    from healthforge.benchmark.records import Stat, Summary
+
+# (column header, field, decimals)
+COLUMNS: tuple[tuple[str, str, int], ...] = (
+    ("fit s", "fit_seconds", 2),
+    ("fit ÷ ref", "fit_ratio", 2),
+    ("sample 10k s", "sample_seconds_10k", 2),
+    ("sample ÷ ref", "sample_ratio", 2),
+    ("peak MB", "peak_rss_mb", 0),
+    ("+MB", "added_rss_mb", 0),
+    ("detection AUC", "detection_auc", 3),
+    ("TSTR/TRTR", "utility_ratio", 3),
+    ("DCR ratio", "dcr_ratio", 3),
+    ("MIA AUC", "mia_auc", 3),
+)
+LEGEND = (
+    "fit ÷ ref and sample ÷ ref: time over the reference generator's on the same split "
+    "(the machine was shared with other work, so ratios are steadier than seconds); "
+    "peak MB: peak resident memory of the child process while it fitted and sampled "
+    "(the kernel's mark is reset after imports and data loading, but the interpreter and "
+    "loaded libraries still count: about 250 MB for ours, more for torch-based peers); "
+    "+MB: that peak minus the resident memory just before fitting; "
+    "detection AUC: XGBoost telling real from synthetic, 0.5 is best; "
+    "TSTR/TRTR: XGBoost AUROC for the target trained on synthetic vs on real rows, both "
+    "tested on the holdout, 1 is best; DCR ratio: distance to the closest training row, "
+    "synthetic vs held-out rows, below 1 hints at copying; MIA AUC: membership attack, "
+    "0.5 means no leakage. Values are mean ± sd over the repeats that finished."
+)
+
+
+def fmt_stat(stat: Stat, decimals: int) -> str:
+    if stat.mean is None:
+        return "—"
+    text = f"{stat.mean:.{decimals}f}"
+    if stat.sd is not None:
+        text += f" ± {stat.sd:.{decimals}f}"
+    return text
+
+
+def _cells(summary: Summary) -> list[str]:
+    if summary.ok == 0:
+        return [summary.status] + [""] * (len(COLUMNS) - 1)
+    return [fmt_stat(summary.stats[name], decimals) for _, name, decimals in COLUMNS]
+
+
+def _runs(summary: Summary) -> str:
+    return str(summary.runs) if summary.ok == summary.runs else f"{summary.ok}/{summary.runs}"
+
+
+def markdown_tables(result: BenchmarkResult) -> str:
+    """One table per dataset: a row per method, mean ± sd per column."""
+    reference = result.settings.get("reference") or "reference"
+    parts = []
+    for dataset in result.settings["datasets"]:
+        info = result.datasets.get(dataset, {})
+        dropped = info.get("dropped") or []
+        head = (
+            f"### {dataset} ({info.get('rows', '?')} rows × {info.get('columns', '?')} columns, "
+            f"target `{info.get('target')}`"
+            + (f"; dropped {', '.join(dropped)} (they reveal the target)" if dropped else "")
+            + ")"
+        )
+        headers = ["method", "runs", *(h.replace("ref", reference) for h, _, _ in COLUMNS)]
+        lines = [head, "", "| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+        for summary in (s for s in result.summaries if s.dataset == dataset):
+            name = summary.method if summary.source == "healthforge" else f"*{summary.method}*"
+            lines.append("| " + " | ".join([name, _runs(summary), *_cells(summary)]) + " |")
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts)
+
+
+def markdown(result: BenchmarkResult, command: str | None = None, note: str | None = None) -> str:
+    m, s = result.machine, result.settings
+    lines = [
+        "# Benchmark: healthforge generators and peers on bundled health datasets",
+        "",
+        f"Measured {m.get('date')}"
+        + (f" with `{command}`" if command else "")
+        + f" (healthforge {m.get('healthforge')}, commit {m.get('git_commit')}).",
+        "",
+        f"- machine: {m.get('nproc')} cores ({m.get('cpu')}), {m.get('memory_gb')} GB; "
+        f"load average {m.get('load_average_start')} at the start, "
+        f"{m.get('load_average_end')} at the end (shared with other work)",
+        f"- Python {m.get('python')}, numpy {m.get('numpy')}, pandas {m.get('pandas')}, "
+        f"scikit-learn {m.get('scikit-learn')}, xgboost {m.get('xgboost')}, "
+        f"torch {m.get('torch')}",
+        f"- splits: {1 - s['holdout_fraction']:.0%}/{s['holdout_fraction']:.0%}, stratified on "
+        f"the target, seed {s['seed']} + repeat; repeats: {s['repeats']} for healthforge, "
+        f"{s['peer_repeats']} for peers"
+        + (f" (peers on {', '.join(s['peer_datasets'])} only)" if s.get("peer_datasets") else ""),
+        f"- each method fits on the train part in a child process; sampling is timed on "
+        f"{s['sample_rows']:,} rows and the first len(train) of them are evaluated against "
+        "the holdout with healthforge's `evaluate()` - the same call for every method; "
+        f"peers run {s['peer_epochs']} epochs where they have epochs",
+    ]
+    for name, peer in result.peers.items():
+        state = (
+            f"installed ({peer['versions']}"
+            + (f", install took {peer['install_seconds']:.0f} s" if peer["install_seconds"] else "")
+            + ")"
+            if peer["available"]
+            else f"unavailable: {peer['reason']}"
+        )
+        lines.append(f"- peer {name}: {state}. {peer['note']}")
+    if note:
+        lines += ["", note]
+    lines += ["", "Peers are in *italics*. " + LEGEND, "", markdown_tables(result), ""]
+    problems = [r for r in result.records if r.status != "ok"]
+    if problems:
+        lines += ["## Runs that did not finish", ""]
+        seen = set()
+        for r in problems:
+            key = (r.dataset, r.method, r.status, r.reason)
+            if key not in seen:
+                seen.add(key)
+                lines.append(
+                    f"- {r.dataset}, {r.method}, repeat {r.repeat}: {r.status}: {r.reason}"
+                )
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def html_page(result: BenchmarkResult, command: str | None = None, note: str | None = None) -> str:
+    """A page with grouped bar charts (mean ± sd) per metric; plotly.js inlined once."""
+    import plotly.graph_objects as go
+    from plotly.offline import get_plotlyjs
+    from plotly.subplots import make_subplots
+
+    panels = [
+        ("detection AUC (0.5 best)", "detection_auc"),
+        ("TSTR/TRTR (1 best)", "utility_ratio"),
+        ("DCR ratio (about 1: no copying)", "dcr_ratio"),
+        (f"fit time ÷ {result.settings.get('reference')} (log)", "fit_ratio"),
+    ]
+    figure = make_subplots(
+        rows=len(panels), cols=1, subplot_titles=[p[0] for p in panels], vertical_spacing=0.07
+    )
+    methods = list(dict.fromkeys(s.method for s in result.summaries))
+    datasets = result.settings["datasets"]
+    for i, method in enumerate(methods):
+        for row, (_, field) in enumerate(panels, start=1):
+            xs, ys, errs = [], [], []
+            for dataset in datasets:
+                summary = next(
+                    (s for s in result.summaries if s.dataset == dataset and s.method == method),
+                    None,
+                )
+                stat = summary.stats[field] if summary is not None else None
+                xs.append(dataset)
+                ys.append(stat.mean if stat is not None else None)
+                errs.append((stat.sd or 0.0) if stat is not None else 0.0)
+            figure.add_trace(
+                go.Bar(
+                    x=xs, y=ys, name=method, legendgroup=method, showlegend=row == 1,
+                    error_y={"type": "data", "array": errs, "visible": True},
+                    marker_color=_colour(i),
+                ),
+                row=row, col=1,
+            )  # fmt: skip
+    figure.update_yaxes(type="log", row=len(panels), col=1)
+    figure.update_layout(
+        barmode="group", height=330 * len(panels), template="plotly_white",
+        margin={"l": 60, "r": 20, "t": 60, "b": 40},
+    )  # fmt: skip
+    plot = figure.to_html(full_html=False, include_plotlyjs=False)
+    body = (
+        "<h1>Benchmark: healthforge generators and peers</h1>\n"
+        f"<pre>{html.escape(markdown(result, command, note))}</pre>\n{plot}"
+    )
+    return (
+        "<!DOCTYPE html>\n<html lang='en'>\n<head>\n<meta charset='utf-8'>\n"
+        "<title>HealthForge benchmark</title>\n"
+        "<style>body{font-family:system-ui,sans-serif;margin:2rem;max-width:1400px}"
+        "pre{white-space:pre-wrap;font-size:12px}</style>\n"
+        # plotly's bundle contains no "</script" sequence, so inlining it raw is safe
+        f"<script type='text/javascript'>{get_plotlyjs()}</script>\n</head>\n"
+        f"<body>\n{body}\n</body>\n</html>\n"
+    )
+
+
+def _colour(i: int) -> str:
+    palette = (
+        "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+        "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#637939", "#8c6d31", "#843c39",
+        "#7b4173", "#3182bd",
+    )  # fmt: skip
+    return palette[i % len(palette)]
+
+
+def write_all(
+    result: BenchmarkResult, out_dir: Path, command: str | None, note: str | None = None
+) -> dict[str, Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {
+        "markdown": out_dir / "benchmark.md",
+        "json": out_dir / "benchmark.json",
+        "html": out_dir / "benchmark.html",
+    }
+    document = _json_safe({"command": command, "note": note, **result.to_dict()})
+    atomic_write_text(paths["json"], json.dumps(document, indent=2, allow_nan=False) + "\n")
+    atomic_write_text(paths["markdown"], markdown(result, command, note))
+    atomic_write_text(paths["html"], html_page(result, command, note))
+    return paths

@@ -1,0 +1,206 @@
+"""Fit one peer method on a CSV and write its synthetic CSV plus a timing JSON.
+
+A standalone script, run with a peer's own python (``.peers/<name>/venv/bin/python``):
+it imports nothing from healthforge, so the peer's pins never meet ours. Usage::
+
+    python peer_runner.py spec.json
+
+``spec.json`` holds ``library`` ("sdv" or "synthcity"), ``method``, ``train_csv``,
+``out_csv``, ``timing_json``, ``rows``, ``seed``, ``epochs`` and ``target``. The harness
+then evaluates ``out_csv`` with healthforge's own evaluation, as for every generator.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+import resource
+import sys
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+MISSING_LEVEL = "__healthforge_missing__"
+INDICATOR = "__missing__"
+
+
+def read_csv(path: str) -> pd.DataFrame:
+    # only empty cells are missing: R's level "None" (icu coma) must stay a category
+    return pd.read_csv(path, keep_default_na=False, na_values=[""])
+
+
+def _status_mb(field: str) -> float | None:
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) / 1024.0  # kB
+    except OSError:
+        pass
+    return None
+
+
+def reset_peak() -> float:
+    """Reset the kernel's peak-RSS mark (Linux: clear_refs 5) so the peak read later
+    covers fit+sample only, not imports; returns the resident MB at this point."""
+    try:
+        with open("/proc/self/clear_refs", "w") as handle:
+            handle.write("5")
+    except OSError:
+        pass
+    return _status_mb("VmRSS") or peak_rss_mb()
+
+
+def peak_rss_mb() -> float:
+    peak = _status_mb("VmHWM")
+    if peak is not None:
+        return peak
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux reports KiB
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    try:
+        import torch
+
+        torch.manual_seed(seed)
+    except ImportError:
+        pass
+
+
+def fill_missing(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
+    """synthcity's plugins fail on NaN: numeric gaps become median + a 0/1 indicator
+    column, text gaps a level of their own; :func:`restore_missing` undoes both."""
+    out = df.copy()
+    kinds: dict[str, str] = {}
+    for column in df.columns:
+        gaps = df[column].isna()
+        if not gaps.any():
+            continue
+        if pd.api.types.is_numeric_dtype(df[column]):
+            out[column] = df[column].fillna(df[column].median())
+            out[INDICATOR + column] = gaps.astype(int)
+            kinds[column] = "numeric"
+        else:
+            out[column] = df[column].astype(object).where(~gaps, MISSING_LEVEL)
+            kinds[column] = "text"
+    return out, kinds
+
+
+def restore_missing(df: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
+    out = df.copy()
+    for column, kind in kinds.items():
+        if kind == "numeric":
+            flag = pd.to_numeric(out.pop(INDICATOR + column), errors="coerce") > 0.5
+            out.loc[flag, column] = np.nan
+        else:
+            out[column] = out[column].where(out[column].astype(str) != MISSING_LEVEL)
+    return out
+
+
+def make_sdv(method: str, train: pd.DataFrame, spec: dict[str, Any]) -> Any:
+    from sdv.metadata import Metadata
+    from sdv.single_table import CTGANSynthesizer, GaussianCopulaSynthesizer, TVAESynthesizer
+
+    # SDV 2.0's metadata API: detection goes through a dict of named tables
+    detect = getattr(Metadata, "detect_from_dataframes", None)
+    if detect is not None:
+        metadata = detect({"table": train})
+    else:  # SDV 1.x
+        metadata = Metadata.detect_from_dataframe(train)
+    if method == "gaussian_copula":
+        return GaussianCopulaSynthesizer(metadata)
+    if method == "ctgan":
+        return CTGANSynthesizer(metadata, epochs=spec["epochs"], enable_gpu=False)
+    if method == "tvae":
+        return TVAESynthesizer(metadata, epochs=spec["epochs"], enable_gpu=False)
+    raise ValueError(f"unknown SDV method {method}")
+
+
+def _takes_dict() -> bool:
+    import sdv
+
+    return int(sdv.__version__.split(".")[0]) >= 2
+
+
+def run_sdv(method: str, train: pd.DataFrame, spec: dict[str, Any]) -> tuple[Any, float, float]:
+    model = make_sdv(method, train, spec)
+    # SDV 2.0 takes and returns {table name: DataFrame}; 1.x plain DataFrames
+    sdv2 = _takes_dict()
+    started = time.perf_counter()
+    model.fit({"table": train} if sdv2 else train)
+    fitted = time.perf_counter()
+    synthetic = model.sample(num_rows=spec["rows"])
+    if isinstance(synthetic, dict):
+        synthetic = next(iter(synthetic.values()))
+    return synthetic, fitted - started, time.perf_counter() - fitted
+
+
+SYNTHCITY_ITERATIONS = {"ctgan", "tvae", "ddpm", "rtvae", "nflow"}
+
+
+def run_synthcity(
+    method: str, train: pd.DataFrame, spec: dict[str, Any]
+) -> tuple[Any, float, float]:
+    from synthcity.plugins import Plugins
+    from synthcity.plugins.core.dataloader import GenericDataLoader
+
+    filled, kinds = fill_missing(train)
+    params: dict[str, Any] = {"random_state": spec["seed"]}
+    if method in SYNTHCITY_ITERATIONS:
+        params["n_iter"] = spec["epochs"]
+    if method == "ddpm" and spec.get("target"):
+        params["is_classification"] = True
+    model = Plugins().get(method, **params)
+    loader = GenericDataLoader(filled, target_column=spec.get("target"))
+    started = time.perf_counter()
+    model.fit(loader)
+    fitted = time.perf_counter()
+    synthetic = model.generate(count=spec["rows"]).dataframe()
+    sampled = time.perf_counter()
+    return (
+        restore_missing(synthetic, kinds)[list(train.columns)],
+        fitted - started,
+        sampled - fitted,
+    )
+
+
+def versions(library: str) -> dict[str, str]:
+    import importlib.metadata as md
+
+    found = {"python": sys.version.split()[0]}
+    for name in (library, "torch", "numpy", "pandas"):
+        with contextlib.suppress(md.PackageNotFoundError):
+            found[name] = md.version(name)
+    return found
+
+
+def main(spec_path: str) -> None:
+    with open(spec_path) as handle:
+        spec = json.load(handle)
+    train = read_csv(spec["train_csv"])
+    seed_everything(int(spec["seed"]))
+    runner = {"sdv": run_sdv, "synthcity": run_synthcity}[spec["library"]]
+    # import the library before the baseline, so the peak covers fit+sample, not imports
+    __import__({"sdv": "sdv.single_table", "synthcity": "synthcity.plugins"}[spec["library"]])
+    baseline = reset_peak()
+    synthetic, fit_seconds, sample_seconds = runner(spec["method"], train, spec)
+    synthetic.to_csv(spec["out_csv"], index=False)
+    timing = {
+        "fit_seconds": fit_seconds,
+        "sample_seconds": sample_seconds,
+        "rows_sampled": len(synthetic),
+        "baseline_rss_mb": baseline,
+        "peak_rss_mb": peak_rss_mb(),
+        "versions": versions(spec["library"]),
+    }
+    with open(spec["timing_json"], "w") as handle:
+        json.dump(timing, handle, indent=2)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
