@@ -15,6 +15,8 @@ _GENERATORS: dict[str, str] = {
     "bayesian_network": "healthforge.generators.bayesian_network:BayesianNetworkGenerator",
     "cart": "healthforge.generators.cart:CartGenerator",
     "arf": "healthforge.generators.arf:ArfGenerator",
+    "ctgan": "healthforge.generators.ctgan:CtganGenerator",
+    "tvae": "healthforge.generators.tvae:TvaeGenerator",
 }
 
 
