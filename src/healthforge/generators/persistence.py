@@ -40,6 +40,8 @@ def save_model(generator: Generator, path: str | Path) -> None:
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "rows_trained": generator.n_train_,
         "schema": generator.schema_.to_dict(),
+        # DP models: mechanism, epsilon, delta, split and accountant; None otherwise
+        "dp_budget": getattr(generator, "dp_budget_", None),
     }
     state = pickle.dumps(generator, protocol=pickle.HIGHEST_PROTOCOL)
     with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:

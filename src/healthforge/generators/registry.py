@@ -15,8 +15,13 @@ _GENERATORS: dict[str, str] = {
     "bayesian_network": "healthforge.generators.bayesian_network:BayesianNetworkGenerator",
     "cart": "healthforge.generators.cart:CartGenerator",
     "arf": "healthforge.generators.arf:ArfGenerator",
+    "aim": "healthforge.generators.private_pgm:AIMGenerator",
+    "mst": "healthforge.generators.private_pgm:MSTGenerator",
+    "dp_copula": "healthforge.generators.dp_copula:DPCopulaGenerator",
     "ctgan": "healthforge.generators.ctgan:CtganGenerator",
     "tvae": "healthforge.generators.tvae:TvaeGenerator",
+    "ddpm": "healthforge.generators.ddpm:DdpmGenerator",
+    "latent_copula": "healthforge.generators.latent:LatentCopulaGenerator",
 }
 
 

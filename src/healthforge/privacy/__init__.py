@@ -1,0 +1,1 @@
+"""Privacy tools: budget accounting, the post-generation filter and privacy presets."""
