@@ -31,6 +31,7 @@ EVALUATE_HELP = (
     "Hold out part of DATA (seeded, stratified on the target), fit on the rest and evaluate "
     "the synthetic rows against the held-out rows."
 )
+GENERATE_DEFAULT = "bayesian_network"
 PARAM_HELP = "Generator parameter NAME=VALUE (see `healthforge generators`); repeatable."
 
 
@@ -76,8 +77,16 @@ def _prepare(
     target: str | None,
     drop: list[str] | None,
     conditions: list[str] | None = None,
+    conform: bool = False,
 ) -> PreparedData:
-    prepared = prepare(load_table(data), load_schema(schema), target, parse_drop(drop), source=data)
+    df, user_schema = load_table(data), load_schema(schema)
+    if conform and user_schema is not None:
+        # a DP generator treats the user's schema as public: values outside it are
+        # clipped or made missing instead of refused, and never added to the domain
+        from healthforge.generators.dp_base import conform_to_schema
+
+        df = conform_to_schema(df, user_schema)
+    prepared = prepare(df, user_schema, target, parse_drop(drop), source=data)
     for line in prepared.notices():
         err_console.print(f"[yellow]{line}[/]", highlight=False)
     # an impossible condition should fail before minutes of fitting, not after
@@ -85,11 +94,21 @@ def _prepare(
     return prepared
 
 
-def _fit(prepared: PreparedData, generator: str, seed: int, params: list[str] | None) -> Any:
-    model = get_generator(generator, seed=seed, **parse_params(params))
+def _fit(
+    prepared: PreparedData,
+    generator: str,
+    seed: int,
+    params: list[str] | dict[str, Any] | None,
+    public_schema: bool = False,
+) -> Any:
+    params = params if isinstance(params, dict) else parse_params(params)
+    model = get_generator(generator, seed=seed, **params)
     started = time.perf_counter()
     with progress_bar() as progress:
-        model.fit(prepared, progress=progress)
+        if public_schema:  # a DP generator: the user's schema is public knowledge
+            model.fit(prepared.frame, prepared.schema, progress=progress)
+        else:
+            model.fit(prepared, progress=progress)
     err_console.print(
         f"fitted {generator} on {len(prepared.frame):,} rows x {prepared.frame.shape[1]} "
         f"columns in {time.perf_counter() - started:.1f}s",
@@ -133,7 +152,10 @@ def fit(
     """Fit a generator and save it to one file for `healthforge sample`."""
     check_new_file(save, force)
     get_generator(generator, **parse_params(param))  # unknown names fail before loading data
-    model = _fit(_prepare(data, schema, target, drop), generator, seed, param)
+    public = schema is not None and describe(generator).differential_privacy
+    model = _fit(
+        _prepare(data, schema, target, drop, conform=public), generator, seed, param, public
+    )
     model.save(str(save))
     console.print(f"saved model to {save}")
 
@@ -159,7 +181,7 @@ def sample(
 @handle_errors
 def generate(
     data: str = typer.Argument(..., help=DATA_HELP),
-    generator: str = typer.Option("bayesian_network", "--generator", "-g", help="Generator."),
+    generator: str = typer.Option(GENERATE_DEFAULT, "--generator", "-g", help="Generator."),
     rows: int | None = typer.Option(None, "--rows", "-n", help="Rows (default: as many as real)."),
     out: Path = typer.Option(..., "--out", "-o", help="Output file (.csv, .tsv, .parquet)."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
@@ -177,6 +199,14 @@ def generate(
     ),
     report: Path | None = typer.Option(None, "--report", help="HTML report (implies --evaluate)."),
     json_out: Path | None = typer.Option(None, "--json", help="JSON summary (implies --evaluate)."),
+    privacy: str = typer.Option(
+        "none", "--privacy", help="Preset: none | standard (filter) | strict (DP ε ≤ 1 + filter)."
+    ),
+    privacy_filter: bool = typer.Option(
+        False, "--privacy-filter", help="Drop rows that copy or sit too close to a real record."
+    ),
+    epsilon: float | None = typer.Option(None, "--epsilon", help="DP budget ε (DP generators)."),
+    delta: float | None = typer.Option(None, "--delta", help="DP δ (default below 1/n)."),
     force: bool = typer.Option(False, "--force", help="Overwrite existing outputs."),
 ) -> None:
     """Fit a generator on DATA and write synthetic rows in one step (optionally evaluated)."""
@@ -188,10 +218,14 @@ def generate(
         from healthforge.cli.evaluation_commands import check_report_outputs
 
         check_report_outputs(report, json_out, force)
-    get_generator(generator, **parse_params(param))  # unknown names fail before loading data
-    prepared = _prepare(data, schema, target, drop, condition)
-    if not evaluate:
-        model = _fit(prepared, generator, seed, param)
+    plan = _privacy_plan(privacy, generator, param, epsilon, delta, schema)
+    generator, params = plan.generator, plan.params
+    get_generator(generator, **params)  # unknown names fail before loading data
+    public = schema is not None and describe(generator).differential_privacy
+    prepared = _prepare(data, schema, target, drop, condition, conform=public)
+    use_filter = plan.privacy_filter or privacy_filter
+    if not evaluate and not use_filter:
+        model = _fit(prepared, generator, seed, params, public)
         _write_sample(model, rows or model.n_train_, out, seed, condition)
         return
     from healthforge.evaluation import split_train_holdout
@@ -208,9 +242,69 @@ def generate(
         + "): the generator never sees them; they judge utility and privacy",
         highlight=False,
     )
-    model = _fit(PreparedData(train, schema_obj, prepared.excluded), generator, seed, param)
-    _write_sample(model, rows or model.n_train_, out, seed, condition)
-    _evaluate_written(model, train, holdout, out, fairness_by, seed, report, json_out)
+    model = _fit(
+        PreparedData(train, schema_obj, prepared.excluded), generator, seed, params, public
+    )
+    if use_filter:
+        _write_filtered(model, train, holdout, schema_obj, rows or len(prepared.frame), out, seed)
+    else:
+        _write_sample(model, rows or model.n_train_, out, seed, condition)
+    if evaluate:
+        _evaluate_written(model, train, holdout, out, fairness_by, seed, report, json_out)
+
+
+def _privacy_plan(
+    preset: str,
+    generator: str,
+    param: list[str] | None,
+    epsilon: float | None,
+    delta: float | None,
+    schema: Path | None,
+) -> Any:
+    """Generator, parameters and filter choice of ``--privacy`` and the DP options."""
+    from healthforge.privacy.presets import resolve_preset
+
+    params = parse_params(param)
+    for key, value in (("epsilon", epsilon), ("delta", delta)):
+        if value is not None:
+            params[key] = value
+    # the option's default generator is not a user choice a strict preset must refuse
+    chosen = None if generator == GENERATE_DEFAULT and preset == "strict" else generator
+    plan = resolve_preset(preset, chosen, params)
+    if plan.needs_schema and schema is None:
+        raise HealthForgeError(
+            "--privacy strict needs --schema with public minimum/maximum for numeric columns",
+            "write one with `healthforge profile DATA --schema-out schema.yaml` and set the "
+            "bounds from domain knowledge, not from the data",
+        )
+    if (epsilon is not None or delta is not None) and not describe(
+        plan.generator
+    ).differential_privacy:
+        raise HealthForgeError(
+            f"--epsilon/--delta apply to DP generators; '{plan.generator}' is not one",
+            "use --generator aim, mst or dp_copula",
+        )
+    return plan
+
+
+def _write_filtered(
+    model: Any, train: Any, holdout: Any, schema: Any, rows: int, out: Path, seed: int
+) -> None:
+    """Sample ``rows`` that pass the privacy filter (threshold from the holdout rows)."""
+    from healthforge.privacy.filter import PrivacyFilter, filtered_sample
+
+    started = time.perf_counter()
+    guard = PrivacyFilter(train, holdout, schema)
+    frame, result = filtered_sample(model, rows, guard, seed=seed)
+    write_chunks(iter([frame]), out)
+    console.print(
+        f"wrote {len(frame):,} synthetic rows to {out} in {time.perf_counter() - started:.1f}s; "
+        f"the privacy filter removed {result.removed:,} of {result.rows_in:,} drawn rows "
+        f"({result.removed_copies} copies of a real record, {result.removed_too_close} closer "
+        f"than the {result.percentile:g}th percentile of holdout distances, "
+        f"{result.removed_unique_quasi_identifiers} with a unique quasi-identifier combination)",
+        highlight=False,
+    )
 
 
 def _evaluate_written(
@@ -237,6 +331,7 @@ def _evaluate_written(
             fairness_by=fairness_by,
             seed=seed,
             progress=progress,
+            dp_budget=getattr(model, "dp_budget_", None),
         )
     if json_out is not None:
         result.to_json(json_out)

@@ -85,6 +85,7 @@ def evaluate(
     *,
     n_estimators: int = 200,
     n_attacks: int = privacy.N_ATTACKS,
+    dp_budget: dict[str, Any] | None = None,
 ) -> EvaluationResult:
     """Measure how faithful, useful, private and fair ``synthetic`` is.
 
@@ -92,7 +93,8 @@ def evaluate(
     (needed for utility, distance ratios and attacks). Only the schema's modelled
     columns are compared (identifiers and free text never are); ``schema`` is inferred
     from ``real`` when not given. ``n_estimators`` (XGBoost rounds) and ``n_attacks``
-    (privacy attack size) trade precision for speed. Raises :class:`HealthForgeError`
+    (privacy attack size) trade precision for speed. ``dp_budget`` (a DP generator's
+    ``dp_budget_``) is reported as ``privacy.dp_budget``. Raises :class:`HealthForgeError`
     for inputs that cannot be evaluated (e.g. synthetic data missing a column).
     """
     for name, frame in (("real", real), ("synthetic", synthetic), ("holdout", holdout)):
@@ -165,6 +167,9 @@ def evaluate(
         **outcome.importances,
     }
     summary["privacy"] = _privacy(run, space, schema, codes, dense, target, n_attacks, details)
+    if dp_budget is not None:  # the generator's record (mechanism, ε, δ, split, accountant)
+        summary["privacy"]["dp_budget"] = json.loads(json.dumps(dp_budget, default=float))
+        run.skips.entries[:] = [e for e in run.skips.entries if e["metric"] != "privacy.dp_budget"]
     run.step("fairness")
     summary["fairness"] = None
     if fairness_by is not None:

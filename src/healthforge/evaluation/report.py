@@ -9,6 +9,7 @@ the size of the data, and no real row is copied into the report.
 from __future__ import annotations
 
 import html
+import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -285,6 +286,9 @@ def render_report(
                 )
             )
     body.extend(figures)
+    budget = (summary.get("privacy") or {}).get("dp_budget")
+    if budget:
+        body.append(_dp_section(budget))
     body.append(_settings_section(summary, real, synthetic, holdout))
     return _page(title, "\n".join(body))
 
@@ -508,6 +512,28 @@ _LEGEND = (
     f"<p class='legend'><span style='background:{REAL_COLOUR}'></span>real"
     f"<span style='background:{SYNTHETIC_COLOUR}'></span>synthetic</p>"
 )
+
+
+def _dp_section(budget: Mapping[str, Any]) -> str:
+    """The differential-privacy guarantee the generator recorded, in plain words."""
+    split = budget.get("split") or {}
+    parts = "".join(
+        f"<tr><td>{_e(str(k))}</td><td>{_e(json.dumps(v, default=str))}</td></tr>"
+        for k, v in split.items()
+    )
+    text = (
+        f"The generator is differentially private: {_e(str(budget.get('mechanism')))} with "
+        f"ε = {float(budget.get('epsilon', 0)):g} and δ = {float(budget.get('delta', 0)):.2g} "
+        f"({_e(str(budget.get('accountant')))}). Sampling more rows from the fitted model "
+        "spends no further budget (post-processing): the guarantee above covers any number "
+        "of synthetic rows. A privacy filter or evaluation that reads the real data is not "
+        "covered by it."
+    )
+    return (
+        f"<section><h2>Differential privacy budget</h2><p class='help'>{text}</p>"
+        f"<table><tr><th>how the budget was split</th><th>value</th></tr>{parts}</table>"
+        "</section>"
+    )
 
 
 def _plain_section(heading: str, text: str) -> str:

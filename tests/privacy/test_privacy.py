@@ -1,0 +1,199 @@
+"""Differential privacy, budget accounting, the privacy filter and presets (issue 6)."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from healthforge.data.infer import infer_schema
+from healthforge.data.schema import Schema
+from healthforge.errors import HealthForgeError
+from healthforge.evaluation import evaluate
+from healthforge.generators import get_generator, load_model
+from healthforge.privacy.accounting import cdp_delta, cdp_rho
+from healthforge.privacy.filter import PrivacyFilter, filtered_sample, privacy_filter
+from healthforge.privacy.presets import resolve_preset
+
+DP_GENERATORS = ("aim", "mst", "dp_copula")
+CANARY_AGE = 119
+CANARY_DX = "RARE_X"
+
+
+def _table(n: int = 300, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    age = rng.integers(20, 81, n)
+    sex = rng.choice(["F", "M"], n)
+    dx = rng.choice(["a", "b", "c"], n, p=[0.5, 0.3, 0.2])
+    bp = np.round(100 + 0.6 * age + rng.normal(0, 8, n), 1)
+    died = (rng.random(n) < 1 / (1 + np.exp(-(age - 60) / 8))).astype(int)
+    return pd.DataFrame({"age": age, "sex": sex, "dx": dx, "bp": bp, "died": died})
+
+
+def _with_canary(df: pd.DataFrame) -> pd.DataFrame:
+    canary = pd.DataFrame(
+        {"age": [CANARY_AGE], "sex": ["F"], "dx": [CANARY_DX], "bp": [250.0], "died": [1]}
+    )
+    return pd.concat([df, canary], ignore_index=True)
+
+
+def _public_schema(df: pd.DataFrame) -> Schema:
+    """Bounds and categories a data steward would write from domain knowledge."""
+    schema = infer_schema(df, target="died")
+    public = {"age": (18, 90), "bp": (60, 220)}
+    for column in schema.columns:
+        if column.name in public:
+            column.minimum, column.maximum = public[column.name]
+        if column.name == "dx":
+            column.categories = ["a", "b", "c"]
+    return schema
+
+
+def _fit(name: str, data: pd.DataFrame, schema: Schema | None = None, **params):
+    model = get_generator(name, epsilon=params.pop("epsilon", 1.0), noise_seed=3, **params)
+    return model.fit(data, schema, target="died")
+
+
+@pytest.mark.parametrize("name", DP_GENERATORS)
+def test_canary_never_appears_with_public_schema(name: str) -> None:
+    data = _with_canary(_table())
+    schema = _public_schema(_table())
+    model = _fit(name, data, schema)
+    out = model.sample(3000, seed=1)
+    assert CANARY_DX not in set(out["dx"].dropna())
+    assert out["age"].max() <= 90 and out["bp"].max() <= 220
+    assert CANARY_DX not in json.dumps(model.schema_.to_dict())
+
+
+@pytest.mark.parametrize("name", ["mst", "dp_copula"])  # aim shares this domain code
+def test_canary_never_appears_with_inferred_schema(name: str) -> None:
+    """No schema: categories and bounds are released with DP, the canary's are not."""
+    model = _fit(name, _with_canary(_table(3000)), epsilon=5.0)
+    out = model.sample(3000, seed=1)
+    assert CANARY_DX not in set(out["dx"].dropna())
+    assert (out["age"] != CANARY_AGE).all()
+    released = json.dumps(model.schema_.to_dict())
+    assert CANARY_DX not in released and model.dp_budget_["public_schema"] is False
+    assert model.dp_budget_["split"]["domain"]["rho_category_selection"] > 0
+    assert model.train_hashes_.size == 0  # no hashes of training rows in the model file
+
+
+def test_budget_recorded_and_round_trips(tmp_path) -> None:
+    model = _fit("dp_copula", _table(), _public_schema(_table()), epsilon=2.0)
+    budget = model.dp_budget_
+    assert budget["epsilon"] == 2.0 and 0 < budget["delta"] < 1 / 300
+    assert {"mechanism", "split", "accountant", "post_processing"} <= set(budget)
+    path = tmp_path / "m.hfm"
+    model.save(str(path))
+    with zipfile.ZipFile(path) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+    assert manifest["dp_budget"]["epsilon"] == 2.0
+    assert load_model(path).dp_budget_ == budget
+
+
+def test_zcdp_conversion_is_consistent() -> None:
+    rho = cdp_rho(1.0, 1e-6)
+    assert 0.01 < rho < 0.05
+    assert cdp_delta(rho, 1.0) <= 1e-6
+
+
+@pytest.mark.parametrize("epsilon", [0, -1, float("nan"), float("inf"), "1", True])
+def test_bad_epsilon(epsilon) -> None:
+    with pytest.raises(HealthForgeError, match="epsilon"):
+        get_generator("mst", epsilon=epsilon)
+
+
+@pytest.mark.parametrize("delta", [0, 1, 1.5, -0.1])
+def test_bad_delta(delta) -> None:
+    with pytest.raises(HealthForgeError, match="delta"):
+        get_generator("aim", delta=delta)
+
+
+def test_delta_not_below_one_over_n() -> None:
+    with pytest.raises(HealthForgeError, match="1 / 300"):
+        _fit("dp_copula", _table(), delta=0.01)
+
+
+def test_strict_mode_needs_schema_bounds() -> None:
+    schema = _public_schema(_table())
+    schema["bp"].maximum = None
+    with pytest.raises(HealthForgeError, match="declare minimum/maximum") as err:
+        _fit("dp_copula", _table(), schema, bounds="schema")
+    assert "bp" in str(err.value)
+    with pytest.raises(HealthForgeError, match="schema you supply"):
+        _fit("aim", _table(), bounds="schema")
+
+
+def test_presets_map_as_documented() -> None:
+    assert resolve_preset("none").privacy_filter is False
+    standard = resolve_preset("standard", "cart")
+    assert standard.generator == "cart" and standard.privacy_filter
+    strict = resolve_preset("strict")
+    assert strict.generator == "aim" and strict.params == {"epsilon": 1.0, "bounds": "schema"}
+    assert strict.privacy_filter and strict.needs_schema
+    assert resolve_preset("strict", "mst", {"epsilon": 0.5}).params["epsilon"] == 0.5
+    with pytest.raises(HealthForgeError, match="differentially private"):
+        resolve_preset("strict", "cart")
+    with pytest.raises(HealthForgeError, match="up to 1"):
+        resolve_preset("strict", "aim", {"epsilon": 5})
+    with pytest.raises(HealthForgeError, match="unknown privacy preset"):
+        resolve_preset("max")
+
+
+def test_filter_removes_every_copy_of_the_training_data() -> None:
+    data = _table()
+    train, holdout = data.iloc[:240], data.iloc[240:]
+    kept, report = privacy_filter(train, train, holdout)
+    assert len(kept) == 0 and report.removed_copies == len(train)
+    assert report.removed == report.rows_in == len(train)
+
+
+def test_filter_removes_close_rows_and_unique_quasi_identifiers() -> None:
+    data = _table(600)
+    train, holdout = data.iloc[:480].reset_index(drop=True), data.iloc[480:]
+    schema = infer_schema(train, target="died")
+    schema["age"].role = "quasi_identifier"
+    schema["sex"].role = "quasi_identifier"
+    near = train.copy()
+    near["bp"] = near["bp"] + 0.05  # tiny shifts of real people
+    _kept, report = privacy_filter(near, train, holdout, schema)
+    assert report.removed_too_close > 0.9 * len(near)
+    assert report.quasi_identifiers == ["age", "sex"]
+    assert report.distance_threshold is not None and report.distance_threshold > 0
+
+
+def test_no_exact_copies_after_the_filter() -> None:
+    data = _table(400)
+    train, holdout = data.iloc[:320].reset_index(drop=True), data.iloc[320:]
+    model = get_generator("cart", seed=0).fit(train, target="died")
+    guard = PrivacyFilter(train, holdout, model.schema_)
+    out, report = filtered_sample(model, 500, guard, seed=2)
+    assert len(out) == 500
+    merged = out.merge(train.drop_duplicates(), how="inner")
+    assert merged.empty
+    assert report.rows_in >= 500
+
+
+def test_evaluation_shows_the_budget() -> None:
+    data = _table(400)
+    train, holdout = data.iloc[:320].reset_index(drop=True), data.iloc[320:]
+    model = _fit("dp_copula", train, _public_schema(train))
+    synthetic = model.sample(320, seed=0)
+    result = evaluate(
+        train,
+        synthetic,
+        holdout,
+        target="died",
+        n_estimators=20,
+        n_attacks=50,
+        dp_budget=model.dp_budget_,
+    )
+    assert result.summary["privacy"]["dp_budget"]["epsilon"] == 1.0
+    assert not any(e["metric"] == "privacy.dp_budget" for e in result.summary["skipped"])
+    from healthforge.evaluation.report import render_report
+
+    html = render_report(result, train, synthetic, holdout)
+    assert "spends no further budget" in html
