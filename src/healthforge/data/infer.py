@@ -47,6 +47,11 @@ def infer_schema(
     identifiers = [c.name for c in schema.identifiers]
     if identifiers:
         schema.notes.append("direct identifiers excluded from modelling: " + ", ".join(identifiers))
+    if source is not None and source.startswith("bundled:"):
+        from healthforge.data.derived import bundled_demographics
+
+        # bundled data comes with the age groups and regions users condition on
+        schema = bundled_demographics(schema, source.removeprefix("bundled:"))
     return schema.with_target(target)
 
 

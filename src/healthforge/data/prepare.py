@@ -54,6 +54,10 @@ def prepare(
     if unknown_drop:
         raise HealthForgeError(f"cannot drop unknown columns: {', '.join(unknown_drop)}")
     df = df.drop(columns=list(drop))
+    if schema is not None:
+        # derived columns are recomputed from their source after sampling, never modelled
+        recomputed = [d.name for d in getattr(schema, "derived", []) if d.name in df.columns]
+        df = df.drop(columns=recomputed)
     if schema is None:
         schema = infer_schema(df, target=target, source=source)
     else:
@@ -96,7 +100,12 @@ def _align(schema: Schema, df: pd.DataFrame, drop: list[str] | tuple[str, ...]) 
             f"the data has columns the schema does not describe: {', '.join(undescribed[:10])}",
             "add them to the schema or pass --drop for each",
         )
-    return Schema(columns=described, source=schema.source, notes=list(schema.notes))
+    return Schema(
+        columns=described,
+        source=schema.source,
+        notes=list(schema.notes),
+        derived=schema.restricted_derived(described),
+    )
 
 
 def _check_bounds(frame: pd.DataFrame, schema: Schema) -> None:

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 import yaml
 
+from healthforge.data.derived import DerivedColumn, restrict
 from healthforge.errors import HealthForgeError
 
 Kind = Literal["continuous", "integer", "categorical", "ordinal", "boolean", "datetime", "text"]
@@ -98,12 +99,18 @@ class ColumnSchema:
 
 @dataclass
 class Schema:
-    """All columns of a table, in order, plus table-level settings."""
+    """All columns of a table, in order, plus table-level settings.
+
+    ``derived`` lists columns computed from a modelled column after sampling (age
+    groups, regions; see :mod:`healthforge.data.derived`): never modelled, always
+    consistent with their source, and usable in conditions.
+    """
 
     columns: list[ColumnSchema]
     version: int = SCHEMA_VERSION
     source: str | None = None
     notes: list[str] = field(default_factory=list)
+    derived: list[DerivedColumn] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         names = [c.name for c in self.columns]
@@ -118,6 +125,16 @@ class Schema:
             )
         for column in self.columns:
             column.validate()
+        by_name = {c.name: c for c in self.columns}
+        derived_names = [d.name for d in self.derived]
+        if len(set(derived_names)) != len(derived_names):
+            raise HealthForgeError("schema lists a derived column more than once")
+        for derived in self.derived:
+            derived.validate(by_name)
+
+    def restricted_derived(self, columns: list[ColumnSchema]) -> list[DerivedColumn]:
+        """The derived columns still computable from ``columns`` (e.g. after drops)."""
+        return restrict(getattr(self, "derived", []), {c.name: c for c in columns})
 
     # -- lookup -------------------------------------------------------------------
     def __getitem__(self, name: str) -> ColumnSchema:
@@ -168,7 +185,12 @@ class Schema:
             elif column.role == "target":
                 data["role"] = "feature"
             columns.append(ColumnSchema(**data))
-        return Schema(columns=columns, source=self.source, notes=list(self.notes))
+        return Schema(
+            columns=columns,
+            source=self.source,
+            notes=list(self.notes),
+            derived=self.restricted_derived(columns),
+        )
 
     def quasi_identifiers(self) -> list[str]:
         return [c.name for c in self.columns if c.role == "quasi_identifier"]
@@ -179,12 +201,17 @@ class Schema:
         for column in self.columns:
             data = {k: v for k, v in asdict(column).items() if v is not None}
             columns.append(data)
-        return {
+        out = {
             "version": self.version,
             "source": self.source,
             "notes": list(self.notes),
             "columns": columns,
         }
+        if getattr(
+            self, "derived", None
+        ):  # omitted when empty: files stay as they were before derived columns
+            out["derived"] = [d.to_dict() for d in self.derived]
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Schema:
@@ -212,11 +239,15 @@ class Schema:
                     f"allowed fields: {', '.join(sorted(known))}",
                 )
             columns.append(ColumnSchema(**raw))
+        derived = data.get("derived") or []
+        if not isinstance(derived, list):
+            raise HealthForgeError("schema 'derived' must be a list of derived columns")
         return cls(
             columns=columns,
             version=version,
             source=data.get("source"),
             notes=list(data.get("notes") or []),
+            derived=[DerivedColumn.from_dict(d) for d in derived],
         )
 
     def dumps(self, fmt: Literal["yaml", "json"] = "yaml") -> str:

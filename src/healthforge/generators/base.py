@@ -21,6 +21,7 @@ from typing import Any, ClassVar, Self
 import numpy as np
 import pandas as pd
 
+from healthforge.data.derived import add_derived
 from healthforge.data.encoding import TableEncoder
 from healthforge.data.prepare import PreparedData, prepare
 from healthforge.data.schema import Schema
@@ -30,6 +31,7 @@ from healthforge.progress import ProgressCallback, report
 
 CHUNK_ROWS = 50_000  # fixed, so output depends on seed and n only, not on memory settings
 MAX_DRAW_ROUNDS = 50  # rejection rounds before a condition is declared too rare
+MAX_CONDITION_DRAWS = 2_000_000  # per chunk: stop as soon as the projected need exceeds it
 MAX_ROWS = 2_000_000_000
 
 
@@ -88,6 +90,12 @@ class Generator(ABC):
         matrix = encoder.encode(prepared.frame)
         self._check_supported(encoder)
         self.n_train_ = len(matrix)
+        # marginal shares for the "too rare" message; a DP model must not keep exact ones
+        self.train_profile_ = (
+            None
+            if self.differential_privacy
+            else cond.training_profile(prepared.frame, prepared.schema)
+        )
         # what subclasses need to know about the encoded columns, set before _fit
         self.discrete_ = encoder.discrete
         self.cardinalities_ = encoder.cardinalities
@@ -152,7 +160,7 @@ class Generator(ABC):
             chunk = self._draw(size, rng, resolved)
             done += size
             report(progress, "sampling", done, int(n))
-            yield chunk
+            yield add_derived(chunk, self.schema_)  # after the copy check: never modelled
 
     def _draw(self, size: int, rng: np.random.Generator, conditions: list[cond.Condition]) -> Any:
         kept: list[pd.DataFrame] = []
@@ -177,12 +185,16 @@ class Generator(ABC):
             have += len(kept[-1])
             if have >= size:
                 return pd.concat(kept, ignore_index=True)
+            drawn_so_far = self.sample_stats_["drawn"]
+            if conditions and (size - have) * (drawn_so_far + 1) / (have + 1) > MAX_CONDITION_DRAWS:
+                break  # at the rate seen so far the rows would take too long: say so now
         drawn = self.sample_stats_["drawn"]
         share = have / max(drawn, 1)
         if conditions:
             raise HealthForgeError(
                 "conditions " + "; ".join(map(str, conditions)) + f" are too rare: only {have} of "
-                f"{drawn:,} generated rows ({share:.4%}) satisfied them",
+                f"{drawn:,} generated rows ({share:.4%}) satisfied them."
+                + cond.describe_rarity(conditions, getattr(self, "train_profile_", None)),
                 "relax the conditions or use a generator with native conditioning",
             )
         raise HealthForgeError(

@@ -9,12 +9,13 @@ from __future__ import annotations
 import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from healthforge.data.derived import DerivedColumn, find_derived
 from healthforge.data.schema import ColumnSchema, Schema
 from healthforge.errors import HealthForgeError
 
@@ -37,6 +38,9 @@ class Condition:
     column: str
     op: str
     value: Any
+    # set when a condition on a derived column cannot be put on its source: the mask
+    # then computes the derived column itself
+    derived: DerivedColumn | None = field(default=None, compare=False, repr=False)
 
     def __str__(self) -> str:
         return f"{self.column} {self.op} {self.value}"
@@ -70,6 +74,11 @@ def _parse_one(text: str) -> Condition:
             "write e.g. sex=female, age>=65 or 'race in [black, other]'",
         )
     column, op, raw = match["col"].strip(), " ".join(match["op"].split()).lower(), match["val"]
+    if raw.strip()[:1] in {"=", "<", ">", "!"}:  # "age >=" would read as age > "="
+        raise HealthForgeError(
+            f"cannot read condition '{text}': no value after the operator",
+            "write e.g. age>=65",
+        )
     op = "=" if op == "==" else op
     if op in {"in", "not in"}:
         inner = raw.strip()
@@ -82,8 +91,74 @@ def _parse_one(text: str) -> Condition:
 
 
 def resolve(conditions: list[Condition], schema: Schema) -> list[Condition]:
-    """Match values to the schema's spellings and types; raise for impossible conditions."""
-    return [_resolve_one(c, schema) for c in conditions]
+    """Match values to the schema's spellings and types; raise for impossible conditions.
+
+    Conditions on derived columns (``age_group``, ``region``) become conditions on
+    their source column, so one derived condition may resolve to two.
+    """
+    out: list[Condition] = []
+    for condition in conditions:
+        spec = find_derived(schema, condition.column) if condition.column not in schema else None
+        if spec is not None:
+            out.extend(_resolve_derived(condition, spec, schema))
+        else:
+            out.append(_resolve_one(condition, schema))
+    return out
+
+
+def _resolve_derived(condition: Condition, spec: DerivedColumn, schema: Schema) -> list[Condition]:
+    labels = spec.all_labels()
+    if condition.op in _COMPARE:
+        raise HealthForgeError(
+            f"condition '{condition}' compares derived column '{spec.name}', which has labels",
+            "use = or in [...]: its labels are " + ", ".join(labels),
+        )
+    given = condition.value if condition.op in {"in", "not in"} else [condition.value]
+    matched = []
+    for value in given:
+        hit = next((lab for lab in labels if lab.lower() == str(value).strip().lower()), None)
+        if hit is None:
+            raise HealthForgeError(
+                f"impossible condition '{condition}': '{value}' is not a label of '{spec.name}'",
+                "its labels are: " + ", ".join(labels),
+            )
+        matched.append(hit)
+    wanted = [lab for lab in labels if (lab in matched) != (condition.op in {"!=", "not in"})]
+    if not wanted:
+        raise HealthForgeError(f"impossible condition '{condition}': it excludes every label")
+    on_source = spec.source_conditions(wanted)
+    if on_source is None:  # e.g. two non-adjacent age groups: no single range on the source
+        return [Condition(spec.name, "in", wanted, derived=spec)]
+    resolved = []
+    source = schema[spec.source]
+    for op, value in on_source:
+        if op in {"in", "not in"}:
+            value = _present_values(value, source)
+            if op == "in" and not value:
+                raise HealthForgeError(
+                    f"impossible condition '{condition}': no value of '{spec.source}' in the "
+                    f"training data's range maps to {', '.join(wanted)}"
+                )
+            resolved.append(Condition(source.name, op, value))
+        else:
+            resolved.append(_resolve_one(Condition(source.name, op, value), schema))
+    return resolved
+
+
+def _present_values(values: list[Any], column: ColumnSchema) -> list[Any]:
+    """The mapping keys that can occur in ``column`` (its categories, or within bounds)."""
+    if column.is_discrete:
+        found = []
+        for value in values:
+            for category in column.categories or []:
+                same = str(category).strip().lower() == str(value).strip().lower()
+                both = _as_float(category) is not None and _as_float(category) == _as_float(value)
+                if same or both:
+                    found.append(category)
+        return found
+    low, high = _bounds(column)
+    numbers = [_as_float(v) for v in values]
+    return [v for v in numbers if v is not None and low <= v <= high]
 
 
 def _resolve_one(condition: Condition, schema: Schema) -> Condition:
@@ -173,7 +248,10 @@ def mask(df: pd.DataFrame, conditions: list[Condition]) -> np.ndarray:
     """Boolean array: rows of ``df`` satisfying every (resolved) condition."""
     keep = np.ones(len(df), dtype=bool)
     for condition in conditions:
-        series = df[condition.column]
+        if condition.derived is not None:
+            series = condition.derived.compute(df[condition.derived.source])
+        else:
+            series = df[condition.column]
         if condition.op in _COMPARE:
             values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
             with np.errstate(invalid="ignore"):
@@ -183,3 +261,91 @@ def mask(df: pd.DataFrame, conditions: list[Condition]) -> np.ndarray:
         hit = series.isin(wanted).to_numpy(dtype=bool)
         keep &= ~hit if condition.op in {"!=", "not in"} else hit
     return keep
+
+
+# -- how rare a condition was in the training data ---------------------------------------
+
+MAX_PROFILE_LEVELS = 200  # columns with more distinct values keep percentiles instead
+
+
+def training_profile(frame: pd.DataFrame, schema: Schema) -> dict[str, dict[str, Any]]:
+    """Per-column marginals of the training data, enough to say how rare a condition is.
+
+    Discrete columns and numeric columns with few distinct values keep their value
+    shares (as the schema keeps their categories); other numeric columns keep 101
+    percentiles. No row is kept.
+    """
+    profile: dict[str, dict[str, Any]] = {}
+    for column in schema.modelled:
+        if column.name not in frame.columns or column.kind == "datetime":
+            continue
+        series = frame[column.name]
+        missing = float(series.isna().mean())
+        present = series.dropna()
+        if column.is_discrete or present.nunique() <= MAX_PROFILE_LEVELS:
+            shares = present.value_counts(normalize=False) / max(len(series), 1)
+            profile[column.name] = {
+                "missing": missing,
+                "shares": {_profile_key(k): float(v) for k, v in shares.items()},
+            }
+        else:
+            values = pd.to_numeric(present, errors="coerce").dropna().to_numpy(dtype=float)
+            if values.size:
+                profile[column.name] = {
+                    "missing": missing,
+                    "percentiles": np.percentile(values, np.arange(101)).tolist(),
+                }
+    return profile
+
+
+def training_share(condition: Condition, profile: dict[str, dict[str, Any]]) -> float | None:
+    """Share of training rows satisfying ``condition`` (percentiles: to about 1%)."""
+    entry = profile.get(condition.column)
+    if entry is None or condition.derived is not None:
+        return None
+    present = 1.0 - entry["missing"]
+    if "shares" in entry:
+        shares = entry["shares"]
+        if condition.op in _COMPARE:
+            return float(
+                sum(
+                    v
+                    for k, v in shares.items()
+                    if _as_float(k) is not None
+                    and _COMPARE[condition.op](_as_float(k), condition.value)
+                )
+            )
+        wanted = condition.value if isinstance(condition.value, list) else [condition.value]
+        keys = {_profile_key(w) for w in wanted}
+        hit = float(sum(v for k, v in shares.items() if k in keys))
+        return present - hit if condition.op in {"!=", "not in"} else hit
+    percentiles = np.asarray(entry["percentiles"])
+    if condition.op in _COMPARE:
+        below = float(np.searchsorted(percentiles, condition.value, side="left")) / 100.0
+        below = min(max(below, 0.0), 1.0)
+        share = 1.0 - below if condition.op in {">=", ">"} else below
+        return present * share
+    return None  # equality on a continuous column: no meaningful share
+
+
+def describe_rarity(conditions: list[Condition], profile: dict[str, dict[str, Any]] | None) -> str:
+    """``" In the training data: age >= 65: 2.9% of rows; ..."``, or ``""`` if unknown."""
+    if not profile:
+        return ""
+    parts = []
+    joint = 1.0
+    for condition in conditions:
+        share = training_share(condition, profile)
+        if share is None:
+            return ""
+        joint *= share
+        parts.append(f"{condition}: {share:.2%} of rows")
+    text = " In the training data: " + "; ".join(parts)
+    if len(parts) > 1:
+        text += f" (about {joint:.3%} together if they were independent)"
+    return text + "."
+
+
+def _profile_key(value: Any) -> Any:
+    number = _as_float(value)
+    return number if number is not None else str(value)
