@@ -124,12 +124,16 @@ def run_benchmark(
     the same settings, so a long benchmark can be resumed or extended.
     """
     from healthforge.evaluation import split_train_holdout
-    from healthforge.generators import get_generator
+    from healthforge.generators import generator_names
+    from healthforge.generators.registry import generator_class
 
     if repeats < 1:
         raise HealthForgeError(f"repeats must be at least 1, not {repeats}")
+    known = generator_names()
     for name in generators:
-        get_generator(name)  # unknown names fail before any work
+        # unknown names fail before any work; one that fails to import is recorded per run
+        if name not in known:
+            generator_class(name)
     peer_methods = [parse_peer(item) for item in peers]
     loaded = [d if isinstance(d, Dataset) else load_dataset(d, rows, seed) for d in datasets]
     statuses = _peer_statuses({name for name, _ in peer_methods}, install_peers, peers_dir)

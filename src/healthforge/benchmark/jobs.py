@@ -45,8 +45,13 @@ def run_ours(
     train_path = workdir / "train.parquet"
     if not train_path.exists():
         train.to_parquet(train_path, index=False)  # parquet keeps our dtypes exactly
+    from healthforge.generators import registry
+
     spec = {
         "generator": generator,
+        # the "module:Class" string, not the class: a generator whose module fails to
+        # import must fail in the child (recorded), not in the harness
+        "registry_target": registry._GENERATORS.get(generator),
         "params": params or {},
         "train_path": str(train_path),
         "out_path": str(workdir / f"synthetic_{generator}.parquet"),

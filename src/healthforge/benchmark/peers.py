@@ -47,7 +47,8 @@ PEERS: dict[str, PeerSpec] = {
         name="synthcity",
         # synthcity pins torch<2.3, numpy<2, xgboost<3; only PyPI is reachable, so its
         # torch 2.2 comes as a CUDA build (several GB) - acceptable in a throwaway venv
-        install_steps=(("synthcity",),),
+        # opacus >= 1.5 needs torch >= 2.4 (nn.RMSNorm); synthcity's torch is 2.2
+        install_steps=(("synthcity", "opacus==1.4.1"),),
         methods=("bayesian_network", "ctgan", "arf", "ddpm"),
         licence_note="synthcity is Apache-2.0; kept apart for its pins, not its licence",
         import_check=(

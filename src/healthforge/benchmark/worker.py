@@ -53,6 +53,11 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
 
     from healthforge.errors import HealthForgeError
     from healthforge.generators import get_generator
+    from healthforge.generators.registry import register
+
+    if spec.get("registry_target"):
+        # a plugin registered in the parent is unknown to this fresh interpreter
+        register(spec["generator"], spec["registry_target"])
 
     train = pd.read_parquet(spec["train_path"])
     # import the generator's module before the baseline, so it measures fit+sample only

@@ -1,0 +1,160 @@
+"""The benchmark harness on small data: files, fields, refusals, unavailable peers."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from healthforge.benchmark import jobs, run_benchmark
+from healthforge.benchmark.harness import BenchmarkResult
+from healthforge.benchmark.peer_runner import fill_missing, restore_missing
+from healthforge.cli.app import app
+from healthforge.generators.registry import _GENERATORS, register
+
+FAST_EVALUATION = {"n_estimators": 30, "n_attacks": 100}
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[BenchmarkResult, Path]:
+    cache = tmp_path_factory.mktemp("cache")
+    result = run_benchmark(
+        ["pima"],
+        ["independent", "bayesian_network"],
+        repeats=2,
+        rows=200,
+        reference="independent",
+        evaluate_options=FAST_EVALUATION,
+        cache_dir=cache,
+    )
+    return result, cache
+
+
+def test_writes_table_json_and_html(
+    small_run: tuple[BenchmarkResult, Path], tmp_path: Path
+) -> None:
+    result, _ = small_run
+    paths = result.write(tmp_path, command="healthforge benchmark --test", note="a test run")
+    table = paths["markdown"].read_text()
+    assert "| independent | 2 |" in table and "| bayesian_network | 2 |" in table
+    assert "healthforge benchmark --test" in table and "a test run" in table
+    assert " ± " in table  # mean ± sd over the two repeats
+    document = json.loads(paths["json"].read_text())
+    assert document["machine"]["nproc"] >= 1 and document["machine"]["python"]
+    assert len(document["runs"]) == 4
+    page = paths["html"].read_text()
+    assert page.count("<script type='text/javascript'>") == 1  # plotly.js inlined once
+    assert "<script src=" not in page  # nothing loaded from the network
+
+
+def test_fields_present_and_sane(small_run: tuple[BenchmarkResult, Path]) -> None:
+    result, _ = small_run
+    assert {(r.method, r.repeat) for r in result.records} == {
+        (g, r) for g in ("independent", "bayesian_network") for r in (0, 1)
+    }
+    for record in result.records:
+        assert record.status == "ok", record.reason
+        assert record.fit_seconds > 0 and record.sample_seconds_10k > 0
+        assert record.peak_rss_mb > 0 and record.rows_sampled == 10_000
+        assert 0 < record.metrics["utility_ratio"] <= 1.5
+        assert 0 <= record.metrics["detection_auc"] <= 1
+        assert record.metrics["dcr_ratio"] > 0
+        assert record.fit_ratio is not None
+    reference = [r for r in result.records if r.method == "independent"]
+    assert all(r.fit_ratio == pytest.approx(1.0) for r in reference)
+    # the same split seed per repeat for every method
+    assert {r.split_seed for r in result.records if r.repeat == 1} == {1}
+
+
+def test_cache_reuses_finished_runs(
+    small_run: tuple[BenchmarkResult, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result, cache = small_run
+
+    def no_new_work(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a cached run was fitted again")
+
+    monkeypatch.setattr(jobs, "run_ours", no_new_work)
+    again = run_benchmark(
+        ["pima"],
+        ["independent", "bayesian_network"],
+        repeats=2,
+        rows=200,
+        reference="independent",
+        evaluate_options=FAST_EVALUATION,
+        cache_dir=cache,
+    )
+    assert [r.metrics for r in again.records] == [r.metrics for r in result.records]
+
+
+def test_refused_generator_and_unavailable_peer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a plugin module the benchmark's child process can import by name
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    shutil.copy(Path(__file__).with_name("refusing.py"), plugins / "hf_refusing_plugin.py")
+    monkeypatch.setenv("PYTHONPATH", str(plugins))
+    register("refusing", "hf_refusing_plugin:RefusingGenerator")
+    try:
+        result = run_benchmark(
+            ["tissue_gene_expression"],
+            ["refusing"],
+            peers=["synthcity"],
+            repeats=1,
+            peers_dir=tmp_path / "no-peers",
+        )
+    finally:
+        _GENERATORS.pop("refusing", None)
+    refused, unavailable = result.records[0], result.records[1:]
+    assert refused.status == "refused", refused.reason
+    assert "far more columns than rows" in refused.reason
+    assert unavailable and all(r.status == "unavailable" for r in unavailable)
+    assert "not installed" in unavailable[0].reason
+    assert not (tmp_path / "no-peers").exists()  # nothing installed unless asked
+    table = result.write(tmp_path / "out")["markdown"].read_text()
+    assert "refused: generator 'refusing' does not handle" in table
+    assert "unavailable: not installed" in table
+
+
+def test_missing_values_survive_the_peer_round_trip() -> None:
+    frame = pd.DataFrame({"x": [1.0, None, 3.0], "s": ["a", None, "b"], "k": [1, 2, 3]})
+    filled, kinds = fill_missing(frame)
+    assert not filled.isna().any().any()
+    restored = restore_missing(filled, kinds)[list(frame.columns)]
+    assert restored["x"].isna().tolist() == [False, True, False]
+    assert restored["s"].isna().tolist() == [False, True, False]
+
+
+def test_peer_rows_get_the_real_dtypes() -> None:
+    real = pd.DataFrame(
+        {"age": [30, 40], "sex": pd.array(["F", "M"], dtype="string"), "bmi": [20.5, 30.1]}
+    )
+    peer = pd.DataFrame({"age": [31.0, 45.0], "sex": ["M", "F"], "bmi": [22, 25]})
+    out = jobs.like_real(peer, real)
+    assert out["age"].dtype == real["age"].dtype  # whole numbers back to integers
+    assert out["sex"].dtype == real["sex"].dtype
+    assert out["bmi"].dtype == float
+    unrounded = jobs.like_real(pd.DataFrame({"age": [31.4, 45.0]}), real[["age"]])
+    assert unrounded["age"].tolist() == [31.4, 45.0]  # never rounded for the peer
+
+
+def test_cli_refuses_to_overwrite_and_rejects_unknown_names(tmp_path: Path) -> None:
+    runner = CliRunner()
+    (tmp_path / "benchmark.md").write_text("old")
+    done = runner.invoke(app, ["benchmark", "--datasets", "pima", "--out", str(tmp_path)])
+    assert done.exit_code == 2 and "--force" in done.output
+    assert (tmp_path / "benchmark.md").read_text() == "old"
+    for args in (
+        ["--datasets", "no_such_data"],
+        ["--datasets", "pima", "--generators", "no_such_generator"],
+        ["--datasets", "pima", "--peers", "no_such_peer"],
+    ):
+        done = runner.invoke(app, ["benchmark", *args, "--out", str(tmp_path / "new")])
+        assert done.exit_code == 2, done.output
+        assert "Traceback" not in done.output
+    assert not (tmp_path / "new").exists()
