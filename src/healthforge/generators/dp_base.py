@@ -149,8 +149,7 @@ class DPGenerator(Generator):
         else:
             public = schema is not None and self.bounds != "dp"
             if schema is not None:
-                data = conform_to_schema(data.drop(columns=list(drop), errors="ignore"), schema)
-                drop = ()
+                data = conform_to_schema(data, schema)
             prepared = prepare(data, schema, target, drop)
         if self.bounds == "dp":
             public = False
