@@ -1,0 +1,195 @@
+"""``healthforge scenario list|show|run`` and ``healthforge augment``."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from healthforge.cli.common import (
+    app,
+    console,
+    err_console,
+    handle_errors,
+    parse_drop,
+    progress_bar,
+)
+from healthforge.data.io import atomic_write_text, check_new_file, check_output_path, write_table
+from healthforge.errors import HealthForgeError
+
+scenario_app = typer.Typer(
+    help="Research presets: dataset, conditions, generator and privacy in one name.",
+    no_args_is_help=True,
+)
+app.add_typer(scenario_app, name="scenario")
+
+SCENARIO_HELP = "A scenario name (see `healthforge scenario list`) or your own scenario YAML."
+
+
+@scenario_app.command("list")
+@handle_errors
+def scenario_list() -> None:
+    """List the shipped scenarios."""
+    from healthforge.scenarios import list_scenarios
+
+    table = Table(title="Scenarios (run with `healthforge scenario run NAME`)")
+    for column in ("name", "dataset", "conditions", "generator", "rows", "privacy", "what"):
+        table.add_column(column)
+    for s in list_scenarios():
+        table.add_row(
+            s.name,
+            s.dataset,
+            "; ".join(s.conditions),
+            s.generator,
+            str(s.rows),
+            s.privacy,
+            s.title,
+        )
+    console.print(table)
+
+
+@scenario_app.command("show")
+@handle_errors
+def scenario_show(name: str = typer.Argument(..., help=SCENARIO_HELP)) -> None:
+    """Print a scenario as YAML (a starting point for your own)."""
+    from dataclasses import asdict
+
+    import yaml
+
+    from healthforge.scenarios import load_scenario
+
+    data = {k: v for k, v in asdict(load_scenario(name)).items() if k != "path"}
+    console.print(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), highlight=False)
+
+
+@scenario_app.command("run")
+@handle_errors
+def scenario_run(
+    name: str = typer.Argument(..., help=SCENARIO_HELP),
+    rows: int | None = typer.Option(None, "--rows", "-n", help="Rows (default: the scenario's)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output file (.csv, .tsv, .parquet)."),
+    report: Path | None = typer.Option(None, "--report", help="HTML evaluation report."),
+    json_out: Path | None = typer.Option(None, "--json", help="JSON evaluation summary."),
+    seed: int | None = typer.Option(None, "--seed", help="Random seed (default: the scenario's)."),
+    generator: str | None = typer.Option(None, "--generator", "-g", help="Override generator."),
+    force: bool = typer.Option(False, "--force", help="Overwrite existing outputs."),
+) -> None:
+    """Run a scenario: conditioned synthetic rows, evaluated against the real subset."""
+    from healthforge.cli.evaluation_commands import check_report_outputs, print_evaluation
+    from healthforge.scenarios import load_scenario, run_scenario
+
+    if rows is not None and rows <= 0:
+        raise HealthForgeError(f"--rows must be at least 1, not {rows}")
+    check_output_path(out, force)
+    check_report_outputs(report, json_out, force)
+    spec = load_scenario(name)
+    started = time.perf_counter()
+    with progress_bar() as progress:
+        result = run_scenario(
+            spec,
+            rows=rows,
+            out=out,
+            report_path=report,
+            json_path=json_out,
+            seed=seed,
+            generator=generator,
+            progress=progress,
+        )
+    console.print(
+        f"scenario {spec.name}: wrote {len(result.synthetic):,} synthetic rows to {out} in "
+        f"{time.perf_counter() - started:.1f}s; {result.rows_real:,} real rows "
+        f"({result.share_real:.1%}) satisfy " + "; ".join(spec.conditions),
+        highlight=False,
+    )
+    for note in result.notes:
+        err_console.print(f"[yellow]note:[/] {note}", highlight=False)
+    console.print(
+        f"evaluated against the {len(result.real_subset):,} real training rows satisfying "
+        "the same conditions:",
+        highlight=False,
+    )
+    print_evaluation(result.evaluation.summary, report, json_out)
+
+
+@app.command("augment")
+@handle_errors
+def augment(
+    data: str = typer.Argument(..., help="A CSV/TSV/Parquet/Excel file, or bundled:NAME."),
+    balance: str = typer.Option(..., "--balance", help="Column whose small groups get rows."),
+    target: str | None = typer.Option(
+        None, "--target", help="Outcome for the downstream models (default: bundled target)."
+    ),
+    generator: str = typer.Option("cart", "--generator", "-g", help="Generator."),
+    strategy: str = typer.Option(
+        "equal", "--strategy", help="equal | proportional | to-size (with --size N)."
+    ),
+    size: int | None = typer.Option(None, "--size", help="Rows per group for to-size."),
+    repeats: int = typer.Option(5, "--repeats", help="Seeded train/holdout splits (>= 2)."),
+    holdout_fraction: float = typer.Option(0.3, "--holdout-fraction", help="Real holdout share."),
+    drop: list[str] | None = typer.Option(None, "--drop", help="Columns to leave out."),
+    fair_by: str | None = typer.Option(
+        None, "--fair-by", help="Fit one generator per group of this column."
+    ),
+    out: Path = typer.Option(..., "--out", "-o", help="Augmented dataset to write."),
+    report: Path = typer.Option(..., "--report", help="HTML experiment report."),
+    json_out: Path | None = typer.Option(None, "--json", help="JSON experiment summary."),
+    seed: int = typer.Option(0, "--seed", help="Random seed of the first split."),
+    force: bool = typer.Option(False, "--force", help="Overwrite existing outputs."),
+) -> None:
+    """Add synthetic rows for small groups, and measure whether it helps downstream models."""
+    from healthforge.augment import augment_experiment, write_augment_report
+    from healthforge.cli.evaluation_commands import check_report_outputs
+    from healthforge.data import load_table
+    from healthforge.data.bundled import get_dataset
+    from healthforge.data.io import BUNDLED_PREFIX
+
+    if strategy == "to-size" and size is None:
+        raise HealthForgeError("--strategy to-size needs --size N")
+    check_output_path(out, force)
+    check_report_outputs(report, json_out, force)
+    if json_out is None:
+        check_new_file(report, force)
+    real = load_table(data)
+    dropped = parse_drop(drop)
+    if data.startswith(BUNDLED_PREFIX):
+        dataset = get_dataset(data[len(BUNDLED_PREFIX) :])
+        target = target or dataset.target
+        leaky = [c for c in dataset.leaky_for_target if c in real.columns and c not in dropped]
+        if leaky and target == dataset.target:
+            # these reveal the outcome: a model using them would measure nothing
+            err_console.print(
+                f"[yellow]dropping columns that reveal {target}: {', '.join(leaky)}[/]"
+            )
+            dropped += leaky
+    if target is None:
+        raise HealthForgeError("--target is needed: the outcome the downstream models predict")
+    started = time.perf_counter()
+    with progress_bar() as progress:
+        result = augment_experiment(
+            real,
+            balance,
+            target,
+            generator=generator,
+            strategy=strategy,
+            size=size,
+            repeats=repeats,
+            holdout_fraction=holdout_fraction,
+            seed=seed,
+            drop=dropped,
+            fair_by=fair_by,
+            progress=progress,
+        )
+    write_table(result.augmented, out)
+    write_augment_report(result, report)
+    if json_out is not None:
+        atomic_write_text(json_out, json.dumps(result.summary(), indent=2) + "\n")
+    added = ", ".join(f"{balance}={g}: +{k:,}" for g, k in result.added.items())
+    console.print(
+        f"wrote {len(result.augmented):,} rows ({added}) to {out} in "
+        f"{time.perf_counter() - started:.1f}s; report: {report}",
+        highlight=False,
+    )
+    console.print(result.conclusion, highlight=False)

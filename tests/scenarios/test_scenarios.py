@@ -1,0 +1,112 @@
+"""Scenarios: shipped presets, user YAML files, validation, running them end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from healthforge.cli.app import app
+from healthforge.errors import HealthForgeError
+from healthforge.scenarios import list_scenarios, load_scenario, run_scenario
+
+runner = CliRunner()
+
+
+def run(*args: object):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def test_shipped_scenarios_are_listed_documented_and_valid() -> None:
+    scenarios = {s.name: s for s in list_scenarios()}
+    assert {"diabetes", "diabetes_nhefs", "icu", "geriatric"} <= set(scenarios)
+    for scenario in scenarios.values():
+        assert scenario.title and scenario.description and scenario.conditions
+        assert scenario.privacy == "none"
+    assert scenarios["geriatric"].conditions == ["age_group=65+"]
+    assert scenarios["diabetes"].dataset == "bundled:pima"
+    assert scenarios["diabetes_nhefs"].conditions == ["diabetes=1"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("name: x\n", "needs at least 'name' and 'dataset'"),
+        ("name: x\ndataset: bundled:icu\ncolour: red\n", "unknown fields: colour"),
+        ("name: x\ndataset: bundled:icu\nprivacy: maximal\n", "unknown privacy choice"),
+        ("name: x\ndataset: bundled:icu\nrows: 0\n", "positive whole number"),
+        ("name: x\ndataset: bundled:icu\nconditions: [age >>> 3]\n", "cannot read"),
+        ("name: x\ndataset: bundled:icu\ngenerator: magic\n", "unknown generator"),
+        ("name: x\ndataset: [unclosed\n", "not valid YAML"),
+    ],
+)
+def test_bad_scenario_files_are_clear_errors(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(HealthForgeError, match=message):
+        load_scenario(path)
+
+
+def test_unknown_scenario_names_the_choices() -> None:
+    with pytest.raises(HealthForgeError, match="no scenario called 'nope'") as info:
+        load_scenario("nope")
+    assert "geriatric" in (info.value.hint or "")
+
+
+def test_privacy_choice_goes_through_the_privacy_presets(tmp_path: Path) -> None:
+    path = tmp_path / "strict.yaml"
+    path.write_text("name: s\ndataset: bundled:icu\nprivacy: strict\nconditions: [sex=Female]\n")
+    with pytest.raises(HealthForgeError):  # needs a DP generator / public bounds, or the library
+        run_scenario(load_scenario(path), rows=10)
+
+
+def test_run_scenario_conditions_every_row_and_evaluates_the_subset() -> None:
+    result = run_scenario("icu", rows=120, n_estimators=20)
+    assert len(result.synthetic) == 120 and (result.synthetic.admit == "Emergency").all()
+    assert (result.real_subset.admit == "Emergency").all()
+    assert result.rows_real == 147 and result.share_real == pytest.approx(0.735)
+    summary = result.evaluation.summary
+    assert summary["rows_real"] == len(result.real_subset)
+    assert summary["fidelity"]["column_similarity"] > 0.85
+
+
+def test_user_scenario_file_through_the_cli(tmp_path: Path) -> None:
+    path = tmp_path / "older_pima.yaml"
+    path.write_text(
+        "name: older_pima\ndataset: bundled:pima\ntarget: type\n"
+        "conditions: ['age>=40', 'npreg in [1, 2, 3, 4, 5]']\ngenerator: bayesian_network\n"
+        "rows: 80\n"
+    )
+    out, report, summary = tmp_path / "s.csv", tmp_path / "r.html", tmp_path / "r.json"
+    result = run("scenario", "run", path, "--out", out, "--report", report, "--json", summary)
+    assert result.exit_code == 0, result.output
+    rows = pd.read_csv(out)
+    assert len(rows) == 80 and (rows.age >= 40).all() and rows.npreg.between(1, 5).all()
+    assert "<script src" not in report.read_text() and "hf-marginals" in report.read_text()
+    assert json.loads(summary.read_text())["rows_synthetic"] == 80
+    again = run("scenario", "run", path, "--out", out)
+    assert again.exit_code == 2 and "exists" in again.output  # never overwrites silently
+
+
+def test_scenario_list_and_show_commands() -> None:
+    listed = run("scenario", "list")
+    assert listed.exit_code == 0 and "geriatric" in listed.output
+    shown = run("scenario", "show", "geriatric")
+    assert shown.exit_code == 0 and "age_group=65+" in shown.output
+    missing = run("scenario", "show", "nope")
+    assert missing.exit_code == 2 and "no scenario called" in missing.output
+
+
+def test_generate_conditions_on_bundled_derived_columns(tmp_path: Path) -> None:
+    out = tmp_path / "south.csv"
+    result = run(
+        "generate", "bundled:nhefs", "-c", "region=South", "-c", "age_group=65+",
+        "-n", 60, "-o", out, "--drop", "yrdth,modth,dadth",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    rows = pd.read_csv(out)
+    assert (rows.region == "South").all() and (rows.age_group == "65+").all()
+    assert (rows.age >= 65).all()
