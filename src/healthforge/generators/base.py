@@ -31,7 +31,7 @@ from healthforge.progress import ProgressCallback, report
 
 CHUNK_ROWS = 50_000  # fixed, so output depends on seed and n only, not on memory settings
 MAX_DRAW_ROUNDS = 50  # rejection rounds before a condition is declared too rare
-MAX_CONDITION_DRAWS = 2_000_000  # per chunk: stop as soon as the projected need exceeds it
+MAX_CONDITION_DRAWS = 50_000_000  # per chunk (as 50 rounds of 1M did); fail once projected above
 MAX_ROWS = 2_000_000_000
 
 
