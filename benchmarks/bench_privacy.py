@@ -122,7 +122,9 @@ def write_outputs(rows: list[dict]) -> None:
             f"{f(r['utility_ratio'])} | {f(r['mia_auc'])} | {f(r['dcr_ratio'], 2)} | "
             f"{r['pairs_measured'] or '—'} | {r['load_average']:.1f} |"
         )
-    (RESULTS / "privacy_table.md").write_text("\n".join(lines) + "\n")
+    (
+        RESULTS / "privacy_table.md"
+    )  # privacy.md adds the analysis.write_text("\n".join(lines) + "\n")
     fig = make_subplots(rows=1, cols=2, subplot_titles=("TSTR/TRTR vs ε", "MIA AUC vs ε"))
     for dataset in DATASETS:
         for generator in ("aim", "mst", "dp_copula"):
