@@ -88,8 +88,8 @@ class Generator(ABC):
         self.excluded_ = dict(prepared.excluded)
         encoder = TableEncoder(prepared.schema)
         matrix = encoder.encode(prepared.frame)
-        self._check_supported(encoder)
         self.n_train_ = len(matrix)
+        self._check_supported(encoder)
         # marginal shares for the "too rare" message; a DP model must not keep exact ones
         self.train_profile_ = (
             None
@@ -105,9 +105,10 @@ class Generator(ABC):
         return self
 
     def _check_supported(self, encoder: TableEncoder) -> None:
-        if not self.high_dimensional and len(encoder.columns) > 4 * max(self.n_train_, 1):
+        # a model fitted on a few hundred rows cannot learn more columns than it has rows
+        if not self.high_dimensional and len(encoder.columns) > self.n_train_:
             raise HealthForgeError(
-                f"generator '{self.name}' does not handle tables with far more columns than rows "
+                f"generator '{self.name}' does not handle tables with more columns than rows "
                 f"({len(encoder.columns)} columns, {self.n_train_} rows)",
                 "use gaussian_copula or bayesian_network for high-dimensional data",
             )

@@ -63,21 +63,6 @@ class DeepGenerator(Generator):
     # base class refuses p >> n tables with a pointer to generators that can.
     high_dimensional = False
 
-    def fit(self, data: Any, schema: Any = None, **kwargs: Any) -> Any:
-        # Generator._check_supported reads n_train_ before Generator.fit sets it; give it
-        # the row count first so the p >> n refusal works (base.fit then overwrites it).
-        self.n_train_ = len(getattr(data, "frame", data))
-        return super().fit(data, schema, **kwargs)
-
-    def _check_supported(self, encoder: Any) -> None:
-        super()._check_supported(encoder)
-        if len(encoder.columns) > self.n_train_:
-            raise HealthForgeError(
-                f"generator '{self.name}' cannot learn {len(encoder.columns)} columns from "
-                f"{self.n_train_} rows: a neural network needs far more rows than columns",
-                "use gaussian_copula, bayesian_network or cart for high-dimensional data",
-            )
-
     def __getstate__(self) -> dict[str, Any]:
         # live torch modules and layouts are rebuilt on demand; only CPU tensors pickle
         state = self.__dict__.copy()
