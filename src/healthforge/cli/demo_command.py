@@ -19,7 +19,9 @@ def _fmt(value: object) -> str:
 def demo(
     out: Path = typer.Option(Path("demo-output"), "--out", "-o", help="Folder for the results."),
     generators: str | None = typer.Option(
-        None, "--generators", help="Comma-separated generators (default: all)."
+        None,
+        "--generators",
+        help="Comma-separated generators, or 'all' (default: a fast set, one or more per family).",
     ),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
     force: bool = typer.Option(False, "--force", help="Replace an existing output folder."),
@@ -63,3 +65,9 @@ def demo(
     for run in result.runs:
         console.print(f"report for {run.generator}: {run.report_path}")
     console.print(f"[bold]leaderboard:[/] {result.leaderboard_path}")
+    if result.not_run:
+        console.print(
+            f"not in this demo (slower on a CPU): {', '.join(result.not_run)}; "
+            "run them with --generators all or --generators NAME,...",
+            highlight=False,
+        )

@@ -1,0 +1,38 @@
+"""The demo workflow: reports for each generator, atomic output folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from healthforge.demo import run_demo
+from healthforge.errors import HealthForgeError
+
+
+def test_demo_writes_a_report_per_generator_and_a_leaderboard(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    result = run_demo(out, generators=["independent", "cart"], seed=1)
+    assert [r.generator for r in result.runs] == ["independent", "cart"]
+    assert result.rows_train + result.rows_holdout == 1629
+    for run in result.runs:
+        summary = json.loads(run.json_path.read_text())
+        assert summary["settings"]["target"] == "death"
+        assert not {"yrdth", "modth", "dadth"} & set(summary["fidelity"]["columns"])
+        assert run.report_path.stat().st_size > 100_000 and run.synthetic_path.exists()
+    ratios = {r.generator: r.summary["utility"]["ratio"] for r in result.runs}
+    assert ratios["cart"] > ratios["independent"]  # dependence matters for predicting death
+    assert (out / "leaderboard.html").exists()
+
+
+def test_demo_never_clobbers_or_half_writes(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    with pytest.raises(HealthForgeError, match="already exists"):
+        run_demo(out, generators=["independent"])
+    with pytest.raises(HealthForgeError, match="unknown generator"):
+        run_demo(out, generators=["nope"], force=True)
+    assert (out / "keep.txt").read_text() == "mine"
+    assert [p.name for p in tmp_path.iterdir()] == ["demo"]  # no temporary folder left
