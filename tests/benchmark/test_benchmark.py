@@ -89,6 +89,19 @@ def test_cache_reuses_finished_runs(
         cache_dir=cache,
     )
     assert [r.metrics for r in again.records] == [r.metrics for r in result.records]
+    # from the cache alone: a run never measured is listed as not run, nothing is fitted
+    assembled = run_benchmark(
+        ["pima"],
+        ["independent", "cart"],
+        repeats=2,
+        rows=200,
+        reference="independent",
+        evaluate_options=FAST_EVALUATION,
+        cache_dir=cache,
+        cached_only=True,
+    )
+    statuses = {(r.method, r.status) for r in assembled.records}
+    assert statuses == {("independent", "ok"), ("cart", "not run")}
 
 
 def test_refused_generator_and_unavailable_peer(

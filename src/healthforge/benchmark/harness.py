@@ -111,6 +111,7 @@ def run_benchmark(
     cache_dir: str | Path | None = None,
     generator_params: dict[str, dict[str, Any]] | None = None,
     evaluate_options: dict[str, Any] | None = None,
+    cached_only: bool = False,
 ) -> BenchmarkResult:
     """Benchmark ``generators`` (and ``peers``) on ``datasets`` over ``repeats`` splits.
 
@@ -121,7 +122,8 @@ def run_benchmark(
     ``peer_datasets`` let slow peers run on fewer splits. Time ratios are against
     ``reference`` (or the first generator when it is not run) on the same split.
     With ``cache_dir``, finished runs are stored there and reused by a later call with
-    the same settings, so a long benchmark can be resumed or extended.
+    the same settings, so a long benchmark can be resumed or extended; ``cached_only``
+    then builds the result from the cache alone, listing missing runs as not run.
     """
     from healthforge.evaluation import split_train_holdout
     from healthforge.generators import generator_names
@@ -165,9 +167,11 @@ def run_benchmark(
         "reference": reference,
         "generator_params": generator_params or {},
         "evaluate_options": evaluate_options or {},
+        "cached_only": cached_only,
     }
     machine = machine_info()
     records: list[RunRecord] = []
+    fresh: list[tuple[str, RunRecord]] = []
     work = Path(tempfile.mkdtemp(prefix="healthforge-benchmark-"))
     splits: dict[tuple[str, int], tuple[pd.DataFrame, pd.DataFrame, Any]] = {}
     try:
@@ -179,6 +183,10 @@ def run_benchmark(
             cached = _load_cached(cache, key)
             if cached is not None:
                 records.append(cached)
+                continue
+            if cached_only:
+                reason = "not measured (the result was built from cached runs only)"
+                records.append(RunRecord(data.name, name, source, r, split_seed, "not run", reason))
                 continue
             if (data.name, r) not in splits:
                 from healthforge.data.infer import infer_schema
@@ -225,11 +233,14 @@ def run_benchmark(
                 base.settings = {"epochs": peer_epochs, "versions": status.versions}
             record = _finish(base, outcome, train, holdout, schema, data, evaluate_options)
             records.append(record)
+            fresh.append((key, record))
             _store_cached(cache, key, record)
         report(progress, "benchmark runs", len(plan), len(plan))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     add_ratios(records, reference)
+    for key, record in fresh:  # store again with the ratios of this session
+        _store_cached(cache, key, record)
     machine["load_average_end"] = load_average()
     return BenchmarkResult(
         records=records,

@@ -119,17 +119,16 @@ def markdown(result: BenchmarkResult, command: str | None = None, note: str | No
     if note:
         lines += ["", note]
     lines += ["", "Peers are in *italics*. " + LEGEND, "", markdown_tables(result), ""]
-    problems = [r for r in result.records if r.status != "ok"]
+    problems: dict[tuple[str, str, str, str], list[int]] = {}
+    for r in result.records:
+        if r.status != "ok":
+            problems.setdefault((r.dataset, r.method, r.status, r.reason), []).append(r.repeat)
     if problems:
         lines += ["## Runs that did not finish", ""]
-        seen = set()
-        for r in problems:
-            key = (r.dataset, r.method, r.status, r.reason)
-            if key not in seen:
-                seen.add(key)
-                lines.append(
-                    f"- {r.dataset}, {r.method}, repeat {r.repeat}: {r.status}: {r.reason}"
-                )
+        for (dataset, method, status, reason), repeats in problems.items():
+            which = ", ".join(map(str, repeats))
+            plural = "s" if len(repeats) > 1 else ""
+            lines.append(f"- {dataset}, {method}, repeat{plural} {which}: {status}: {reason}")
         lines.append("")
     return "\n".join(lines)
 

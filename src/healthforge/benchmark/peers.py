@@ -41,7 +41,7 @@ PEERS: dict[str, PeerSpec] = {
         install_steps=(("torch==2.13.0",), ("sdv",)),
         methods=("gaussian_copula", "ctgan", "tvae"),
         licence_note="SDV is BSL-licensed: a benchmark peer only, never imported by healthforge",
-        import_check="import sdv, torch; print(sdv.__version__, torch.__version__)",
+        import_check="import sdv, torch; print('sdv', sdv.__version__, 'torch', torch.__version__)",
     ),
     "synthcity": PeerSpec(
         name="synthcity",
@@ -52,8 +52,8 @@ PEERS: dict[str, PeerSpec] = {
         methods=("bayesian_network", "ctgan", "arf", "ddpm"),
         licence_note="synthcity is Apache-2.0; kept apart for its pins, not its licence",
         import_check=(
-            "import synthcity, torch; from synthcity.plugins import Plugins; "
-            "print(synthcity.__version__, torch.__version__)"
+            "import torch; from synthcity.plugins import Plugins; from importlib.metadata "
+            "import version; print('synthcity', version('synthcity'), 'torch', torch.__version__)"
         ),
     ),
 }

@@ -113,11 +113,14 @@ class Summary:
 
 def add_ratios(records: list[RunRecord], reference: str) -> None:
     """Fill ``fit_ratio``/``sample_ratio``: each time over the reference's on the same
-    dataset and repeat (absolute seconds on a shared machine are noisy; ratios less so)."""
+    dataset and repeat (absolute seconds on a shared machine are noisy; ratios less so).
+
+    A record that already has a ratio keeps it: it was paired with the reference run
+    measured in the same session, under the same load, when it was cached."""
     ref = {(r.dataset, r.repeat): r for r in records if r.method == reference and r.status == "ok"}
     for record in records:
         base = ref.get((record.dataset, record.repeat))
-        if base is None or record.status != "ok":
+        if base is None or record.status != "ok" or record.fit_ratio is not None:
             continue
         record.fit_ratio = _ratio(record.fit_seconds, base.fit_seconds)
         record.sample_ratio = _ratio(record.sample_seconds_10k, base.sample_seconds_10k)

@@ -57,6 +57,9 @@ def benchmark(
     note: str | None = typer.Option(
         None, "--note", help="A paragraph for the results file (e.g. how runs were scheduled)."
     ),
+    cached_only: bool = typer.Option(
+        False, "--cached-only", help="With --resume: build the files from cached runs only."
+    ),
     resume: bool = typer.Option(
         False, "--resume", help=f"Reuse finished runs kept in OUT/{CACHE_NAME}."
     ),
@@ -88,6 +91,7 @@ def benchmark(
             peer_epochs=peer_epochs,
             job_timeout=timeout,
             cache_dir=out / CACHE_NAME if resume else None,
+            cached_only=cached_only and resume,
         )
     paths = result.write(out, command, note)
     _print_summary(result)
