@@ -13,8 +13,8 @@ What differs from the reference implementation, and why:
   sampling visits only ``sample_steps`` (default 50) of them: DDIM (Song et al. 2021)
   for the numeric block and the exact skip-step posterior of multinomial diffusion for
   the categorical one (``q(x_s | x_t, x_0)`` has a closed form for any ``s < t``, and the
-  model's ``p(x_0 | x_t)`` is marginalised out exactly). 10k rows take seconds, not the
-  minutes of a 1000-step sampler.
+  model's ``p(x_0 | x_t)`` is marginalised out exactly). 10k NHEFS rows took 13.5
+  CPU-seconds on one thread (benchmarks/results/ddpm_latent.md), not minutes.
 * **Early stopping** on a validation loss computed with fixed noise (a deterministic
   function of the weights, so checks are comparable), on an exponential moving average
   of the weights, instead of a fixed iteration count.
