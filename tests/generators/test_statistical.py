@@ -172,3 +172,19 @@ def test_messy_user_data_with_dates_and_identifiers(generator: str) -> None:
     assert dates.min() >= pd.Timestamp("2020-01-01") and dates.max() <= pd.Timestamp("2022-06-19")
     assert set(synthetic.smoker.dropna().unique()) <= {True, False}
     assert_valid(synthetic, real)
+
+
+def test_network_conditions_natively_and_matches_rejection(monkeypatch) -> None:
+    model = fitted("bayesian_network", "nhefs")
+    assert model.conditioning == "native"
+    conditions = ["sex=1", "age>=60", "death=1"]
+    native = model.sample(6000, seed=2, conditions=conditions)
+    native_draws = model.sample_stats_["drawn"]
+    monkeypatch.setattr(type(model), "conditioning", "rejection")
+    rejected = model.sample(6000, seed=2, conditions=conditions)
+    assert model.sample_stats_["drawn"] > 5 * native_draws  # evidence saves most draws
+    for frame in (native, rejected):
+        assert (frame.sex == 1).all() and (frame.age >= 60).all() and (frame.death == 1).all()
+    for column in ("wt71", "sbp", "smokeintensity", "qsmk"):  # same conditional distribution
+        scale = rejected[column].std()
+        assert abs(native[column].mean() - rejected[column].mean()) < 0.1 * scale, column

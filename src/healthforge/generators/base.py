@@ -152,18 +152,25 @@ class Generator(ABC):
         if n > MAX_ROWS:
             raise HealthForgeError(f"{n:,} rows is more than the {MAX_ROWS:,} supported")
         resolved = cond.resolve(cond.parse_conditions(conditions), self.schema_)
+        constraints = cond.encoded_constraints(resolved, self.encoder_.columns)
         base_seed = self.seed if seed is None else seed
         self.sample_stats_ = {"drawn": 0, "rejected_conditions": 0, "rejected_copies": 0}
         done = 0
         for index, start in enumerate(range(0, int(n), CHUNK_ROWS)):
             size = min(CHUNK_ROWS, int(n) - start)
             rng = np.random.default_rng([int(base_seed) & 0xFFFFFFFF, index])
-            chunk = self._draw(size, rng, resolved)
+            chunk = self._draw(size, rng, resolved, constraints)
             done += size
             report(progress, "sampling", done, int(n))
             yield add_derived(chunk, self.schema_)  # after the copy check: never modelled
 
-    def _draw(self, size: int, rng: np.random.Generator, conditions: list[cond.Condition]) -> Any:
+    def _draw(
+        self,
+        size: int,
+        rng: np.random.Generator,
+        conditions: list[cond.Condition],
+        constraints: dict[int, cond.EncodedConstraint],
+    ) -> Any:
         kept: list[pd.DataFrame] = []
         have = 0
         accepted_share = 1.0
@@ -172,7 +179,7 @@ class Generator(ABC):
             # overdraw only once rows are known to be rejected, and then with a margin
             factor = 1.0 if accepted_share >= 1.0 else 1.2 / max(accepted_share, 1e-3)
             batch = int(min(np.ceil(want * factor), 20 * CHUNK_ROWS))
-            frame = self._decoded(batch, rng)
+            frame = self._decoded(batch, rng, constraints)
             keep = np.ones(len(frame), dtype=bool)
             if conditions:
                 keep &= cond.mask(frame, conditions)
@@ -204,8 +211,23 @@ class Generator(ABC):
             "the training data may be too small or too coarse to synthesise safely",
         )
 
-    def _decoded(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
+    def _decoded(
+        self, n: int, rng: np.random.Generator, constraints: dict[int, cond.EncodedConstraint]
+    ) -> pd.DataFrame:
+        if constraints and self.conditioning == "native":
+            return self.encoder_.decode(self._sample_given(n, rng, constraints))
         return self.encoder_.decode(self._sample(n, rng))
+
+    def _sample_given(
+        self, n: int, rng: np.random.Generator, constraints: dict[int, cond.EncodedConstraint]
+    ) -> np.ndarray:
+        """Draw ``n`` encoded rows from the distribution given ``constraints``.
+
+        Generators with ``conditioning = "native"`` override this; rows are still checked
+        against the exact conditions afterwards, so a native sampler may be approximate
+        at the edges (e.g. within a bin) but must not distort the conditional distribution.
+        """
+        return self._sample(n, rng)
 
     # -- persistence -------------------------------------------------------------------
     def save(self, path: str) -> None:
