@@ -13,14 +13,16 @@ from healthforge.errors import HealthForgeError
 
 def test_demo_writes_a_report_per_generator_and_a_leaderboard(tmp_path: Path) -> None:
     out = tmp_path / "demo"
-    result = run_demo(out, generators=["independent", "cart"], seed=1)
-    assert [r.generator for r in result.runs] == ["independent", "cart"]
+    result = run_demo(out, generators=["independent", "cart", "dp_copula"], seed=1)
+    assert [r.generator for r in result.runs] == ["independent", "cart", "dp_copula"]
     assert result.rows_train + result.rows_holdout == 1629
     for run in result.runs:
         summary = json.loads(run.json_path.read_text())
         assert summary["settings"]["target"] == "death"
         assert not {"yrdth", "modth", "dadth"} & set(summary["fidelity"]["columns"])
         assert run.report_path.stat().st_size > 100_000 and run.synthetic_path.exists()
+    dp = result.runs[2].summary["privacy"]["dp_budget"]
+    assert dp is not None and dp["epsilon"] == 1.0  # DP runs report their budget
     ratios = {r.generator: r.summary["utility"]["ratio"] for r in result.runs}
     assert ratios["cart"] > ratios["independent"]  # dependence matters for predicting death
     assert (out / "leaderboard.html").exists()

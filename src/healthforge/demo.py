@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from healthforge.data import get_dataset, write_table
+from healthforge.data import get_dataset, prepare, write_table
 from healthforge.errors import HealthForgeError
 from healthforge.generators import generator_names, get_generator
 from healthforge.progress import ProgressCallback, report
@@ -85,6 +85,7 @@ def run_demo(
     # yrdth/modth/dadth are only filled when death = 1: they would leak the target
     real = dataset.load().drop(columns=list(dataset.leaky_for_target))
     train, holdout = split_train_holdout(real, dataset.target, holdout_fraction=0.2, seed=seed)
+    public_schema = prepare(real, target=dataset.target).schema
     work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent or "."))
     result = DemoResult(
         out_dir=out_dir,
@@ -101,7 +102,12 @@ def run_demo(
         for step, name in enumerate(names):
             report(progress, "demo generators", step, len(names))
             started = time.perf_counter()
-            model = get_generator(name, seed=seed).fit(train, target=dataset.target)
+            model = get_generator(name, seed=seed)
+            # A DP generator treats a schema it is given as public knowledge. NHEFS's
+            # categories and ranges are published in its codebook, so the demo passes the
+            # bundled schema; for your own data, declare them (docs/privacy.md).
+            public = public_schema if model.differential_privacy else None
+            model.fit(train, schema=public, target=dataset.target)
             fitted = time.perf_counter()
             synthetic = model.sample(len(train), seed=seed)
             sampled = time.perf_counter()
@@ -112,6 +118,7 @@ def run_demo(
                 schema=model.schema_,
                 target=dataset.target,
                 seed=seed,
+                dp_budget=getattr(model, "dp_budget_", None),
             )
             evaluations[name] = evaluation
             run = DemoRun(

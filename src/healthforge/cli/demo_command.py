@@ -67,7 +67,7 @@ def demo(
     console.print(f"[bold]leaderboard:[/] {result.leaderboard_path}")
     if result.not_run:
         console.print(
-            f"not in this demo (slower on a CPU): {', '.join(result.not_run)}; "
+            f"not in this demo: {', '.join(result.not_run)}; "
             "run them with --generators all or --generators NAME,...",
             highlight=False,
         )

@@ -283,6 +283,7 @@ def run_scenario(
         fairness_by=spec.fairness_by,
         seed=seed,
         n_estimators=n_estimators,
+        dp_budget=getattr(model, "dp_budget_", None),
     )
     result = ScenarioResult(
         scenario=spec,
