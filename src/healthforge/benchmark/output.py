@@ -71,7 +71,7 @@ def markdown_tables(result: BenchmarkResult) -> str:
         head = (
             f"### {dataset} ({info.get('rows', '?')} rows × {info.get('columns', '?')} columns, "
             f"target `{info.get('target')}`"
-            + (f"; dropped {', '.join(dropped)} (they reveal the target)" if dropped else "")
+            + (f"; dropped {', '.join(dropped)}, which reveal the target" if dropped else "")
             + ")"
         )
         headers = ["method", "runs", *(h.replace("ref", reference) for h, _, _ in COLUMNS)]
@@ -121,7 +121,7 @@ def markdown(result: BenchmarkResult, command: str | None = None, note: str | No
     lines += ["", "Peers are in *italics*. " + LEGEND, "", markdown_tables(result), ""]
     problems: dict[tuple[str, str, str, str], list[int]] = {}
     for r in result.records:
-        if r.status != "ok":
+        if r.status not in ("ok", "not run"):  # not run: the table says so already
             problems.setdefault((r.dataset, r.method, r.status, r.reason), []).append(r.repeat)
     if problems:
         lines += ["## Runs that did not finish", ""]
