@@ -189,3 +189,15 @@ def test_generate_evaluate_holds_out_rows_and_writes_report(tmp_path: Path) -> N
         run("generate", "bundled:pima", "-o", tmp_path / "t.csv", "--report", tmp_path / "r.txt"),
         "should end in .html",
     )
+
+
+def test_bundled_dataset_brings_its_outcome_as_target(tmp_path: Path) -> None:
+    import json
+
+    summary = tmp_path / "s.json"
+    result = run("generate", "bundled:pima", "-o", tmp_path / "s.csv", "--json", summary)
+    assert result.exit_code == 0, result.output
+    data = json.loads(summary.read_text())
+    assert data["settings"]["target"] == "type" and data["utility"]["ratio"] is not None
+    profiled = run("profile", "bundled:icu", "--json")
+    assert '"role": "target"' in profiled.output

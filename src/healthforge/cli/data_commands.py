@@ -10,6 +10,7 @@ from rich.table import Table
 
 from healthforge.cli.common import app, console, handle_errors, load_schema, parse_drop
 from healthforge.data import DATASETS, get_dataset, load_table, prepare, write_table
+from healthforge.data.bundled import default_target
 from healthforge.data.io import check_new_file, check_output_path
 
 datasets_app = typer.Typer(help="Bundled real health datasets (offline).", no_args_is_help=True)
@@ -83,7 +84,10 @@ def profile(
     if schema_out is not None:
         check_new_file(schema_out, force)
     df = load_table(data)
-    prepared = prepare(df, load_schema(schema), target, parse_drop(drop), source=data)
+    user_schema = load_schema(schema)
+    if target is None:  # a bundled dataset's outcome is known; a user's schema wins
+        target = default_target(data, user_schema.target if user_schema else None)
+    prepared = prepare(df, user_schema, target, parse_drop(drop), source=data)
     if schema_out is not None:
         prepared.schema.save(schema_out)
     if as_json:

@@ -20,6 +20,7 @@ from healthforge.cli.common import (
     progress_bar,
 )
 from healthforge.data import PreparedData, load_table, prepare, write_chunks
+from healthforge.data.bundled import default_target
 from healthforge.data.io import check_new_file, check_output_path
 from healthforge.errors import HealthForgeError
 from healthforge.generators import describe, generator_names, get_generator, load_model
@@ -86,6 +87,8 @@ def _prepare(
         from healthforge.generators.dp_base import conform_to_schema
 
         df = conform_to_schema(df, user_schema)
+    if target is None:  # a bundled dataset's outcome is known; a user's schema wins
+        target = default_target(data, user_schema.target if user_schema else None)
     prepared = prepare(df, user_schema, target, parse_drop(drop), source=data)
     for line in prepared.notices():
         err_console.print(f"[yellow]{line}[/]", highlight=False)

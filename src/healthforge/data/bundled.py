@@ -135,6 +135,14 @@ DATASETS: dict[str, BundledDataset] = {
 }
 
 
+def default_target(source: str, schema_target: str | None = None) -> str | None:
+    """The outcome of a ``bundled:NAME`` source, unless a schema already names one."""
+    if schema_target is not None or not source.startswith("bundled:"):
+        return None
+    name = source.split(":", 1)[1]
+    return DATASETS[name].target if name in DATASETS else None
+
+
 def get_dataset(name: str) -> BundledDataset:
     if name not in DATASETS:
         raise HealthForgeError(
