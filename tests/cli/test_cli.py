@@ -201,3 +201,13 @@ def test_bundled_dataset_brings_its_outcome_as_target(tmp_path: Path) -> None:
     assert data["settings"]["target"] == "type" and data["utility"]["ratio"] is not None
     profiled = run("profile", "bundled:icu", "--json")
     assert '"role": "target"' in profiled.output
+
+
+def test_privacy_filter_keeps_the_conditions(tmp_path: Path) -> None:
+    out = tmp_path / "f.csv"
+    result = run(
+        "generate", "bundled:icu", "-o", out, "-n", 150, "--privacy", "standard", "-c", "sex=Female"
+    )
+    assert result.exit_code == 0, result.output
+    rows = pd.read_csv(out)
+    assert len(rows) == 150 and (rows.sex == "Female").all()

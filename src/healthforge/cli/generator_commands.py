@@ -249,7 +249,8 @@ def generate(
         PreparedData(train, schema_obj, prepared.excluded), generator, seed, params, public
     )
     if use_filter:
-        _write_filtered(model, train, holdout, schema_obj, rows or len(prepared.frame), out, seed)
+        n_rows = rows or len(prepared.frame)
+        _write_filtered(model, train, holdout, schema_obj, n_rows, out, seed, condition)
     else:
         _write_sample(model, rows or model.n_train_, out, seed, condition)
     if evaluate:
@@ -291,14 +292,21 @@ def _privacy_plan(
 
 
 def _write_filtered(
-    model: Any, train: Any, holdout: Any, schema: Any, rows: int, out: Path, seed: int
+    model: Any,
+    train: Any,
+    holdout: Any,
+    schema: Any,
+    rows: int,
+    out: Path,
+    seed: int,
+    conditions: list[str] | None,
 ) -> None:
     """Sample ``rows`` that pass the privacy filter (threshold from the holdout rows)."""
     from healthforge.privacy.filter import PrivacyFilter, filtered_sample
 
     started = time.perf_counter()
     guard = PrivacyFilter(train, holdout, schema)
-    frame, result = filtered_sample(model, rows, guard, seed=seed)
+    frame, result = filtered_sample(model, rows, guard, seed=seed, conditions=conditions)
     write_chunks(iter([frame]), out)
     console.print(
         f"wrote {len(frame):,} synthetic rows to {out} in {time.perf_counter() - started:.1f}s; "
