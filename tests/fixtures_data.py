@@ -55,3 +55,17 @@ def make_messy(n: int = 400, seed: int = 0) -> pd.DataFrame:
             "smoker": rng.random(n) < 0.3,
         }
     )
+
+
+def assert_rows_valid(generator, real: pd.DataFrame, synth: pd.DataFrame, tol: float) -> None:
+    """Modelled columns in order, observed categories only, within real bounds, and
+    missing rates within ``tol`` of the real ones."""
+    assert list(synth.columns) == [c.name for c in generator.schema_.modelled]
+    for column in generator.schema_.modelled:
+        r, s = real[column.name], synth[column.name]
+        if column.is_discrete:
+            assert set(s.dropna().astype(str)) <= set(r.dropna().astype(str)), column.name
+        else:
+            values = pd.to_numeric(s, errors="coerce").dropna()
+            assert values.min() >= r.min() - 1e-9 and values.max() <= r.max() + 1e-9, column.name
+        assert abs(s.isna().mean() - r.isna().mean()) < tol, column.name

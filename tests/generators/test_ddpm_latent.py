@@ -16,7 +16,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from tests.fixtures_data import bundled
+from tests.fixtures_data import assert_rows_valid, bundled
 
 from healthforge.errors import HealthForgeError
 from healthforge.generators import describe, get_generator, load_model, save_model
@@ -62,19 +62,6 @@ def sampled(name: str, dataset: str, target: str | None = None) -> pd.DataFrame:
     return fitted(name, dataset, target).sample(N, seed=7)
 
 
-def _assert_valid(gen: Generator, real: pd.DataFrame, synth: pd.DataFrame, tol: float) -> None:
-    modelled = [c.name for c in gen.schema_.modelled]
-    assert list(synth.columns) == modelled
-    for column in gen.schema_.modelled:
-        r, s = real[column.name], synth[column.name]
-        if column.is_discrete:
-            assert set(s.dropna().astype(str)) <= set(r.dropna().astype(str)), column.name
-        else:
-            values = pd.to_numeric(s, errors="coerce").dropna()
-            assert values.min() >= r.min() - 1e-9 and values.max() <= r.max() + 1e-9, column.name
-        assert abs(s.isna().mean() - r.isna().mean()) < tol, column.name
-
-
 @pytest.mark.parametrize(
     ("name", "dataset", "target"),
     [("ddpm", "icu", "died"), ("ddpm", "pima_missing", None), ("latent_copula", "nhefs", None)],
@@ -84,7 +71,7 @@ def test_rows_are_valid(name: str, dataset: str, target: str | None) -> None:
     assert len(synth) == N
     # the small ddpm is undertrained: missingness looser than for the copula
     tol = 0.08 if name == "ddpm" else 0.05
-    _assert_valid(fitted(name, dataset, target), table(dataset), synth, tol)
+    assert_rows_valid(fitted(name, dataset, target), table(dataset), synth, tol)
 
 
 def test_ddpm_missing_values_are_generated() -> None:
