@@ -187,6 +187,8 @@ class DPGenerator(Generator):
         sizes = np.array([c.size for c in columns])
         self.discrete_ = np.array([c.discrete for c in columns])
         self.cardinalities_ = sizes
+        # DP-SGD subclasses compose the domain release with their own (RDP) accountant
+        self.budget_context_ = {"rho_domain": rho_domain, "delta_model": delta - delta_select}
         split_model = self._fit_codes(codes, sizes, rho - rho_domain, rng, progress)
 
         self.schema_ = released_schema
