@@ -18,10 +18,13 @@ _GENERATORS: dict[str, str] = {
     "aim": "healthforge.generators.private_pgm:AIMGenerator",
     "mst": "healthforge.generators.private_pgm:MSTGenerator",
     "dp_copula": "healthforge.generators.dp_copula:DPCopulaGenerator",
+    "dpctgan": "healthforge.generators.dp_ctgan:DPCtganGenerator",
+    "dptvae": "healthforge.generators.dp_tvae:DPTvaeGenerator",
     "ctgan": "healthforge.generators.ctgan:CtganGenerator",
     "tvae": "healthforge.generators.tvae:TvaeGenerator",
     "ddpm": "healthforge.generators.ddpm:DdpmGenerator",
     "latent_copula": "healthforge.generators.latent:LatentCopulaGenerator",
+    "lm": "healthforge.generators.lm.generator:LmGenerator",
 }
 
 
