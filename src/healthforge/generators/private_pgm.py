@@ -1,9 +1,11 @@
-"""AIM and MST (McKenna et al. 2021, 2022) on private-pgm (``mbi``), with a numpy sampler.
+"""AIM and MST (McKenna et al. 2021, 2022): noisy marginals, then private-pgm's estimation.
 
 Both measure noisy marginals of the discretised table with the Gaussian mechanism and
 fit a graphical model to them with private-pgm's mirror descent, stopped by a
-convergence check rather than a fixed 5,000 iterations. Sampling is ancestral sampling
-through the model's junction tree in numpy: fast, seeded, and no jax at sample time.
+convergence check rather than a fixed 5,000 iterations. The estimation runs in numpy
+(:mod:`healthforge.generators.pgm_numpy`, checked against ``mbi`` 2.0 in the tests):
+``mbi``'s jax programs cost more to compile on a CPU than these small models cost to
+fit. Sampling is ancestral sampling through the model's junction tree: fast and seeded.
 
 * ``mst``: one third of the budget on all 1-way marginals (used to compress rare levels),
   one third on selecting a maximum spanning tree of pairs with the exponential
@@ -17,13 +19,12 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
-import warnings
 from typing import Any, ClassVar
 
 import numpy as np
 
 from healthforge.generators.dp_base import DPGenerator
+from healthforge.generators.pgm_numpy import Measurement, TreeSampler, estimate
 from healthforge.progress import ProgressCallback, report
 
 MAX_ITERS = 1000  # mirror-descent iterations at most; the tolerance usually stops earlier
@@ -32,62 +33,8 @@ SAMPLER_ROWS = 20_000  # synthetic rows AIM uses to score candidate pairs agains
 BATCHES = 3  # AIM model refits
 
 
-def _mbi() -> Any:
-    """Import mbi quietly (its float32 warning is about tables of > 100k rows)."""
-    os.environ.setdefault("JAX_PLATFORMS", "cpu")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import jax
-
-        jax.config.update("jax_enable_x64", True)
-        import mbi
-    return mbi
-
-
-class TreeSampler:
-    """Ancestral sampler of a fitted ``mbi`` model over its junction tree.
-
-    ``steps`` holds, per column in sampling order, its parents and the cumulative
-    conditional table of shape ``(*parent_sizes, size)``.
-    """
-
-    def __init__(self, model: Any, names: list[str]) -> None:
-        mbi = _mbi()
-        domain = model.domain
-        jtree, elimination = mbi.junction_tree.make_junction_tree(
-            domain, [tuple(c) for c in model.cliques]
-        )
-        cliques = [set(c) for c in jtree.nodes]
-        index = {name: j for j, name in enumerate(names)}
-        self.steps: list[tuple[int, list[int], np.ndarray]] = []
-        used: set[str] = set()
-        for col in list(elimination)[::-1]:
-            relevant = set().union(*[c for c in cliques if col in c]) & used
-            parents = sorted(relevant, key=index.__getitem__)
-            table = np.asarray(model.project((*parents, col)).datavector(flatten=False), float)
-            table = np.maximum(table, 0)
-            totals = table.sum(axis=-1, keepdims=True)
-            size = table.shape[-1]
-            cond = np.divide(table, totals, out=np.full_like(table, 1.0 / size), where=totals > 0)
-            self.steps.append((index[col], [index[p] for p in parents], np.cumsum(cond, -1)))
-            used.add(col)
-        self.total = float(model.total)
-
-    def sample(self, n: int, rng: np.random.Generator, n_cols: int) -> np.ndarray:
-        """``(n, n_cols)`` integer codes."""
-        out = np.zeros((n, n_cols), dtype=np.int64)
-        for col, parents, cdf in self.steps:
-            rows = cdf[tuple(out[:, p] for p in parents)] if parents else cdf[None, :]
-            u = rng.random(n)[:, None]
-            out[:, col] = np.minimum((u > rows).sum(axis=1), cdf.shape[-1] - 1)
-        return out
-
-
 class _PgmGenerator(DPGenerator):
     """Shared parts: measuring marginals, estimating, sampling."""
-
-    def _names(self, d: int) -> list[str]:
-        return [f"c{j}" for j in range(d)]
 
     def _measure(
         self,
@@ -96,31 +43,30 @@ class _PgmGenerator(DPGenerator):
         clique: tuple[int, ...],
         sigma: float,
         rng: np.random.Generator,
-    ) -> Any:
-        mbi = _mbi()
+    ) -> Measurement:
         x = _marginal(codes, sizes, clique)
-        y = x + rng.normal(0, sigma, x.shape)
-        return mbi.LinearMeasurement(y, tuple(f"c{j}" for j in clique), stddev=sigma)
+        return Measurement(clique, x + rng.normal(0, sigma, x.shape), sigma)
 
-    def _estimate(self, domain: Any, measurements: list[Any], warm: Any = None) -> Any:
-        mbi = _mbi()
-        return mbi.estimation.MirrorDescent().estimate(
-            domain, measurements, iters=MAX_ITERS, tol=TOL, warm_start=warm
-        )
+    def _estimate(
+        self, sizes: np.ndarray, measurements: list[Measurement], warm: Any = None
+    ) -> Any:
+        model, iterations = estimate(sizes, measurements, warm, MAX_ITERS, TOL)
+        self.iterations_ = [*getattr(self, "iterations_", []), iterations]
+        return model
 
     def _finish(self, model: Any, d: int) -> None:
-        self.sampler_ = TreeSampler(model, self._names(d))
+        self.sampler_ = TreeSampler(model)
         self.n_cols_ = d
 
     def _sample_codes(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        return self.sampler_.sample(n, rng, self.n_cols_)
+        return self.sampler_.sample(n, rng)
 
     def _noisy_total(self) -> float:
         return self.sampler_.total
 
 
 def _marginal(codes: np.ndarray, sizes: np.ndarray, clique: tuple[int, ...]) -> np.ndarray:
-    """Flattened contingency table of ``codes[:, clique]`` (C order, as mbi expects)."""
+    """Flattened contingency table of ``codes[:, clique]`` (C order)."""
     shape = tuple(int(sizes[j]) for j in clique)
     flat = np.ravel_multi_index(tuple(codes[:, j] for j in clique), shape)
     return np.bincount(flat, minlength=int(np.prod(shape))).astype(float)
@@ -147,20 +93,18 @@ class MSTGenerator(_PgmGenerator):
         rng: np.random.Generator,
         progress: ProgressCallback | None,
     ) -> dict[str, Any]:
-        mbi = _mbi()
         d = codes.shape[1]
-        names = self._names(d)
-        domain = mbi.Domain(names, [int(s) for s in sizes])
+        self.iterations_: list[int] = []
         sigma1 = math.sqrt(d / (2 * rho / 3))
         report(progress, "measuring 1-way marginals", 0, 3)
         one_way = [self._measure(codes, sizes, (j,), sigma1, rng) for j in range(d)]
-        model = self._estimate(domain, one_way)
+        model = self._estimate(sizes, one_way)
         pairs = list(itertools.combinations(range(d), 2))
         report(progress, "selecting a spanning tree", 1, 3)
         tree: list[tuple[int, int]] = []
         if d > 1:
             # score each pair by how badly independence explains it: sensitivity 1 (L1)
-            synth = TreeSampler(model, names).sample(SAMPLER_ROWS, rng, d)
+            synth = TreeSampler(model).sample(SAMPLER_ROWS, rng)
             scale = len(codes) / SAMPLER_ROWS
             scores = np.array(
                 [
@@ -173,7 +117,7 @@ class MSTGenerator(_PgmGenerator):
         sigma2 = math.sqrt(max(len(tree), 1) / (2 * rho / 3))
         report(progress, "measuring the tree's pairs", 2, 3)
         two_way = [self._measure(codes, sizes, p, sigma2, rng) for p in tree]
-        model = self._estimate(domain, one_way + two_way, warm=model)
+        model = self._estimate(sizes, one_way + two_way, warm=model)
         self._finish(model, d)
         self.pairs_ = [tuple(self.columns_[j].name for j in p) for p in tree]
         report(progress, "fitted", 3, 3)
@@ -245,10 +189,8 @@ class AIMGenerator(_PgmGenerator):
         rng: np.random.Generator,
         progress: ProgressCallback | None,
     ) -> dict[str, Any]:
-        mbi = _mbi()
         d = codes.shape[1]
-        names = self._names(d)
-        domain = mbi.Domain(names, [int(s) for s in sizes])
+        self.iterations_: list[int] = []
         target = self._target_index()
         pairs = list(itertools.combinations(range(d), 2))
         weights = np.array([self.target_weight if target in p else 1.0 for p in pairs], dtype=float)
@@ -259,16 +201,16 @@ class AIMGenerator(_PgmGenerator):
         epsilon = math.sqrt(8 * 0.1 * rho / rounds)
         measurements = [self._measure(codes, sizes, (j,), sigma, rng) for j in range(d)]
         used = d * 0.5 / sigma**2
-        model = self._estimate(domain, measurements)
+        model = self._estimate(sizes, measurements)
         chosen: list[tuple[int, int]] = []
         max_cells = self.max_model_size * 2**20 / 8
-        # private-pgm compiles a new program for every new set of cliques (tens of
-        # seconds on CPU), so pairs are chosen in a few batches between model refits
+        # pairs are chosen in a few batches between model refits: each refit is a full
+        # estimation, and scoring against a stale model costs little accuracy
         per_batch = math.ceil(rounds / BATCHES)
         t = 0
         for batch in range(BATCHES):
-            sampler = TreeSampler(model, names)
-            synth = sampler.sample(SAMPLER_ROWS, rng, d)
+            sampler = TreeSampler(model)
+            synth = sampler.sample(SAMPLER_ROWS, rng)
             scale = sampler.total / SAMPLER_ROWS
             errors = {
                 p: np.abs(answers[p] - scale * _marginal(synth, sizes, p)).sum() for p in pairs
@@ -300,7 +242,7 @@ class AIMGenerator(_PgmGenerator):
                 measurements.append(self._measure(codes, sizes, clique, sigma, rng))
                 chosen.append(clique)
             report(progress, "AIM batches", batch + 1, BATCHES)
-            model = self._estimate(domain, measurements, warm=model)
+            model = self._estimate(sizes, measurements, warm=model)
         self._finish(model, d)
         self.pairs_ = [tuple(self.columns_[j].name for j in p) for p in chosen]
         return {
