@@ -21,7 +21,7 @@ FAST_EVALUATION = {"n_estimators": 30, "n_attacks": 100}
 
 @pytest.fixture(scope="module")
 def small_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[BenchmarkResult, Path]:
-    cache = tmp_path_factory.mktemp("cache")
+    cache = tmp_path_factory.mktemp("cache") / "benchmark.json"
     result = run_benchmark(
         ["pima"],
         ["independent", "bayesian_network"],
@@ -29,7 +29,7 @@ def small_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[BenchmarkResult
         rows=200,
         reference="independent",
         evaluate_options=FAST_EVALUATION,
-        cache_dir=cache,
+        results_json=cache,
     )
     return result, cache
 
@@ -86,7 +86,7 @@ def test_cache_reuses_finished_runs(
         rows=200,
         reference="independent",
         evaluate_options=FAST_EVALUATION,
-        cache_dir=cache,
+        results_json=cache,
     )
     assert [r.metrics for r in again.records] == [r.metrics for r in result.records]
     # from the cache alone: a run never measured is listed as not run, nothing is fitted
@@ -97,11 +97,12 @@ def test_cache_reuses_finished_runs(
         rows=200,
         reference="independent",
         evaluate_options=FAST_EVALUATION,
-        cache_dir=cache,
+        results_json=cache,
         cached_only=True,
     )
     statuses = {(r.method, r.status) for r in assembled.records}
-    assert statuses == {("independent", "ok"), ("cart", "not run")}
+    # bayesian_network was not asked for this time: its cached runs are merged in
+    assert statuses == {("independent", "ok"), ("cart", "not run"), ("bayesian_network", "ok")}
 
 
 def test_refused_generator_and_unavailable_peer(
@@ -162,10 +163,16 @@ def test_cli_refuses_to_overwrite_and_rejects_unknown_names(tmp_path: Path) -> N
     done = runner.invoke(app, ["benchmark", "--datasets", "pima", "--out", str(tmp_path)])
     assert done.exit_code == 2 and "--force" in done.output
     assert (tmp_path / "benchmark.md").read_text() == "old"
+    (tmp_path / "benchmark.json").write_text("not json")  # never silently overwritten
+    done = runner.invoke(app, ["benchmark", "--datasets", "pima", "--out", str(tmp_path)])
+    assert done.exit_code == 2 and "not a benchmark results file" in done.output
+    assert (tmp_path / "benchmark.json").read_text() == "not json"
     for args in (
         ["--datasets", "no_such_data"],
         ["--datasets", "pima", "--generators", "no_such_generator"],
         ["--datasets", "pima", "--peers", "no_such_peer"],
+        ["--datasets", "pima", "--epsilons", "0,1"],
+        ["--datasets", "pima", "--epsilons", "one"],
     ):
         done = runner.invoke(app, ["benchmark", *args, "--out", str(tmp_path / "new")])
         assert done.exit_code == 2, done.output

@@ -29,8 +29,10 @@ from healthforge.benchmark.peers import (
     parse_peer,
     peer_status,
 )
+from healthforge.benchmark.public_domain import peer_domain, public_schema
 from healthforge.benchmark.records import METRICS, RunRecord, Summary, add_ratios, summarise
 from healthforge.errors import HealthForgeError
+from healthforge.privacy.accounting import default_delta
 from healthforge.progress import ProgressCallback, report
 
 SAMPLE_ROWS = 10_000  # sampling is timed on this many rows; evaluation uses len(train)
@@ -70,13 +72,17 @@ class BenchmarkResult:
         }
 
     def write(
-        self, out_dir: str | Path, command: str | None = None, note: str | None = None
+        self,
+        out_dir: str | Path,
+        command: str | None = None,
+        note: str | None = None,
+        stem: str = "benchmark",
     ) -> dict[str, Path]:
-        """Write ``benchmark.md``, ``benchmark.json`` and ``benchmark.html`` to ``out_dir``;
+        """Write ``<stem>.md``, ``<stem>.json`` and ``<stem>.html`` to ``out_dir``;
         ``note`` is a paragraph for readers (e.g. how the runs were scheduled)."""
         from healthforge.benchmark.output import write_all
 
-        return write_all(self, Path(out_dir), command, note)
+        return write_all(self, Path(out_dir), command, note, stem)
 
 
 def load_dataset(name: str, rows: int | None = None, seed: int = 0) -> Dataset:
@@ -90,6 +96,25 @@ def load_dataset(name: str, rows: int | None = None, seed: int = 0) -> Dataset:
     return Dataset(name, data, bundled.target, tuple(bundled.leaky_for_target))
 
 
+@dataclass(frozen=True)
+class Job:
+    """One planned run: a method on one split, at one privacy budget for DP methods."""
+
+    data: Dataset
+    repeat: int
+    source: str  # "healthforge" or a peer library
+    method: str
+    epsilon: float | None = None
+
+    @property
+    def name(self) -> str:
+        return self.method if self.source == "healthforge" else f"{self.source}:{self.method}"
+
+    @property
+    def tag(self) -> str:
+        return "" if self.epsilon is None else f"_eps{self.epsilon:g}"
+
+
 def run_benchmark(
     datasets: Sequence[str | Dataset],
     generators: Sequence[str],
@@ -99,6 +124,7 @@ def run_benchmark(
     rows: int | None = None,
     progress: ProgressCallback | None = None,
     *,
+    epsilons: Sequence[float] | None = None,
     peer_repeats: int | None = None,
     peer_datasets: Sequence[str] | None = None,
     install_peers: bool = False,
@@ -108,7 +134,8 @@ def run_benchmark(
     sample_rows: int = SAMPLE_ROWS,
     holdout_fraction: float = 0.2,
     job_timeout: float = JOB_TIMEOUT,
-    cache_dir: str | Path | None = None,
+    results_json: str | Path | None = None,
+    force: bool = False,
     generator_params: dict[str, dict[str, Any]] | None = None,
     evaluate_options: dict[str, Any] | None = None,
     cached_only: bool = False,
@@ -121,9 +148,16 @@ def run_benchmark(
     recorded as unavailable unless ``install_peers`` is set. ``peer_repeats`` and
     ``peer_datasets`` let slow peers run on fewer splits. Time ratios are against
     ``reference`` (or the first generator when it is not run) on the same split.
-    With ``cache_dir``, finished runs are stored there and reused by a later call with
-    the same settings, so a long benchmark can be resumed or extended; ``cached_only``
-    then builds the result from the cache alone, listing missing runs as not run.
+
+    Differentially private methods (ours and DP peers) get the dataset's public schema
+    (:mod:`healthforge.benchmark.public_domain`) and run once per value in ``epsilons``
+    (their default budget when ``None``); their budget record goes to ``evaluate()``.
+
+    ``results_json`` (a previous run's ``benchmark.json``) makes the table incremental:
+    each finished job is written to it at once, and a job already there with the same
+    key (dataset, method, ε, repeat, settings, code version) is reused, not measured
+    again, unless ``force``. Runs in it that this call does not plan are kept (merged).
+    ``cached_only`` builds the result from it alone, listing missing runs as not run.
     """
     from healthforge.evaluation import split_train_holdout
     from healthforge.generators import generator_names
@@ -131,6 +165,7 @@ def run_benchmark(
 
     if repeats < 1:
         raise HealthForgeError(f"repeats must be at least 1, not {repeats}")
+    eps_list = _check_epsilons(epsilons)
     known = generator_names()
     for name in generators:
         # unknown names fail before any work; one that fails to import is recorded per run
@@ -140,22 +175,28 @@ def run_benchmark(
     loaded = [d if isinstance(d, Dataset) else load_dataset(d, rows, seed) for d in datasets]
     statuses = _peer_statuses({name for name, _ in peer_methods}, install_peers, peers_dir)
     reference = reference if reference in generators else (generators[0] if generators else "")
-    cache = Path(cache_dir) if cache_dir is not None else None
-    if cache is not None:
-        cache.mkdir(parents=True, exist_ok=True)
     p_repeats = repeats if peer_repeats is None else min(peer_repeats, repeats)
+    dp_ours = {g for g in generators if _is_dp(g)}
 
-    plan: list[tuple[Dataset, int, str, str]] = []  # (dataset, repeat, source, method)
+    plan: list[Job] = []
     for data in loaded:
         for r in range(repeats):
-            plan += [(data, r, "healthforge", g) for g in generators]
+            for g in generators:
+                plan += [
+                    Job(data, r, "healthforge", g, e)
+                    for e in (eps_list if g in dp_ours else [None])
+                ]
             if r < p_repeats and (peer_datasets is None or data.name in peer_datasets):
-                plan += [(data, r, lib, m) for lib, methods in peer_methods for m in methods]
+                for lib, methods in peer_methods:
+                    dp_peer = PEERS[lib].differential_privacy
+                    budgets = (eps_list if eps_list != [None] else [1.0]) if dp_peer else [None]
+                    plan += [Job(data, r, lib, m, e) for m in methods for e in budgets]
 
     settings = {
         "datasets": [d.name for d in loaded],
         "generators": list(generators),
         "peers": list(peers),
+        "epsilons": [e for e in eps_list if e is not None],
         "repeats": repeats,
         "peer_repeats": p_repeats,
         "peer_datasets": list(peer_datasets) if peer_datasets is not None else None,
@@ -164,29 +205,36 @@ def run_benchmark(
         "sample_rows": sample_rows,
         "holdout_fraction": holdout_fraction,
         "peer_epochs": peer_epochs,
+        "job_timeout": job_timeout,
         "reference": reference,
         "generator_params": generator_params or {},
         "evaluate_options": evaluate_options or {},
         "cached_only": cached_only,
     }
     machine = machine_info()
+    store = results_json if results_json is None else Path(results_json)
+    previous = {} if force or store is None else _previous_runs(store)
     records: list[RunRecord] = []
-    fresh: list[tuple[str, RunRecord]] = []
     work = Path(tempfile.mkdtemp(prefix="healthforge-benchmark-"))
     splits: dict[tuple[str, int], tuple[pd.DataFrame, pd.DataFrame, Any]] = {}
+    public: dict[str, Any] = {}
     try:
-        for step, (data, r, source, method) in enumerate(plan):
+        for step, job in enumerate(plan):
             report(progress, "benchmark runs", step, len(plan))
+            data, r = job.data, job.repeat
             split_seed = seed + r
-            name = method if source == "healthforge" else f"{source}:{method}"
-            key = _run_key(data.name, name, r, split_seed, settings)
-            cached = _load_cached(cache, key)
-            if cached is not None:
+            version = _code_version(job.source, job.method, statuses)
+            key = _run_key(job, split_seed, settings, version)
+            cached = previous.pop(key, None)
+            if cached is not None and cached.status not in RETRY:
                 records.append(cached)
                 continue
+            base = RunRecord(data.name, job.name, job.source, r, split_seed, "ok")
+            base.epsilon, base.key, base.code_version = job.epsilon, key, version
             if cached_only:
-                reason = "not measured (the result was built from cached runs only)"
-                records.append(RunRecord(data.name, name, source, r, split_seed, "not run", reason))
+                base.status = "not run"
+                base.reason = "not measured (the result was built from cached runs only)"
+                records.append(base)
                 continue
             if (data.name, r) not in splits:
                 from healthforge.data.infer import infer_schema
@@ -197,50 +245,55 @@ def run_benchmark(
                 # one schema per split, shared by every method, so all are judged alike
                 splits[(data.name, r)] = (train, holdout, infer_schema(train, data.target))
             train, holdout, schema = splits[(data.name, r)]
+            dp = job.epsilon is not None or job.method in dp_ours
+            if dp and data.name not in public:
+                public[data.name] = public_schema(data.data, data.target)
             folder = work / f"{data.name}_r{r}"
             folder.mkdir(exist_ok=True)
-            base = RunRecord(data.name, name, source, r, split_seed, "ok")
-            if source == "healthforge":
+            if job.source == "healthforge":
+                params = dict((generator_params or {}).get(job.method) or {})
+                if dp:
+                    # seeded DP noise, so a benchmark can be repeated; real fits use OS noise
+                    params.setdefault("noise_seed", split_seed)
+                    if job.epsilon is not None:
+                        params["epsilon"] = job.epsilon
                 outcome = jobs.run_ours(
-                    method,
-                    train,
-                    data.target,
-                    sample_rows,
-                    split_seed,
-                    folder,
-                    job_timeout,
-                    (generator_params or {}).get(method),
-                )
+                    job.method, train, data.target, sample_rows, split_seed, folder,
+                    job_timeout, params, public[data.name] if dp else None, job.tag,
+                )  # fmt: skip
             else:
-                status = statuses[source]
+                status = statuses[job.source]
                 if not status.available:
                     base.status, base.reason = "unavailable", status.reason
                     records.append(base)
                     continue
                 assert status.python is not None
+                extra = None
+                if job.epsilon is not None:
+                    extra = {
+                        "epsilon": job.epsilon,
+                        "delta": default_delta(len(train)),
+                        "domain": peer_domain(public[data.name]),
+                    }
                 outcome = jobs.run_peer(
-                    source,
-                    method,
-                    status.python,
-                    train,
-                    data.target,
-                    sample_rows,
-                    split_seed,
-                    peer_epochs,
-                    folder,
-                    job_timeout,
-                )
+                    job.source, job.method, status.python, train, data.target, sample_rows,
+                    split_seed, peer_epochs, folder, job_timeout, extra, job.tag,
+                )  # fmt: skip
                 base.settings = {"epochs": peer_epochs, "versions": status.versions}
+                if extra is not None:
+                    base.settings.update(epsilon=extra["epsilon"], delta=extra["delta"])
             record = _finish(base, outcome, train, holdout, schema, data, evaluate_options)
             records.append(record)
-            fresh.append((key, record))
-            _store_cached(cache, key, record)
+            _checkpoint(store, records, previous)
         report(progress, "benchmark runs", len(plan), len(plan))
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    merged = [r for r in previous.values() if r.status not in RETRY]
+    records += merged  # earlier runs this call did not plan: the table keeps them
     add_ratios(records, reference)
-    for key, record in fresh:  # store again with the ratios of this session
-        _store_cached(cache, key, record)
+    for dataset in dict.fromkeys(r.dataset for r in merged):
+        if dataset not in settings["datasets"]:
+            settings["datasets"].append(dataset)
     machine["load_average_end"] = load_average()
     return BenchmarkResult(
         records=records,
@@ -258,13 +311,16 @@ def run_benchmark(
             for name, s in statuses.items()
         },
         datasets={
-            d.name: {
-                "rows": len(d.data),
-                "columns": d.data.shape[1],
-                "target": d.target,
-                "dropped": list(d.dropped),
-            }
-            for d in loaded
+            **_previous_datasets(store, merged),
+            **{
+                d.name: {
+                    "rows": len(d.data),
+                    "columns": d.data.shape[1],
+                    "target": d.target,
+                    "dropped": list(d.dropped),
+                }
+                for d in loaded
+            },
         },
     )
 
@@ -297,6 +353,16 @@ def _finish(
     if outcome.status != "ok" or outcome.synthetic is None or outcome.timing is None:
         return record
     timing = outcome.timing
+    budget = timing.get("dp_budget")
+    if budget is None and record.epsilon is not None:  # a DP peer: what it was given
+        budget = {
+            "mechanism": record.method,
+            "epsilon": record.epsilon,
+            "delta": record.settings.get("delta"),
+            "accountant": "the peer's own",
+        }
+    if budget is not None:
+        record.settings["dp_budget"] = budget
     sampled = max(int(timing.get("rows_sampled") or 0), 1)
     record.fit_seconds = float(timing["fit_seconds"])
     record.sample_seconds_10k = float(timing["sample_seconds"]) * 10_000 / sampled
@@ -318,6 +384,7 @@ def _finish(
             schema=schema,
             target=data.target,
             seed=record.split_seed,
+            dp_budget=budget,
             **(evaluate_options or {}),
         )
     except HealthForgeError as exc:
@@ -331,38 +398,119 @@ def _finish(
     return record
 
 
-def _run_key(dataset: str, method: str, repeat: int, split_seed: int, settings: dict) -> str:
+RETRY = {"timeout", "unavailable", "not run"}  # may pass on a quieter machine or later
+
+
+def _check_epsilons(epsilons: Sequence[float] | None) -> list[float | None]:
+    if epsilons is None:
+        return [None]
+    from healthforge.privacy.accounting import check_epsilon
+
+    values = [check_epsilon(e) for e in epsilons]
+    if not values:
+        raise HealthForgeError("no privacy budgets given", "for example --epsilons 0.5,1,3,10")
+    return list(dict.fromkeys(values))
+
+
+def _is_dp(generator: str) -> bool:
+    from healthforge.generators.registry import generator_class
+
+    try:
+        return bool(generator_class(generator).differential_privacy)
+    except Exception:  # fails to import here: the child records why, per run
+        return False
+
+
+def _code_version(source: str, method: str, statuses: dict[str, PeerStatus]) -> str:
+    """A short hash of the code a run's result depends on: the generator's module (and
+    the shared generator and evaluation code), or for a peer our runner plus its
+    installed versions. A change there makes cached runs stale."""
+    import hashlib
+    import importlib.util
+
+    import healthforge
+
+    root = Path(healthforge.__file__).parent
+    files = sorted((root / "evaluation").glob("*.py"))
+    if source == "healthforge":
+        from healthforge.generators import registry
+
+        target = registry._GENERATORS.get(method, "")
+        try:
+            found = importlib.util.find_spec(target.partition(":")[0]) if target else None
+        except ImportError:  # a plugin importable only in the child
+            found = None
+        origin = Path(found.origin) if found is not None and found.origin else None
+        files += [root / "generators" / "base.py", root / "generators" / "dp_base.py"]
+        files += [root / "benchmark" / "worker.py"] + ([origin] if origin else [])
+        extra = healthforge.__version__
+    else:
+        files += [root / "benchmark" / "peer_runner.py"]
+        status = statuses.get(source)
+        extra = status.versions if status is not None else ""
+    digest = hashlib.sha1(extra.encode())
+    for path in files:
+        if path.exists():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def _run_key(job: Job, split_seed: int, settings: dict, version: str) -> str:
     relevant = {
         k: settings[k] for k in ("rows", "sample_rows", "holdout_fraction", "evaluate_options")
     }
-    if ":" in method:
+    if job.source != "healthforge":
         relevant["peer_epochs"] = settings["peer_epochs"]
     else:
-        relevant["params"] = settings["generator_params"].get(method)
-    return json.dumps([dataset, method, repeat, split_seed, relevant], sort_keys=True)
+        relevant["params"] = settings["generator_params"].get(job.method)
+    return json.dumps(
+        [job.data.name, job.name, job.epsilon, job.repeat, split_seed, relevant, version],
+        sort_keys=True,
+    )
 
 
-def _cache_path(cache: Path, key: str) -> Path:
-    import hashlib
-
-    return cache / f"{hashlib.sha1(key.encode()).hexdigest()[:16]}.json"
-
-
-def _load_cached(cache: Path | None, key: str) -> RunRecord | None:
-    if cache is None:
-        return None
-    path = _cache_path(cache, key)
+def _previous_runs(path: Path) -> dict[str, RunRecord]:
+    """Runs of an earlier ``benchmark.json`` by key (an unreadable file is an error:
+    silently starting afresh would overwrite hours of measurements)."""
     if not path.exists():
-        return None
-    stored = json.loads(path.read_text())
-    if stored.get("key") != key:
-        return None
-    return RunRecord.from_dict(stored["record"])
+        return {}
+    try:
+        document = json.loads(path.read_text())
+        runs = [RunRecord.from_dict(run) for run in document.get("runs", [])]
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise HealthForgeError(
+            f"'{path}' is not a benchmark results file ({exc})",
+            "pass --force to replace it, or choose another --out folder",
+        ) from exc
+    return {run.key: run for run in runs if run.key}
 
 
-def _store_cached(cache: Path | None, key: str, record: RunRecord) -> None:
-    # a timeout may pass on a quieter machine and a peer may be installed later: retry those
-    if cache is None or record.status in {"timeout", "unavailable"}:
+def _previous_datasets(path: Path | None, merged: list[RunRecord]) -> dict[str, Any]:
+    if path is None or not merged or not path.exists():
+        return {}
+    datasets = json.loads(path.read_text()).get("datasets") or {}
+    return {name: datasets[name] for name in {r.dataset for r in merged} if name in datasets}
+
+
+def _checkpoint(path: Path | None, records: list[RunRecord], previous: dict) -> None:
+    """Write every run so far (and earlier ones not yet reached) into ``path``, so an
+    interrupted benchmark resumes from its last finished job."""
+    if path is None:
         return
-    payload = {"key": key, "record": record.to_dict()}
-    _cache_path(cache, key).write_text(json.dumps(payload, indent=2) + "\n")
+    from healthforge.data.io import atomic_write_text
+
+    document: dict[str, Any] = {}
+    if path.exists():
+        try:
+            document = json.loads(path.read_text())
+        except ValueError:
+            document = {}
+    runs = [r.to_dict() for r in records] + [r.to_dict() for r in previous.values()]
+    document.update(partial=True, runs=runs)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(document, indent=2, default=_plain)
+    atomic_write_text(path, text.replace("NaN", "null") + "\n")
+
+
+def _plain(value: Any) -> Any:
+    return float(value) if hasattr(value, "__float__") else str(value)

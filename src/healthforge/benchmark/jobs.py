@@ -13,10 +13,13 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from healthforge.data.schema import Schema
 
 PEER_RUNNER = Path(__file__).with_name("peer_runner.py")
 
@@ -40,13 +43,22 @@ def run_ours(
     workdir: Path,
     timeout: float,
     params: dict[str, Any] | None = None,
+    schema: Schema | None = None,
+    tag: str = "",
 ) -> JobOutcome:
-    """Fit and sample a healthforge generator in a child process."""
+    """Fit and sample a healthforge generator in a child process; ``schema`` is the
+    public domain handed to a DP generator's ``fit`` (``None``: inferred in the child).
+    ``tag`` keeps the files of runs of one generator at several settings apart."""
     train_path = workdir / "train.parquet"
     if not train_path.exists():
         train.to_parquet(train_path, index=False)  # parquet keeps our dtypes exactly
     from healthforge.generators import registry
 
+    slug = f"{generator}{tag}"
+    schema_path = None
+    if schema is not None:
+        schema_path = workdir / f"schema_{slug}.json"
+        schema.save(schema_path)
     spec = {
         "generator": generator,
         # the "module:Class" string, not the class: a generator whose module fails to
@@ -54,14 +66,15 @@ def run_ours(
         "registry_target": registry._GENERATORS.get(generator),
         "params": params or {},
         "train_path": str(train_path),
-        "out_path": str(workdir / f"synthetic_{generator}.parquet"),
-        "timing_path": str(workdir / f"timing_{generator}.json"),
+        "out_path": str(workdir / f"synthetic_{slug}.parquet"),
+        "timing_path": str(workdir / f"timing_{slug}.json"),
+        "schema_path": str(schema_path) if schema_path is not None else None,
         "target": target,
         "rows": rows,
         "seed": seed,
     }
     command = [sys.executable, "-m", "healthforge.benchmark.worker"]
-    outcome = _run_child(command, spec, workdir / f"spec_{generator}.json", timeout)
+    outcome = _run_child(command, spec, workdir / f"spec_{slug}.json", timeout)
     if outcome.status == "ok":
         outcome.synthetic = pd.read_parquet(spec["out_path"])
     return outcome
@@ -78,12 +91,16 @@ def run_peer(
     epochs: int,
     workdir: Path,
     timeout: float,
+    extra: dict[str, Any] | None = None,
+    tag: str = "",
 ) -> JobOutcome:
-    """Fit and sample a peer method with the peer's own python, via CSV files."""
+    """Fit and sample a peer method with the peer's own python, via CSV files.
+
+    ``extra`` goes into the spec as is (a DP peer's ``epsilon``, ``delta``, ``domain``)."""
     train_csv = workdir / "train.csv"
     if not train_csv.exists():
         train.to_csv(train_csv, index=False)
-    slug = f"{library}_{method}"
+    slug = f"{library}_{method}{tag}"
     spec = {
         "library": library,
         "method": method,
@@ -95,6 +112,7 @@ def run_peer(
         "rows": rows,
         "seed": seed,
         "epochs": epochs,
+        **(extra or {}),
     }
     command = [str(python), str(PEER_RUNNER)]
     outcome = _run_child(command, spec, workdir / f"spec_{slug}.json", timeout)
@@ -117,7 +135,7 @@ def _run_child(command: list[str], spec: dict[str, Any], spec_path: Path, timeou
             check=False,
         )
     except subprocess.TimeoutExpired:
-        return JobOutcome("timeout", f"no result after {timeout:.0f} s")
+        return JobOutcome("timeout", f"timed out after {timeout:.0f} s")
     if done.returncode != 0 or not timing_path.exists():
         lines = [line for line in (done.stderr or "").splitlines() if line.strip()]
         last = lines[-1].strip() if lines else "no message"

@@ -8,6 +8,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from healthforge.benchmark import tradeoff
 from healthforge.data.io import atomic_write_text
 
 if TYPE_CHECKING:
@@ -77,7 +78,7 @@ def markdown_tables(result: BenchmarkResult) -> str:
         headers = ["method", "runs", *(h.replace("ref", reference) for h, _, _ in COLUMNS)]
         lines = [head, "", "| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
         for summary in (s for s in result.summaries if s.dataset == dataset):
-            name = summary.method if summary.source == "healthforge" else f"*{summary.method}*"
+            name = summary.label if summary.source == "healthforge" else f"*{summary.label}*"
             lines.append("| " + " | ".join([name, _runs(summary), *_cells(summary)]) + " |")
         parts.append("\n".join(lines))
     return "\n\n".join(parts)
@@ -107,6 +108,14 @@ def markdown(result: BenchmarkResult, command: str | None = None, note: str | No
         "the holdout with healthforge's `evaluate()` - the same call for every method; "
         f"peers run {s['peer_epochs']} epochs where they have epochs",
     ]
+    if s.get("epsilons"):
+        lines.append(
+            "- differentially private methods ran at ε = "
+            + ", ".join(f"{e:g}" for e in s["epsilons"])
+            + " with the dataset's public schema (whole-table categories, numeric ranges "
+            "widened to round numbers: a stand-in for a codebook's bounds) and DP noise "
+            "seeded with the split seed; δ = min(1/n², 1e-6)"
+        )
     for name, peer in result.peers.items():
         state = (
             f"installed ({peer['versions']}"
@@ -119,10 +128,12 @@ def markdown(result: BenchmarkResult, command: str | None = None, note: str | No
     if note:
         lines += ["", note]
     lines += ["", "Peers are in *italics*. " + LEGEND, "", markdown_tables(result), ""]
+    if tradeoff.has_tradeoff(result):
+        lines += [tradeoff.markdown(result)]
     problems: dict[tuple[str, str, str, str], list[int]] = {}
     for r in result.records:
         if r.status not in ("ok", "not run"):  # not run: the table says so already
-            problems.setdefault((r.dataset, r.method, r.status, r.reason), []).append(r.repeat)
+            problems.setdefault((r.dataset, r.label, r.status, r.reason), []).append(r.repeat)
     if problems:
         lines += ["## Runs that did not finish", ""]
         for (dataset, method, status, reason), repeats in problems.items():
@@ -158,14 +169,14 @@ def html_page(result: BenchmarkResult, command: str | None = None, note: str | N
     figure = make_subplots(
         rows=len(panels), cols=1, subplot_titles=[p[0] for p in panels], vertical_spacing=0.07
     )
-    methods = list(dict.fromkeys(s.method for s in result.summaries))
+    methods = list(dict.fromkeys(s.label for s in result.summaries))
     datasets = result.settings["datasets"]
     for i, method in enumerate(methods):
         for row, (_, field) in enumerate(panels, start=1):
             xs, ys, errs = [], [], []
             for dataset in datasets:
                 summary = next(
-                    (s for s in result.summaries if s.dataset == dataset and s.method == method),
+                    (s for s in result.summaries if s.dataset == dataset and s.label == method),
                     None,
                 )
                 stat = summary.stats[field] if summary is not None else None
@@ -186,6 +197,8 @@ def html_page(result: BenchmarkResult, command: str | None = None, note: str | N
         margin={"l": 60, "r": 20, "t": 60, "b": 40},
     )  # fmt: skip
     plot = figure.to_html(full_html=False, include_plotlyjs=False)
+    if tradeoff.has_tradeoff(result):
+        plot += "\n<h2>Privacy-utility trade-off</h2>\n" + tradeoff.figure_html(result)
     body = (
         "<h1>Benchmark: healthforge generators and peers</h1>\n"
         f"<pre>{html.escape(markdown(result, command, note))}</pre>\n{plot}"
@@ -211,13 +224,18 @@ def _colour(i: int) -> str:
 
 
 def write_all(
-    result: BenchmarkResult, out_dir: Path, command: str | None, note: str | None = None
+    result: BenchmarkResult,
+    out_dir: Path,
+    command: str | None,
+    note: str | None = None,
+    stem: str = "benchmark",
 ) -> dict[str, Path]:
+    """``<stem>.md``, ``<stem>.json`` (every run, with its cache key) and ``<stem>.html``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {
-        "markdown": out_dir / "benchmark.md",
-        "json": out_dir / "benchmark.json",
-        "html": out_dir / "benchmark.html",
+        "markdown": out_dir / f"{stem}.md",
+        "json": out_dir / f"{stem}.json",
+        "html": out_dir / f"{stem}.html",
     }
     document = _json_safe({"command": command, "note": note, **result.to_dict()})
     atomic_write_text(paths["json"], json.dumps(document, indent=2, allow_nan=False) + "\n")

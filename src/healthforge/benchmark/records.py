@@ -13,6 +13,10 @@ METRICS: dict[str, tuple[str, str]] = {
     "utility_ratio": ("utility", "ratio"),
     "dcr_ratio": ("privacy", "dcr_ratio"),
     "mia_auc": ("privacy", "mia_auc"),
+    "exact_match_rate": ("privacy", "exact_match_rate"),
+    "singling_out_risk": ("privacy", "singling_out_risk"),
+    "linkability_risk": ("privacy", "linkability_risk"),
+    "inference_risk": ("privacy", "inference_risk"),
 }
 TIMINGS = (
     "fit_seconds",
@@ -29,9 +33,12 @@ class RunRecord:
     """One method on one dataset split: status, timings and headline metrics.
 
     ``status`` is ``ok``, ``refused`` (the method declined the data), ``failed`` (it
-    crashed), ``timeout`` or ``unavailable`` (a peer that is not installed); ``reason``
-    says why for all but ``ok``. Ratios are against the reference generator on the same
-    dataset and repeat, so they survive a machine that is busy with other work.
+    crashed), ``timeout``, ``unavailable`` (a peer that is not installed) or ``not run``;
+    ``reason`` says why for all but ``ok``. Ratios are against the reference generator on
+    the same dataset and repeat, so they survive a machine that is busy with other work.
+    ``epsilon`` is the privacy budget a DP method was given (``None`` for the others);
+    ``key`` identifies the job (dataset, method, ε, repeat, settings, ``code_version``)
+    so that a later run can reuse it instead of measuring it again.
     """
 
     dataset: str
@@ -52,9 +59,17 @@ class RunRecord:
     sample_ratio: float | None = None
     metrics: dict[str, float | None] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
+    epsilon: float | None = None
+    key: str = ""
+    code_version: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @property
+    def label(self) -> str:
+        """The method as tables show it: ``aim ε=1`` for a DP run at a given budget."""
+        return self.method if self.epsilon is None else f"{self.method} ε={self.epsilon:g}"
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunRecord:
@@ -98,11 +113,17 @@ class Summary:
     ok: int
     status: str  # "ok", or the first non-ok status with its reason when nothing succeeded
     stats: dict[str, Stat]
+    epsilon: float | None = None
+
+    @property
+    def label(self) -> str:
+        return self.method if self.epsilon is None else f"{self.method} ε={self.epsilon:g}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "dataset": self.dataset,
             "method": self.method,
+            "epsilon": self.epsilon,
             "source": self.source,
             "runs": self.runs,
             "ok": self.ok,
@@ -133,12 +154,12 @@ def _ratio(value: float | None, base: float | None) -> float | None:
 
 
 def summarise(records: list[RunRecord]) -> list[Summary]:
-    """One :class:`Summary` per (dataset, method), in first-seen order."""
-    groups: dict[tuple[str, str], list[RunRecord]] = {}
+    """One :class:`Summary` per (dataset, method, ε), in first-seen order."""
+    groups: dict[tuple[str, str, float | None], list[RunRecord]] = {}
     for record in records:
-        groups.setdefault((record.dataset, record.method), []).append(record)
+        groups.setdefault((record.dataset, record.method, record.epsilon), []).append(record)
     out = []
-    for (dataset, method), runs in groups.items():
+    for (dataset, method, epsilon), runs in groups.items():
         ok = [r for r in runs if r.status == "ok"]
         if ok:
             status = "ok"
@@ -146,5 +167,6 @@ def summarise(records: list[RunRecord]) -> list[Summary]:
             first = runs[0]
             status = f"{first.status}: {first.reason}" if first.reason else first.status
         stats = {name: Stat.of([r.value(name) for r in ok]) for name in (*TIMINGS, *METRICS)}
-        out.append(Summary(dataset, method, runs[0].source, len(runs), len(ok), status, stats))
+        source = runs[0].source
+        out.append(Summary(dataset, method, source, len(runs), len(ok), status, stats, epsilon))
     return out

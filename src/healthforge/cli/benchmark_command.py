@@ -13,7 +13,6 @@ from healthforge.cli.common import app, console, handle_errors, progress_bar
 from healthforge.errors import HealthForgeError
 
 DEFAULT_DATASETS = "nhefs,pima,icu,tissue_gene_expression"
-CACHE_NAME = ".benchmark-cache"  # finished runs, reused by --resume
 
 
 def _names(text: str | None) -> list[str]:
@@ -50,27 +49,46 @@ def benchmark(
     timeout: float = typer.Option(
         3600.0, "--timeout", min=1.0, help="Seconds one fit+sample may take."
     ),
-    out: Path = typer.Option(
-        Path("benchmarks/results"), "--out", "-o", help="Folder for benchmark.md/.json/.html."
+    epsilons: str | None = typer.Option(
+        None,
+        "--epsilons",
+        help="Privacy budgets, e.g. 0.5,1,3,10: each DP generator (and DP peer) runs at each.",
     ),
-    force: bool = typer.Option(False, "--force", help="Replace existing benchmark files."),
+    out: Path = typer.Option(
+        Path("benchmarks/results"), "--out", "-o", help="Folder for the result files."
+    ),
+    name: str = typer.Option(
+        "benchmark", "--name", help="File stem: NAME.md, NAME.json (every run), NAME.html."
+    ),
+    force: bool = typer.Option(
+        False, "--force", help="Measure every run again instead of reusing those in NAME.json."
+    ),
     note: str | None = typer.Option(
         None, "--note", help="A paragraph for the results file (e.g. how runs were scheduled)."
     ),
     cached_only: bool = typer.Option(
-        False, "--cached-only", help="With --resume: build the files from cached runs only."
-    ),
-    resume: bool = typer.Option(
-        False, "--resume", help=f"Reuse finished runs kept in OUT/{CACHE_NAME}."
+        False, "--cached-only", help="Build the files from the runs already in NAME.json."
     ),
 ) -> None:
-    """Benchmark generators (and peers) on fixed splits; write a table, JSON and a plot."""
+    """Benchmark generators (and peers) on fixed splits; write a table, JSON and a plot.
+
+    Every finished run is written to OUT/NAME.json at once; running the same command
+    again reuses the runs found there (same settings and code) and measures the rest,
+    so a long benchmark can be resumed, extended and merged. --force measures all again.
+    """
     from healthforge.benchmark import run_benchmark
     from healthforge.generators import generator_names
 
-    target = out / "benchmark.md"
-    if target.exists() and not (force or resume):
-        raise HealthForgeError(f"'{target}' already exists", "pass --force to replace it")
+    stem = name.strip()
+    if not stem or "/" in stem or stem.startswith("."):
+        raise HealthForgeError(f"--name must be a plain file stem, not {name!r}")
+    results = out / f"{stem}.json"
+    if (out / f"{stem}.md").exists() and not results.exists() and not force:
+        raise HealthForgeError(
+            f"'{out / f'{stem}.md'}' exists without its {stem}.json",
+            "pass --force to replace it, or choose another --out or --name",
+        )
+    budgets = _budgets(epsilons)
     names = _names(generators) or generator_names()
     data_names = _names(datasets)
     if not data_names:
@@ -90,13 +108,31 @@ def benchmark(
             install_peers=install_peers,
             peer_epochs=peer_epochs,
             job_timeout=timeout,
-            cache_dir=out / CACHE_NAME if resume else None,
-            cached_only=cached_only and resume,
+            epsilons=budgets,
+            results_json=results,
+            force=force,
+            cached_only=cached_only,
         )
-    paths = result.write(out, command, note)
+    paths = result.write(out, command, note, stem)
     _print_summary(result)
     for kind, path in paths.items():
         console.print(f"{kind}: {path}")
+
+
+def _budgets(text: str | None) -> list[float] | None:
+    if text is None:
+        return None
+    values = []
+    for item in _names(text):
+        try:
+            values.append(float(item))
+        except ValueError:
+            raise HealthForgeError(
+                f"--epsilons takes numbers, not {item!r}", "for example --epsilons 0.5,1,3,10"
+            ) from None
+    if not values:
+        raise HealthForgeError("--epsilons is empty", "for example --epsilons 0.5,1,3,10")
+    return values
 
 
 def _print_summary(result: object) -> None:
@@ -109,11 +145,11 @@ def _print_summary(result: object) -> None:
     decimals = {name: d for _, name, d in COLUMNS}
     for s in summaries:
         if s.ok == 0:
-            table.add_row(s.dataset, s.method, f"0/{s.runs}", s.status, "", "", "")
+            table.add_row(s.dataset, s.label, f"0/{s.runs}", s.status, "", "", "")
             continue
         cells = [
             fmt_stat(s.stats[n], decimals[n])
             for n in ("fit_seconds", "detection_auc", "utility_ratio", "dcr_ratio")
         ]
-        table.add_row(s.dataset, s.method, f"{s.ok}/{s.runs}", *cells)
+        table.add_row(s.dataset, s.label, f"{s.ok}/{s.runs}", *cells)
     console.print(table)
