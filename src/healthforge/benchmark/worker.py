@@ -60,12 +60,17 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
         register(spec["generator"], spec["registry_target"])
 
     train = pd.read_parquet(spec["train_path"])
+    schema = None
+    if spec.get("schema_path"):  # the public domain of a DP generator (public_domain.py)
+        from healthforge.data.schema import Schema
+
+        schema = Schema.load(spec["schema_path"])
     # import the generator's module before the baseline, so it measures fit+sample only
     model = get_generator(spec["generator"], seed=spec["seed"], **spec.get("params", {}))
     baseline = reset_peak()
     try:
         started = time.perf_counter()
-        model.fit(train, target=spec["target"])
+        model.fit(train, schema=schema, target=spec["target"])
         fitted = time.perf_counter()
         synthetic = model.sample(int(spec["rows"]), seed=spec["seed"])
         sampled = time.perf_counter()
@@ -79,6 +84,7 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
         "rows_sampled": len(synthetic),
         "baseline_rss_mb": baseline,
         "peak_rss_mb": peak_rss_mb(),
+        "dp_budget": getattr(model, "dp_budget_", None),
     }
 
 
@@ -93,7 +99,8 @@ def main(spec_path: str) -> None:
             "reason": f"{type(exc).__name__}: {first}"[:300],
             "traceback": traceback.format_exc()[-2000:],
         }
-    Path(spec["timing_path"]).write_text(json.dumps(outcome, indent=2))
+    # default=float: numpy numbers in a DP budget record
+    Path(spec["timing_path"]).write_text(json.dumps(outcome, indent=2, default=float))
 
 
 if __name__ == "__main__":
