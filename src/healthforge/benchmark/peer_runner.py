@@ -5,8 +5,9 @@ it imports nothing from healthforge, so the peer's pins never meet ours. Usage::
 
     python peer_runner.py spec.json
 
-``spec.json`` holds ``library`` ("sdv" or "synthcity"), ``method``, ``train_csv``,
-``out_csv``, ``timing_json``, ``rows``, ``seed``, ``epochs`` and ``target``. The harness
+``spec.json`` holds ``library`` ("sdv", "synthcity" or "smartnoise"), ``method``, ``train_csv``,
+``out_csv``, ``timing_json``, ``rows``, ``seed``, ``epochs`` and ``target`` (DP peers
+also ``epsilon``, ``delta`` and the public ``domain``). The harness
 then evaluates ``out_csv`` with healthforge's own evaluation, as for every generator.
 """
 
@@ -169,11 +170,44 @@ def run_synthcity(
     )
 
 
+def run_smartnoise(
+    method: str, train: pd.DataFrame, spec: dict[str, Any]
+) -> tuple[Any, float, float]:
+    """smartnoise-synth's MST at ``spec["epsilon"]`` with the same public domain our DP
+    generators get: ``spec["domain"]`` maps each column to its public bounds (numbers,
+    10 equal bins as ours) or to ``None`` (a category list, taken as public)."""
+    from snsynth import Synthesizer
+    from snsynth.transform import BinTransformer, LabelTransformer, TableTransformer
+
+    domain = spec.get("domain") or {}
+    columns = [c for c in train.columns if c in domain]
+    frame = train[columns].copy()
+    transformers = []
+    for column in columns:
+        bounds = domain[column]
+        if bounds is None:
+            # text levels; booleans as text so the label set is the same in and out
+            frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
+            transformers.append(LabelTransformer(nullable=True))
+        else:
+            lower, upper = float(bounds[0]), float(bounds[1])
+            frame[column] = pd.to_numeric(frame[column], errors="coerce").clip(lower, upper)
+            transformers.append(BinTransformer(bins=10, lower=lower, upper=upper, nullable=True))
+    model = Synthesizer.create(method, epsilon=float(spec["epsilon"]), delta=float(spec["delta"]))
+    started = time.perf_counter()
+    model.fit(frame, transformer=TableTransformer(transformers))
+    fitted = time.perf_counter()
+    synthetic = model.sample(spec["rows"])
+    sampled = time.perf_counter()
+    return pd.DataFrame(synthetic, columns=columns), fitted - started, sampled - fitted
+
+
 def versions(library: str) -> dict[str, str]:
     import importlib.metadata as md
 
     found = {"python": sys.version.split()[0]}
-    for name in (library, "torch", "numpy", "pandas"):
+    package = {"smartnoise": "smartnoise-synth"}.get(library, library)
+    for name in (package, "mbi", "jax", "torch", "numpy", "pandas"):
         with contextlib.suppress(md.PackageNotFoundError):
             found[name] = md.version(name)
     return found
@@ -184,9 +218,12 @@ def main(spec_path: str) -> None:
         spec = json.load(handle)
     train = read_csv(spec["train_csv"])
     seed_everything(int(spec["seed"]))
-    runner = {"sdv": run_sdv, "synthcity": run_synthcity}[spec["library"]]
+    runner = {"sdv": run_sdv, "synthcity": run_synthcity, "smartnoise": run_smartnoise}[
+        spec["library"]
+    ]
     # import the library before the baseline, so the peak covers fit+sample, not imports
-    __import__({"sdv": "sdv.single_table", "synthcity": "synthcity.plugins"}[spec["library"]])
+    modules = {"sdv": "sdv.single_table", "synthcity": "synthcity.plugins", "smartnoise": "snsynth"}
+    __import__(modules[spec["library"]])
     baseline = reset_peak()
     synthetic, fit_seconds, sample_seconds = runner(spec["method"], train, spec)
     synthetic.to_csv(spec["out_csv"], index=False)

@@ -32,6 +32,7 @@ class PeerSpec:
     methods: tuple[str, ...]
     licence_note: str
     import_check: str
+    differential_privacy: bool = False  # run at each benchmark epsilon, with the public domain
 
 
 PEERS: dict[str, PeerSpec] = {
@@ -55,6 +56,19 @@ PEERS: dict[str, PeerSpec] = {
             "import torch; from synthcity.plugins import Plugins; from importlib.metadata "
             "import version; print('synthcity', version('synthcity'), 'torch', torch.__version__)"
         ),
+    ),
+    "smartnoise": PeerSpec(
+        name="smartnoise",
+        # smartnoise-synth 1.0.8 pins mbi<2 and opacus 0.14: it cannot share our venv
+        # (mbi 2.0); the CPU torch first so opacus does not pull a CUDA build
+        install_steps=(("torch==2.13.0",), ("smartnoise-synth==1.0.8",)),
+        methods=("mst",),
+        licence_note="smartnoise-synth is MIT; kept apart for its pins (mbi<2), not its licence",
+        import_check=(
+            "from importlib.metadata import version; import snsynth; "
+            "print('smartnoise-synth', version('smartnoise-synth'), 'mbi', version('mbi'))"
+        ),
+        differential_privacy=True,
     ),
 }
 
