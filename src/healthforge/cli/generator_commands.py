@@ -22,12 +22,16 @@ from healthforge.cli.common import (
 from healthforge.data import PreparedData, load_table, prepare, write_chunks
 from healthforge.data.bundled import default_target
 from healthforge.data.io import check_new_file, check_output_path
+from healthforge.data.labels import from_labels, to_labels
 from healthforge.errors import HealthForgeError
 from healthforge.generators import describe, generator_names, get_generator, load_model
 from healthforge.generators.conditions import parse_conditions, resolve
 
 DATA_HELP = "A CSV/TSV/Parquet/Excel file, or bundled:NAME (see `healthforge datasets list`)."
-CONDITION_HELP = "Condition every row satisfies, e.g. 'sex=Female', 'age>=65', 'race in [a, b]'."
+CONDITION_HELP = (
+    "Condition every row satisfies, e.g. 'sex=female', 'age>=65', 'race in [a, b]'; "
+    "a coded column takes its code or its label."
+)
 EVALUATE_HELP = (
     "Hold out part of DATA (seeded, stratified on the target), fit on the rest and evaluate "
     "the synthetic rows against the held-out rows."
@@ -121,11 +125,18 @@ def _fit(
 
 
 def _write_sample(
-    model: Any, rows: int, out: Path, seed: int | None, conditions: list[str] | None
+    model: Any,
+    rows: int,
+    out: Path,
+    seed: int | None,
+    conditions: list[str] | None,
+    labels: bool = False,
 ) -> None:
     started = time.perf_counter()
     with progress_bar() as progress:
         chunks = model.sample_chunks(rows, seed=seed, conditions=conditions, progress=progress)
+        if labels:  # value labels instead of codes (sex: female, not 1)
+            chunks = (to_labels(chunk, model.schema_) for chunk in chunks)
         written = write_chunks(chunks, out)
     stats = model.sample_stats_
     console.print(
@@ -210,6 +221,9 @@ def generate(
     ),
     epsilon: float | None = typer.Option(None, "--epsilon", help="DP budget ε (DP generators)."),
     delta: float | None = typer.Option(None, "--delta", help="DP δ (default below 1/n)."),
+    labels: bool = typer.Option(
+        False, "--labels", help="Write value labels (sex: female) instead of codes (1)."
+    ),
     force: bool = typer.Option(False, "--force", help="Overwrite existing outputs."),
 ) -> None:
     """Fit a generator on DATA and write synthetic rows in one step (optionally evaluated)."""
@@ -229,7 +243,7 @@ def generate(
     use_filter = plan.privacy_filter or privacy_filter
     if not evaluate and not use_filter:
         model = _fit(prepared, generator, seed, params, public)
-        _write_sample(model, rows or model.n_train_, out, seed, condition)
+        _write_sample(model, rows or model.n_train_, out, seed, condition, labels)
         return
     from healthforge.evaluation import split_train_holdout
 
@@ -250,9 +264,9 @@ def generate(
     )
     if use_filter:
         n_rows = rows or len(prepared.frame)
-        _write_filtered(model, train, holdout, schema_obj, n_rows, out, seed, condition)
+        _write_filtered(model, train, holdout, schema_obj, n_rows, out, seed, condition, labels)
     else:
-        _write_sample(model, rows or model.n_train_, out, seed, condition)
+        _write_sample(model, rows or model.n_train_, out, seed, condition, labels)
     if evaluate:
         _evaluate_written(model, train, holdout, out, fairness_by, seed, report, json_out)
 
@@ -300,6 +314,7 @@ def _write_filtered(
     out: Path,
     seed: int,
     conditions: list[str] | None,
+    labels: bool = False,
 ) -> None:
     """Sample ``rows`` that pass the privacy filter (threshold from the holdout rows)."""
     from healthforge.privacy.filter import PrivacyFilter, filtered_sample
@@ -307,7 +322,7 @@ def _write_filtered(
     started = time.perf_counter()
     guard = PrivacyFilter(train, holdout, schema)
     frame, result = filtered_sample(model, rows, guard, seed=seed, conditions=conditions)
-    write_chunks(iter([frame]), out)
+    write_chunks(iter([to_labels(frame, schema) if labels else frame]), out)
     console.print(
         f"wrote {len(frame):,} synthetic rows to {out} in {time.perf_counter() - started:.1f}s; "
         f"the privacy filter removed {result.removed:,} of {result.rows_in:,} drawn rows "
@@ -331,7 +346,8 @@ def _evaluate_written(
     from healthforge.cli.evaluation_commands import print_evaluation
     from healthforge.evaluation import evaluate
 
-    synthetic = load_table(out)
+    # a file written with --labels is read back as codes, as the model knows them
+    synthetic = from_labels(load_table(out), model.schema_)
     with progress_bar() as progress:
         result = evaluate(
             train,

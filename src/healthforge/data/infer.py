@@ -51,7 +51,11 @@ def infer_schema(
         from healthforge.data.derived import bundled_demographics
 
         # bundled data comes with the age groups and regions users condition on
+        from healthforge.data.labels import bundled_labels
+
         schema = bundled_demographics(schema, source.removeprefix("bundled:"))
+        # and the value labels their documentation defines (sex: 0 male, 1 female)
+        schema = bundled_labels(schema, source.removeprefix("bundled:"))
     return schema.with_target(target)
 
 

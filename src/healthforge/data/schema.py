@@ -42,6 +42,8 @@ class ColumnSchema:
     ``minimum``/``maximum`` are numbers for numeric kinds and days since 1970-01-01 for
     datetimes; ``categories`` lists the observed values of discrete kinds, spelled and
     typed as in the data. ``dtype`` is the pandas dtype the column is written back as.
+    ``labels`` maps codes to readable names (``{0: male, 1: female}``): conditions
+    accept either, output keeps the codes unless labels are asked for.
     """
 
     name: str
@@ -55,6 +57,12 @@ class ColumnSchema:
     categories: list[Any] | None = None
     datetime_format: str | None = None
     reason: str | None = None
+    labels: dict[Any, str] | None = None
+
+    def __post_init__(self) -> None:
+        if self.labels is not None and isinstance(self.labels, dict):
+            # JSON keys are strings: give each key the type of the category it names
+            self.labels = {_label_key(k, self.categories): str(v) for k, v in self.labels.items()}
 
     @property
     def is_numeric(self) -> bool:
@@ -95,6 +103,66 @@ class ColumnSchema:
             raise HealthForgeError(
                 f"{where} has minimum {self.minimum} above maximum {self.maximum}"
             )
+        if self.labels is not None:
+            _validate_labels(self, where)
+
+    def code_of_label(self, value: Any) -> Any | None:
+        """The code whose label is ``value`` (case-insensitive), or ``None``."""
+        wanted = str(value).strip().lower()
+        for code, label in (self.labels or {}).items():
+            if label.strip().lower() == wanted:
+                return code
+        return None
+
+    def describe_values(self, limit: int = 20) -> str:
+        """``"0 (male), 1 (female)"``: the values conditions accept, for error messages."""
+        labels = self.labels or {}
+        values = list(self.categories or labels)
+        parts = [f"{v} ({labels[v]})" if v in labels else str(v) for v in values[:limit]]
+        return ", ".join(parts) + (", ..." if len(values) > limit else "")
+
+
+def _label_key(key: Any, categories: list[Any] | None) -> Any:
+    """``key`` as the category it names (``"1"`` -> ``1``), else a number or as given."""
+    number = _number(key)
+    for category in categories or []:
+        if str(category) == str(key) or (number is not None and _number(category) == number):
+            return category
+    if number is None:
+        return key
+    return int(number) if number.is_integer() else number
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return float(value)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _validate_labels(column: ColumnSchema, where: str) -> None:
+    labels = column.labels
+    if not isinstance(labels, dict) or not labels:
+        raise HealthForgeError(f"{where} has 'labels' that are not a mapping of code: label")
+    if column.is_discrete and column.categories:
+        unknown = [k for k in labels if k not in column.categories]
+        if unknown:
+            raise HealthForgeError(
+                f"{where} labels codes that are not among its categories: "
+                + ", ".join(map(str, unknown)),
+                "its categories are: " + ", ".join(map(str, column.categories[:20])),
+            )
+    spelled = [v.strip().lower() for v in labels.values()]
+    if any(not v for v in spelled) or len(set(spelled)) != len(spelled):
+        raise HealthForgeError(f"{where} has empty or repeated labels (case is ignored)")
+    # a label spelling another code would make a condition ambiguous
+    codes = {str(k).strip().lower(): k for k in labels}
+    for code, label in labels.items():
+        other = codes.get(label.strip().lower())
+        if other is not None and other != code:
+            raise HealthForgeError(f"{where}: label '{label}' is also the spelling of code {other}")
 
 
 @dataclass

@@ -1,5 +1,8 @@
 """Conditions on generated rows: ``sex=female``, ``age>=65``, ``race in [black, other]``.
 
+A value may be a code or its label from the schema (``sex=female`` where the data
+stores ``sex`` as 0/1 with labels ``{0: male, 1: female}``; labels ignore case).
+
 Conditions are parsed once, checked against the schema (an impossible condition is an
 error before any sampling), and applied as a vectorised row mask.
 """
@@ -187,11 +190,16 @@ def _match_value(value: Any, column: ColumnSchema, condition: Condition) -> Any:
                 return category
             if _as_float(category) is not None and _as_float(category) == _as_float(value):
                 return category
+        coded = column.code_of_label(value)  # a value label: sex=female for sex=1
+        if coded is not None:
+            return coded
         raise HealthForgeError(
             f"impossible condition '{condition}': '{value}' never occurs in column '{column.name}'",
-            "its values are: " + ", ".join(map(str, categories[:20])),
+            ("its values (labels in brackets) are: " if column.labels else "its values are: ")
+            + column.describe_values(),
         )
-    number = _as_float(value)
+    coded = column.code_of_label(value)
+    number = _as_float(value if coded is None else coded)
     if number is None:
         raise HealthForgeError(f"condition '{condition}' needs a number for column '{column.name}'")
     _check_in_bounds(number, column, condition)
@@ -204,9 +212,15 @@ def _resolve_range(condition: Condition, column: ColumnSchema) -> Condition:
             f"condition '{condition}' compares '{column.name}', which has categories, not numbers",
             "use = or in [...] for categorical columns",
         )
-    number = _as_float(condition.value)
+    coded = column.code_of_label(condition.value)  # education>=hs on a labelled code
+    number = _as_float(condition.value if coded is None else coded)
     if number is None:
-        raise HealthForgeError(f"condition '{condition}' needs a number")
+        raise HealthForgeError(
+            f"condition '{condition}' needs a number" + (" or a label" if column.labels else ""),
+            "its values (labels in brackets) are: " + column.describe_values()
+            if column.labels
+            else None,
+        )
     low, high = _bounds(column)
     op = _COMPARE[condition.op]
     feasible = op(high, number) if condition.op in {">=", ">"} else op(low, number)
