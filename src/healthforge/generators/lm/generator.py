@@ -1,0 +1,246 @@
+"""``lm``: a compact tabular language model trained from scratch (issue #7, part 1).
+
+A record is a set of (column, value token) pairs (:mod:`.tokenizer`); a small causal
+transformer (:mod:`.model`) learns to write the value of any column given any subset
+of the others, by training over random column orders (:mod:`.training`). Sampling
+writes each row token by token with only the current column's tokens allowed
+(:mod:`.decoding`), so every row parses and respects the schema; a condition is a
+prompt (equalities) or a mask over tokens (sets and ranges), met by construction.
+
+With ``epsilon`` set, the bins and category lists come from the public schema or a DP
+release (:mod:`.private`), and the network trains with DP-SGD; the budget is recorded in
+``dp_budget_`` like every DP generator's.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Self
+
+import numpy as np
+import pandas as pd
+
+from healthforge.data.prepare import PreparedData
+from healthforge.data.schema import Schema
+from healthforge.errors import HealthForgeError
+from healthforge.generators.base import Generator
+from healthforge.generators.conditions import EncodedConstraint
+from healthforge.generators.dp_base import BOUNDS_MODES
+from healthforge.generators.lm.decoding import sample_codes
+from healthforge.generators.lm.tokenizer import Tokenizer
+from healthforge.generators.lm.training import TrainSettings, build_network, train
+from healthforge.generators.torch_support import import_torch, select_device
+from healthforge.privacy.accounting import check_delta, check_epsilon
+from healthforge.progress import ProgressCallback
+
+
+class LmGenerator(Generator):
+    """Tabular transformer over (column, value) tokens in random column orders.
+
+    Args:
+        epochs: most training epochs (without DP, early stopping usually ends sooner).
+        batch_size: rows per step (the expected Poisson batch under DP).
+        d_model: width of the transformer.
+        n_layers: transformer blocks.
+        n_heads: attention heads (must divide ``d_model``).
+        dropout: dropout in attention and MLPs.
+        lr: AdamW learning rate.
+        weight_decay: AdamW weight decay.
+        n_bins: quantile bins per numeric column with many distinct values (under DP:
+            equal-width bins between the public or DP bounds).
+        temperature: sampling temperature (1 = the learned distribution).
+        top_p: nucleus sampling mass (1 = off).
+        early_stopping: hold out 10% of rows and stop on their loss (not under DP).
+        patience: epochs without improvement before stopping.
+        epsilon: DP budget; ``None`` (default) trains without differential privacy.
+        delta: DP delta; default ``min(1/n^2, 1e-6)``.
+        bounds: under DP, where bins and categories come from (as for ``aim``/``mst``):
+            ``"auto"`` (a schema passed to ``fit`` is public, gaps estimated with DP),
+            ``"schema"`` (strict) or ``"dp"``.
+        dp_epochs: epochs trained under DP (fixed: no private early stopping).
+        max_grad_norm: DP-SGD per-example clipping norm.
+        noise_seed: seed of the DP noise; ``None`` draws it from the OS (tests only).
+        device: ``"auto"`` (GPU if present), ``"cpu"``, ``"cuda"``...
+        threads: CPU threads for torch; ``None`` uses every core.
+        seed: seed for fitting and the default seed for sampling.
+    """
+
+    name = "lm"
+    summary = "Tabular transformer over column/value tokens in random orders; native conditions."
+    family = "deep"
+    conditioning = "native"
+    differential_privacy = True  # optional: only with epsilon set
+    high_dimensional = False
+
+    def __init__(
+        self,
+        epochs: int = 200,
+        batch_size: int = 64,
+        d_model: int = 48,
+        n_layers: int = 2,
+        n_heads: int = 4,
+        dropout: float = 0.0,
+        lr: float = 3e-3,
+        weight_decay: float = 1e-4,
+        n_bins: int = 32,
+        temperature: float = 1.0,
+        top_p: float = 1.0,
+        early_stopping: bool = True,
+        patience: int = 15,
+        epsilon: float | None = None,
+        delta: float | None = None,
+        bounds: str = "auto",
+        dp_epochs: int = 30,
+        max_grad_norm: float = 1.0,
+        noise_seed: int | None = None,
+        device: str = "auto",
+        threads: int | None = None,
+        seed: int = 0,
+    ) -> None:
+        super().__init__(seed=seed)
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.d_model = d_model
+        self.n_layers = n_layers
+        self.n_heads = n_heads
+        self.dropout = dropout
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.n_bins = n_bins
+        self.temperature = temperature
+        self.top_p = top_p
+        self.early_stopping = early_stopping
+        self.patience = patience
+        self.epsilon = epsilon
+        self.delta = delta
+        self.bounds = bounds
+        self.dp_epochs = dp_epochs
+        self.max_grad_norm = max_grad_norm
+        self.noise_seed = noise_seed
+        self.device = device
+        self.threads = threads
+        self._check_params()
+
+    def _check_params(self) -> None:
+        for name in ("epochs", "batch_size", "d_model", "n_layers", "n_heads", "patience"):
+            _positive_int(self, name)
+        _positive_int(self, "dp_epochs")
+        if not isinstance(self.n_bins, int) or isinstance(self.n_bins, bool) or self.n_bins < 2:
+            raise HealthForgeError(f"lm: n_bins must be a whole number >= 2, not {self.n_bins!r}")
+        if self.d_model % self.n_heads:
+            raise HealthForgeError(
+                f"lm: n_heads ({self.n_heads}) must divide d_model ({self.d_model})"
+            )
+        if not 0.0 <= float(self.dropout) < 1.0:
+            raise HealthForgeError(f"lm: dropout must be in [0, 1), not {self.dropout!r}")
+        if not float(self.temperature) > 0:
+            raise HealthForgeError(f"lm: temperature must be > 0, not {self.temperature!r}")
+        if not 0.0 < float(self.top_p) <= 1.0:
+            raise HealthForgeError(f"lm: top_p must be in (0, 1], not {self.top_p!r}")
+        if self.epsilon is not None:
+            check_epsilon(self.epsilon)
+        if self.delta is not None:
+            check_delta(self.delta)
+        if self.bounds not in BOUNDS_MODES:
+            raise HealthForgeError(
+                f"lm: bounds must be one of {', '.join(BOUNDS_MODES)}, not {self.bounds!r}"
+            )
+
+    # -- fitting ------------------------------------------------------------------------
+    def fit(
+        self,
+        data: pd.DataFrame | PreparedData,
+        schema: Schema | None = None,
+        *,
+        target: str | None = None,
+        drop: list[str] | tuple[str, ...] = (),
+        progress: ProgressCallback | None = None,
+    ) -> Self:
+        """Learn ``data`` ``(n_rows, n_columns)``; with ``epsilon`` set, under DP-SGD."""
+        self._check_params()
+        for stale in ("_net_cache", "dp_budget_"):
+            self.__dict__.pop(stale, None)
+        if self.epsilon is None:
+            return super().fit(data, schema, target=target, drop=drop, progress=progress)
+        from healthforge.generators.lm.private import fit_private
+
+        fit_private(self, data, schema, target, drop, progress)
+        return self
+
+    def _fit(self, X: np.ndarray, progress: ProgressCallback | None) -> None:
+        rng = np.random.default_rng(self.seed)
+        tokenizer = Tokenizer.from_data(X, self.discrete_, self.cardinalities_, self.n_bins)
+        self._train(tokenizer, tokenizer.encode(X, rng), progress, None)
+
+    def _train(
+        self,
+        tokenizer: Tokenizer,
+        codes: np.ndarray,
+        progress: ProgressCallback | None,
+        private: dict[str, Any] | None,
+    ) -> Any:
+        """Train the network on local codes ``(n, d)``; returns the training result."""
+        result = train(codes, tokenizer, self._settings(private is not None), progress, private)
+        self.tokenizer_ = tokenizer
+        self.state_ = result.state
+        self.epochs_trained_ = result.epochs_trained
+        self.history_ = result.history
+        self.timing_ = {"training_s": result.seconds}
+        return result
+
+    def _settings(self, private: bool) -> TrainSettings:
+        try:
+            device = select_device(self.device)
+        except HealthForgeError:
+            raise
+        except Exception as exc:  # pragma: no cover - torch-specific device errors
+            raise HealthForgeError(f"cannot use device '{self.device}': {exc}") from None
+        return TrainSettings(
+            d_model=self.d_model,
+            n_layers=self.n_layers,
+            n_heads=self.n_heads,
+            dropout=self.dropout,
+            lr=self.lr,
+            weight_decay=self.weight_decay,
+            batch_size=self.batch_size,
+            epochs=self.dp_epochs if private else self.epochs,
+            early_stopping=self.early_stopping and not private,
+            patience=self.patience,
+            seed=self.seed,
+            threads=self.threads,
+            device=device,
+        )
+
+    # -- sampling ------------------------------------------------------------------------
+    def _net(self) -> Any:
+        """The network on the CPU in eval mode, rebuilt once per object (not pickled)."""
+        net = self.__dict__.get("_net_cache")
+        if net is None:
+            import_torch()
+            net = build_network(self.tokenizer_, self._settings(False))
+            net.load_state_dict(self.state_)
+            net.eval()
+            self._net_cache = net
+        return net
+
+    def _sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        return self._sample_given(n, rng, {})
+
+    def _sample_given(
+        self, n: int, rng: np.random.Generator, constraints: dict[int, EncodedConstraint]
+    ) -> np.ndarray:
+        """Rows ``(n, d)`` written with the constrained columns first, masked to what is allowed."""
+        codes = sample_codes(
+            self._net(), self.tokenizer_, n, rng, constraints, self.temperature, self.top_p
+        )
+        return self.tokenizer_.decode(codes, rng, constraints)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state.pop("_net_cache", None)  # live modules are rebuilt; the weights are CPU tensors
+        return state
+
+
+def _positive_int(gen: LmGenerator, name: str) -> None:
+    value = getattr(gen, name)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise HealthForgeError(f"lm: {name} must be a positive whole number, not {value!r}")

@@ -1,0 +1,174 @@
+"""The ``lm`` tabular transformer: tokens, constrained decoding, conditions, DP, files."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from tests.fixtures_data import assert_rows_valid, bundled, make_messy
+
+from healthforge.data.encoding import TableEncoder
+from healthforge.data.infer import infer_schema
+from healthforge.errors import HealthForgeError
+from healthforge.evaluation.features import FeatureSpace, encode_codes
+from healthforge.evaluation.fidelity import column_similarities
+from healthforge.generators import describe, get_generator, load_model
+from healthforge.generators.lm.tokenizer import Tokenizer
+
+pytest.importorskip("torch")
+
+TINY = {"epochs": 5, "d_model": 32, "n_layers": 2, "n_heads": 4, "threads": 1, "lr": 1e-2}
+# enough training on a few NHEFS columns for conditionals to be learnt (~15 s on 2 cores)
+NHEFS = {**TINY, "epochs": 30, "batch_size": 128, "patience": 10}
+NHEFS_COLUMNS = ["sex", "age", "death", "race", "sbp", "wt71", "smokeyrs"]
+
+
+@cache
+def nhefs_small() -> pd.DataFrame:
+    return bundled("nhefs")[NHEFS_COLUMNS].reset_index(drop=True)
+
+
+@cache
+def fitted_nhefs():
+    return get_generator("lm", **NHEFS).fit(nhefs_small(), target="death")
+
+
+@cache
+def fitted_icu(seed: int = 0):
+    return get_generator("lm", seed=seed, **TINY).fit(bundled("icu"), target="died")
+
+
+@cache
+def fitted_messy():
+    return get_generator("lm", **TINY).fit(make_messy(300))
+
+
+def test_tokenizer_round_trip() -> None:
+    df = make_messy(300)
+    df["dose"] = (np.arange(300) % 40) * 0.5 + 0.25  # few distinct numbers: a token each
+    schema = infer_schema(df)
+    encoder = TableEncoder(schema)
+    X = encoder.encode(df)
+    tok = Tokenizer.from_data(X, encoder.discrete, encoder.cardinalities, n_bins=8)
+    rng = np.random.default_rng(0)
+    codes = tok.encode(X, rng)
+    assert codes.shape == X.shape
+    assert (codes >= 0).all() and (codes < tok.sizes[None, :]).all()
+    back = tok.decode(codes, rng)
+    kinds = [c.kind for c in tok.codecs]
+    assert {"category", "support", "bins"} <= set(kinds)
+    for j, codec in enumerate(tok.codecs):
+        same_missing = np.isnan(back[:, j]) == np.isnan(X[:, j])
+        assert same_missing.all(), encoder.names[j]
+        ok = ~np.isnan(X[:, j])
+        if codec.kind in ("category", "support"):  # exact tokens: exact values back
+            assert np.array_equal(back[ok, j], X[ok, j]), encoder.names[j]
+        else:  # a bin token: the value comes back inside its bin
+            k = codec.n_levels
+            low = codec.marginal.ppf(codes[ok, j] / k)
+            high = codec.marginal.ppf((codes[ok, j] + 1) / k)
+            assert ((back[ok, j] >= low - 1e-9) & (back[ok, j] <= high + 1e-9)).all()
+            assert codec.size == k + int(codec.has_missing)
+
+
+def test_decoded_rows_are_valid() -> None:
+    real = make_messy(300)
+    gen = fitted_messy()
+    synth = gen.sample(600, seed=1)
+    real_modelled = real[[c.name for c in gen.schema_.modelled]].copy()
+    for frame in (real_modelled, synth):  # dates compared as day numbers
+        frame["admitted"] = pd.to_datetime(frame["admitted"]).map(pd.Timestamp.toordinal)
+    assert_rows_valid(gen, real_modelled, synth, tol=0.08)
+    bmi = synth["bmi"].dropna().to_numpy()
+    assert np.allclose(bmi, np.round(bmi, 1))  # the schema's decimals
+    assert synth["bmi"].isna().any()  # the missing token is written
+    assert gen.sample_stats_["rejected_copies"] <= gen.sample_stats_["drawn"]
+
+
+def _subset_similarity(real: pd.DataFrame, synth: pd.DataFrame, skip: set[str]) -> float:
+    """Mean per-column similarity (1 - KS / 1 - TV) of ``synth`` to ``real``."""
+    columns = [c for c in infer_schema(real).modelled if c.name not in skip]
+    codes = encode_codes(real, columns)
+    space = FeatureSpace.fit(codes, columns)
+    sims = column_similarities(space, codes, encode_codes(synth, columns))
+    return float(np.mean([v["similarity"] for v in sims.values()]))
+
+
+def test_conditions_hold_by_construction_and_match_the_real_subset() -> None:
+    gen = fitted_nhefs()
+    real = nhefs_small()
+    subset = real[(real["sex"] == 1) & (real["age"] >= 65)]
+    given = gen.sample(800, seed=3, conditions=["sex=1", "age>=65"])
+    assert ((given["sex"] == 1) & (given["age"] >= 65)).all()
+    assert gen.sample_stats_["rejected_conditions"] == 0  # prompted, not filtered
+    free = gen.sample(800, seed=3)
+    skip = {"sex", "age"}
+    assert _subset_similarity(subset, given, skip) > _subset_similarity(subset, free, skip) + 0.05
+
+
+def test_set_and_range_conditions() -> None:
+    gen = fitted_nhefs()
+    rows = gen.sample(300, seed=4, conditions=["race in [1]", "sbp<=120", "wt71>60"])
+    assert (rows["race"] == 1).all() and (rows["sbp"] <= 120).all() and (rows["wt71"] > 60).all()
+    with pytest.raises(HealthForgeError, match="impossible"):
+        gen.sample(10, conditions=["age>=200"])
+
+
+def test_same_seed_same_rows() -> None:
+    a = fitted_icu().sample(200, seed=7)
+    b = fitted_icu().sample(200, seed=7)
+    pd.testing.assert_frame_equal(a, b)
+    refit = get_generator("lm", seed=0, **TINY).fit(bundled("icu"), target="died")
+    pd.testing.assert_frame_equal(a, refit.sample(200, seed=7))
+    assert not a.equals(fitted_icu().sample(200, seed=8))
+
+
+def test_temperature_and_top_p_change_the_spread() -> None:
+    gen = fitted_icu()
+    cold = get_generator("lm", **{**TINY, "top_p": 0.3})
+    cold.__dict__.update({k: v for k, v in gen.__dict__.items() if k.endswith("_")})
+    cold.__dict__["_net_cache"] = gen._net()
+    free = gen.sample(500, seed=5)
+    narrow = cold.sample(500, seed=5)
+    assert narrow["systolic"].nunique() < free["systolic"].nunique()
+    with pytest.raises(HealthForgeError, match="top_p"):
+        get_generator("lm", top_p=0)
+    with pytest.raises(HealthForgeError, match="n_heads"):
+        get_generator("lm", d_model=30, n_heads=4)
+
+
+def test_save_load_round_trip(tmp_path: Path) -> None:
+    gen = fitted_icu()
+    path = tmp_path / "lm.hfm"
+    gen.save(str(path))
+    loaded = load_model(path)
+    pd.testing.assert_frame_equal(gen.sample(100, seed=2), loaded.sample(100, seed=2))
+
+
+def test_dp_run_reports_its_budget() -> None:
+    real = bundled("icu")
+    schema = infer_schema(real, target="died")
+    gen = get_generator("lm", epsilon=2.0, dp_epochs=2, noise_seed=0, **TINY)
+    gen.fit(real, schema, target="died")
+    budget = gen.dp_budget_
+    assert 0 < budget["epsilon"] <= 2.0
+    assert budget["split"]["dp_sgd"]["steps"] > 0
+    assert budget["public_schema"] is True
+    assert len(gen.train_hashes_) == 0  # a DP model keeps no hashes of training rows
+    rows = gen.sample(200, seed=1, conditions=["sex=Female", "age>=65"])
+    assert ((rows["sex"] == "Female") & (rows["age"] >= 65)).all()
+    # without a public schema part of the budget releases the domain (200 rows need a
+    # large budget for every category to clear the release threshold)
+    private = get_generator("lm", epsilon=50.0, dp_epochs=1, noise_seed=0, **TINY)
+    private.fit(real, target="died")
+    assert private.dp_budget_["split"]["rho_domain"] > 0
+    assert private.dp_budget_["epsilon"] <= 50.0
+
+
+def test_registry_description() -> None:
+    info = describe("lm")
+    assert info.conditioning == "native" and info.differential_privacy
+    assert info.params["epsilon"] is None
