@@ -1,0 +1,134 @@
+"""dpctgan and dptvae: canaries, the budget they record, clear errors (issue 6)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from healthforge.data.infer import infer_schema
+from healthforge.data.schema import Schema
+from healthforge.errors import HealthForgeError
+from healthforge.generators import get_generator, load_model
+
+pytest.importorskip("torch")
+pytest.importorskip("opacus")
+
+DEEP_DP = ("dpctgan", "dptvae")
+CANARY_AGE = 119
+CANARY_DX = "RARE_X"
+# tiny networks and few epochs: these tests check privacy plumbing, not quality
+SMALL = {"epochs": 2, "batch_size": 64, "embedding_dim": 8, "threads": 1}
+DIMS = {
+    "dpctgan": {"generator_dims": (16,), "discriminator_dims": (16,)},
+    "dptvae": {"compress_dims": (16,), "decompress_dims": (16,)},
+}
+
+
+def _table(n: int = 300, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    age = rng.integers(20, 81, n)
+    sex = rng.choice(["F", "M"], n)
+    dx = rng.choice(["a", "b", "c"], n, p=[0.5, 0.3, 0.2])
+    bp = np.round(100 + 0.6 * age + rng.normal(0, 8, n), 1)
+    died = (rng.random(n) < 1 / (1 + np.exp(-(age - 60) / 8))).astype(int)
+    return pd.DataFrame({"age": age, "sex": sex, "dx": dx, "bp": bp, "died": died})
+
+
+def _with_canary(df: pd.DataFrame) -> pd.DataFrame:
+    canary = pd.DataFrame(
+        {"age": [CANARY_AGE], "sex": ["F"], "dx": [CANARY_DX], "bp": [250.0], "died": [1]}
+    )
+    return pd.concat([df, canary], ignore_index=True)
+
+
+def _public_schema(df: pd.DataFrame) -> Schema:
+    schema = infer_schema(df, target="died")
+    for column in schema.columns:
+        if column.name == "age":
+            column.minimum, column.maximum = 18, 90
+        if column.name == "bp":
+            column.minimum, column.maximum = 60, 220
+        if column.name == "dx":
+            column.categories = ["a", "b", "c"]
+    return schema
+
+
+def _model(name: str, **params):
+    return get_generator(name, noise_seed=3, **{**SMALL, **DIMS[name], **params})
+
+
+@pytest.mark.parametrize("name", DEEP_DP)
+def test_canary_never_appears_with_public_schema(name: str) -> None:
+    model = _model(name).fit(_with_canary(_table()), _public_schema(_table()), target="died")
+    out = model.sample(2000, seed=1)
+    assert CANARY_DX not in set(out["dx"].dropna())
+    assert out["age"].max() <= 90 and out["bp"].max() <= 220
+    assert CANARY_DX not in json.dumps(model.schema_.to_dict())
+    assert model.train_hashes_.size == 0
+    budget = model.dp_budget_
+    sgd = budget["split"]["dp_sgd"]
+    assert 0 < budget["epsilon"] == sgd["epsilon_spent"] <= 1.0
+    assert budget["split"]["epsilon_target"] == 1.0
+    assert sgd["steps"] == sgd["planned_steps"] > 0 and sgd["noise_multiplier"] > 0
+    assert sgd["accountant"] == "rdp" and budget["public_schema"] is True
+    assert budget["split"]["rho_domain"] == 0.0  # nothing released: the schema is public
+    assert 0 < budget["delta"] < 1 / 301
+
+
+def test_canary_never_appears_with_inferred_schema() -> None:
+    """No schema: the domain is a DP release (charged), the canary's value is not in it."""
+    model = _model("dptvae", batch_size=256, epsilon=5.0)
+    model.fit(_with_canary(_table(3000)), target="died")
+    out = model.sample(3000, seed=1)
+    assert CANARY_DX not in set(out["dx"].dropna())
+    assert (out["age"] != CANARY_AGE).all()
+    assert CANARY_DX not in json.dumps(model.schema_.to_dict())
+    budget = model.dp_budget_
+    assert budget["public_schema"] is False and budget["split"]["rho_domain"] > 0
+    assert budget["split"]["dp_sgd"]["prior_rho"] > budget["split"]["rho_domain"]
+    assert budget["epsilon"] <= 5.0
+
+
+def test_model_file_round_trip_samples_the_same(tmp_path: Path) -> None:
+    model = _model("dpctgan").fit(_table(), _public_schema(_table()), target="died")
+    path = tmp_path / "m.hfm"
+    model.save(str(path))
+    loaded = load_model(path)
+    assert loaded.dp_budget_ == model.dp_budget_
+    pd.testing.assert_frame_equal(loaded.sample(200, seed=5), model.sample(200, seed=5))
+
+
+@pytest.mark.parametrize("name", DEEP_DP)
+def test_invalid_privacy_settings_are_clear_errors(name: str) -> None:
+    with pytest.raises(HealthForgeError, match="epsilon"):
+        get_generator(name, epsilon=0)
+    with pytest.raises(HealthForgeError, match="delta"):
+        get_generator(name, delta=1.0)
+    with pytest.raises(HealthForgeError, match="1 / 300"):
+        _model(name, delta=0.01).fit(_table(), target="died")
+    with pytest.raises(HealthForgeError, match="accountant"):
+        _model(name, accounting="moments").fit(_table(), target="died")
+    with pytest.raises(HealthForgeError, match="too small"):
+        _model(name, epsilon=1e-4).fit(_table(), _public_schema(_table()), target="died")
+
+
+def test_cli_epsilon_reaches_the_generator(tmp_path: Path) -> None:
+    from healthforge.cli.app import app
+
+    data = tmp_path / "d.csv"
+    _table().to_csv(data, index=False)
+    out, summary = tmp_path / "s.csv", tmp_path / "s.json"
+    args = ["generate", str(data), "-g", "dptvae", "-o", str(out), "--epsilon", "3"]
+    args += ["--target", "died", "--json", str(summary)]
+    for key, value in {**SMALL, **DIMS["dptvae"]}.items():
+        args += ["--param", f"{key}={list(value) if isinstance(value, tuple) else value}"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    budget = json.loads(summary.read_text())["privacy"]["dp_budget"]
+    assert budget["split"]["epsilon_target"] == 3.0 and budget["epsilon"] <= 3.0
+    assert "post_processing" in budget
