@@ -300,7 +300,7 @@ class CtganGenerator(DeepGenerator):
         )
         signal = FidelitySignal(X, self.discrete_)
         stopper = EarlyStopping(patience=self.patience, min_delta=0.0)
-        rows = torch.arange(batch, device=device)
+        block_start = torch.as_tensor(layout.block_start, device=device)
         self.history_: list[dict[str, float]] = []
         has_cond = sampler.n_cond > 0
 
@@ -318,30 +318,31 @@ class CtganGenerator(DeepGenerator):
             for _ in range(steps):
                 for _ in range(self.discriminator_steps):
                     _, cvec, zin, col, opt = noise_and_cond()
+                    with torch.no_grad():  # the critic step needs no graph through gen
+                        act = layout.activate(gen(zin), GUMBEL_TAU)
                     if has_cond:
                         perm = rng.permutation(batch)
                         real_idx = sampler.rows_for(col[perm], opt[perm], rng)
                         real = torch.cat([data[real_idx], cvec[perm]], dim=1)
-                        fake = torch.cat([layout.activate(gen(zin), GUMBEL_TAU), cvec], dim=1)
+                        fake = torch.cat([act, cvec], dim=1)
                     else:
-                        real = data[rng.integers(0, n, batch)]
-                        fake = layout.activate(gen(zin), GUMBEL_TAU)
-                    fake = fake.detach()
-                    loss_d = critic(fake).mean() - critic(real).mean()
-                    penalty = _gradient_penalty(torch, critic, real, fake, pac)
+                        real, fake = data[rng.integers(0, n, batch)], act
+                    loss_d, penalty = _critic_loss(torch, critic, real, fake, pac)
                     opt_d.zero_grad(set_to_none=True)
                     (loss_d + penalty).backward()
                     opt_d.step()
                 _, cvec, zin, col, opt = noise_and_cond()
                 raw = gen(zin)
                 act = layout.activate(raw, GUMBEL_TAU)
+                critic.requires_grad_(False)  # only the generator learns here
                 loss_g = -critic(torch.cat([act, cvec], dim=1) if has_cond else act).mean()
+                critic.requires_grad_(True)
                 if has_cond:
                     # the generator must output the level its conditional vector asks for
-                    logp = torch.log_softmax(layout.padded(raw), dim=-1)
                     blocks = cond_blocks[torch.as_tensor(col, device=device)]
-                    picked = logp[rows, blocks, torch.as_tensor(opt, device=device)]
-                    loss_g = loss_g - picked.mean()
+                    target = block_start[blocks] + torch.as_tensor(opt, device=device)
+                    lse = layout.block_logsumexp(raw).gather(1, blocks[:, None])
+                    loss_g = loss_g - (raw.gather(1, target[:, None]) - lse).mean()
                 opt_g.zero_grad(set_to_none=True)
                 loss_g.backward()
                 opt_g.step()
@@ -448,13 +449,21 @@ class _SamplingCond:
         return col, opt, vec
 
 
-def _gradient_penalty(torch: Any, critic: Any, real: Any, fake: Any, pac: int) -> Any:
-    """WGAN-GP penalty (lambda 10) on interpolates, one mixing weight per pac group."""
-    dim = real.shape[1]
-    alpha = torch.rand(real.shape[0] // pac, 1, 1, device=real.device)
+def _critic_loss(torch: Any, critic: Any, real: Any, fake: Any, pac: int) -> tuple[Any, Any]:
+    """WGAN critic loss and its gradient penalty (lambda 10).
+
+    ``real`` and ``fake`` are ``(m, in_dim)`` with ``m`` a multiple of ``pac``; the
+    interpolates use one mixing weight per pac group. Fake and real rows are scored in
+    one ``(2m, in_dim)`` batch (pac groups never straddle the parts); the interpolates
+    get a forward of their own so the double backward of the penalty covers ``m`` rows.
+    """
+    m, dim = real.shape
+    k = m // pac
+    scores = critic(torch.cat([fake, real], dim=0))
+    alpha = torch.rand(k, 1, 1, device=real.device)
     alpha = alpha.expand(-1, pac, dim).reshape(-1, dim)
     mixed = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
-    out = critic(mixed)
-    (grads,) = torch.autograd.grad(out, mixed, torch.ones_like(out), create_graph=True)
+    s_mixed = critic(mixed)
+    (grads,) = torch.autograd.grad(s_mixed, mixed, torch.ones_like(s_mixed), create_graph=True)
     norms = grads.reshape(-1, pac * dim).norm(2, dim=1)
-    return 10.0 * ((norms - 1.0) ** 2).mean()
+    return scores[:k].mean() - scores[k:].mean(), 10.0 * ((norms - 1.0) ** 2).mean()

@@ -243,11 +243,10 @@ class TvaeGenerator(DeepGenerator):
         sigma = decoder.sigma[tanh_cols]
         diff = real[:, tanh_cols] - torch.tanh(raw[:, tanh_cols])
         gauss = (diff**2 / (2 * sigma**2) + torch.log(sigma)) * observed
-        logp = torch.log_softmax(layout.padded(raw), dim=-1)
-        # cross-entropy of every block: the real one-hot selects one log-probability each
-        pads = ~layout.valid_mask
-        target = layout.padded(real).masked_fill(pads, 0.0)
-        ce = -(logp.masked_fill(pads, 0.0) * target).sum(dim=(1, 2))
+        # cross-entropy of every block: the real one-hot picks one column per block, so
+        # sum_b -log p(level_b) = sum_b logsumexp_b(raw) - sum_c real_c * raw_c
+        soft = layout.soft_cols
+        ce = layout.block_logsumexp(raw).sum(dim=1) - (real[:, soft] * raw[:, soft]).sum(dim=1)
         kld = -0.5 * (1 + logvar - mu**2 - logvar.exp()).sum(dim=1)
         return (factor * (gauss.sum(dim=1) + ce) + kld).mean()
 
