@@ -43,7 +43,8 @@ from healthforge.privacy.accounting import (
 from healthforge.progress import ProgressCallback
 
 BOUNDS_MODES = ("auto", "schema", "dp")
-DOMAIN_SHARE = 0.1  # share of rho spent on bounds/categories when the schema is not public
+DOMAIN_SHARE = 0.1  # share of rho spent on the bounds a public schema lacks
+PRIVATE_DOMAIN_SHARE = 0.25  # without a public schema: a usable domain is worth more
 TAIL = 0.005  # DP bounds aim at the 0.5% and 99.5% quantiles
 
 # public grid for DP bounds: round numbers from 1e-3 to 1e9, both signs, and 0
@@ -141,11 +142,12 @@ class DPGenerator(Generator):
     ) -> Self:
         """Fit on ``data`` (``(n_rows, n_columns)``) spending exactly (epsilon, delta).
 
-        A ``schema`` passed here is public knowledge; a :class:`PreparedData` counts as
-        public only under ``bounds="schema"`` (the caller vouches for it).
+        A ``schema`` passed here is public knowledge. The schema inside a
+        :class:`PreparedData` is not (it is usually inferred from these very rows): pass
+        ``fit(prepared.frame, prepared.schema)`` to vouch for it.
         """
         if isinstance(data, PreparedData):
-            prepared, public = data, self.bounds == "schema"
+            prepared, public = data, False
         else:
             public = schema is not None and self.bounds != "dp"
             if schema is not None:
@@ -176,6 +178,8 @@ class DPGenerator(Generator):
         self._check_supported(encoder)
 
         domain_share = 0.0 if public and _has_all_bounds(prepared.schema) else DOMAIN_SHARE
+        if not public:
+            domain_share = PRIVATE_DOMAIN_SHARE
         delta_select = delta / 2 if not public else 0.0
         rho = cdp_rho(epsilon, delta - delta_select)
         rho_domain = rho * domain_share
@@ -253,6 +257,8 @@ class DiscreteColumn:
         keep: np.ndarray | None = None,
         edges: np.ndarray | None = None,
         integer_step: bool = False,
+        positions: np.ndarray | None = None,
+        levels: int | None = None,
     ) -> None:
         self.name = name
         self.discrete = discrete
@@ -260,7 +266,13 @@ class DiscreteColumn:
         self.keep = keep
         self.edges = edges
         self.integer_step = integer_step
-        self.levels = len(keep) if discrete else len(edges) - 1  # type: ignore[arg-type]
+        # where each kept category goes in the released list (default: in order); the
+        # released list may hold more levels than were seen (a public boolean domain)
+        self.positions = positions
+        if discrete:
+            self.levels = levels if levels is not None else len(keep)  # type: ignore[arg-type]
+        else:
+            self.levels = len(edges) - 1  # type: ignore[arg-type]
         self.size = self.levels + int(has_missing)
 
     def encode(self, values: np.ndarray) -> np.ndarray:
@@ -269,7 +281,8 @@ class DiscreteColumn:
         codes = np.full(len(values), self.levels if self.has_missing else 0, dtype=np.int64)
         if self.discrete:
             lookup = np.full(int(np.nanmax(np.append(values, self.keep.max(initial=0)))) + 2, -1)
-            lookup[self.keep] = np.arange(len(self.keep))
+            positions = getattr(self, "positions", None)  # models saved before it lack it
+            lookup[self.keep] = np.arange(len(self.keep)) if positions is None else positions
             mapped = lookup[np.where(finite, values, -1).astype(np.int64)]
             # dropped categories count as missing; without a missing level, as level 0
             mapped = np.where(mapped >= 0, mapped, self.levels if self.has_missing else 0)
@@ -313,6 +326,22 @@ def _require_bounds(schema: Schema) -> None:
         )
 
 
+def _public_boolean(column: ColumnSchema) -> list[Any] | None:
+    """The domain of a boolean column, public by its kind: ``[False, True]`` or ``[0, 1]``
+    spelled as the data spells them; ``None`` when the categories are other labels."""
+    cats = list(column.categories or [])
+    if column.kind != "boolean" or not 1 <= len(cats) <= 2:
+        return None
+    if all(isinstance(v, bool | np.bool_) for v in cats):
+        return [False, True]
+    if all(isinstance(v, int | float | np.integer | np.floating) for v in cats) and set(
+        float(v) for v in cats
+    ) <= {0.0, 1.0}:
+        kind = type(cats[0])
+        return [kind(0), kind(1)]
+    return None
+
+
 def _release_domain(
     schema: Schema,
     matrix: np.ndarray,
@@ -324,9 +353,12 @@ def _release_domain(
 ) -> tuple[list[DiscreteColumn], Schema, dict[str, Any]]:
     """Public (or DP-released) domain of every column and the schema to decode with.
 
-    ``matrix`` is the encoded table ``(n_rows, n_modelled)``. Without a public schema,
-    half of ``rho`` releases category lists and missingness (noisy counts above a
-    threshold), half the numeric bounds (exponential mechanism).
+    ``matrix`` is the encoded table ``(n_rows, n_modelled)``. Without a public schema:
+    boolean columns take their domain from their kind (free); every column gets a
+    missing level (free: the model learns its noisy share); category lists of the other
+    discrete columns are released by noisy counts above a threshold, numeric bounds by
+    the exponential mechanism; ``rho`` is split between the two in proportion to the
+    number of columns each serves.
     """
     columns = schema.modelled
     need_bounds = [
@@ -334,29 +366,27 @@ def _release_domain(
         for j, c in enumerate(columns)
         if not c.is_discrete and not (public and c.minimum is not None and c.maximum is not None)
     ]
-    need_select = [] if public else list(range(len(columns)))
-    rho_select = rho / 2 if need_bounds and need_select else (rho if need_select else 0.0)
+    booleans = {} if public else {j: _public_boolean(c) for j, c in enumerate(columns)}
+    need_select = [
+        j for j, c in enumerate(columns) if not public and c.is_discrete and booleans[j] is None
+    ]
+    queries = len(need_select) + len(need_bounds)
+    rho_select = rho * len(need_select) / queries if queries else 0.0
     rho_bounds = rho - rho_select if need_bounds else 0.0
     split: dict[str, Any] = {"rho_category_selection": rho_select, "rho_bounds": rho_bounds}
 
-    kept: dict[int, tuple[np.ndarray, bool]] = {}
+    kept: dict[int, np.ndarray] = {}
     if need_select:
-        # one row changes one count per column: L2 sensitivity sqrt(d)
+        # one row changes one count per column: L2 sensitivity sqrt(k)
         sigma = math.sqrt(len(need_select) / (2 * rho_select))
         threshold = 1 + sigma * float(norm.isf(delta_select / len(need_select)))
         split["category_threshold"] = threshold
         for j in need_select:
             values = matrix[:, j]
-            missing_count = float(np.isnan(values).sum()) + rng.normal(0, sigma)
-            has_missing = bool(np.isnan(values).any()) and missing_count > threshold
-            if columns[j].is_discrete:
-                k = len(columns[j].categories or [])
-                counts = np.bincount(values[np.isfinite(values)].astype(int), minlength=k)
-                noisy = counts + rng.normal(0, sigma, k)
-                keep = np.flatnonzero((counts > 0) & (noisy > threshold))
-                kept[j] = (keep, has_missing)
-            else:
-                kept[j] = (np.empty(0, dtype=int), has_missing)
+            k = len(columns[j].categories or [])
+            counts = np.bincount(values[np.isfinite(values)].astype(int), minlength=k)
+            noisy = counts + rng.normal(0, sigma, k)
+            kept[j] = np.flatnonzero((counts > 0) & (noisy > threshold))
     bounds: dict[int, tuple[float, float]] = {}
     if need_bounds:
         eps_each = math.sqrt(8 * rho_bounds / (2 * len(need_bounds)))  # EM is eps^2/8-zCDP
@@ -369,15 +399,25 @@ def _release_domain(
     for j, column in enumerate(columns):
         data = asdict(column)
         data["missing_rate"] = 0.0  # the exact rate is private; the model knows a noisy one
-        has_missing = column.missing_rate > 0 if public else kept[j][1]
-        if column.is_discrete:
-            keep = kept[j][0] if j in kept else np.arange(len(column.categories or []))
+        # without a public schema whether a column has gaps is private: all get the level
+        has_missing = column.missing_rate > 0 if public else True
+        if column.is_discrete and booleans.get(j) is not None:
+            domain = booleans[j]
+            seen = list(column.categories or [])
+            keep = np.arange(len(seen))
+            positions = np.array([[float(v) for v in domain].index(float(v)) for v in seen])
+            data["categories"] = domain
+            out_columns.append(
+                DiscreteColumn(column.name, True, True, keep=keep, positions=positions, levels=2)
+            )
+        elif column.is_discrete:
+            keep = kept[j] if j in kept else np.arange(len(column.categories or []))
             if len(keep) == 0:
                 raise HealthForgeError(
                     f"no category of column '{column.name}' is common enough to release "
-                    "under this privacy budget",
-                    "supply a schema listing the public categories (--schema), raise epsilon, "
-                    "or drop the column",
+                    "under this privacy budget without a public schema",
+                    f"pass --schema with the public categories of '{column.name}' (write one "
+                    "with `healthforge profile`, then edit it), raise epsilon, or drop it",
                 )
             data["categories"] = [column.categories[i] for i in keep]  # type: ignore[index]
             out_columns.append(DiscreteColumn(column.name, True, has_missing, keep=keep))

@@ -19,6 +19,7 @@ Everything here is post-processing of the noisy measurements: it spends no budge
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -76,7 +77,8 @@ class JunctionTree:
         self._link()
 
     def _cells(self, columns: set[int]) -> float:
-        return float(np.prod([self.sizes[j] for j in columns]))
+        # floats: an int64 product of many columns' sizes overflows and misleads the choice
+        return math.prod(float(self.sizes[j]) for j in columns)
 
     def _link(self) -> None:
         """Maximum spanning tree on separator size (Kruskal): a valid junction tree."""
