@@ -190,3 +190,26 @@ def test_compare_names_drop_a_shared_prefix() -> None:
     assert _names(["out/syn_cart.csv", "out/syn_ctgan.parquet"]) == ["cart", "ctgan"]
     assert _names(["a/synth.csv", "b/synth.csv"]) == ["a/synth", "b/synth"]
     assert _names(["bundled:nhefs", "x.csv"]) == ["nhefs", "x"]
+
+
+def test_bundled_real_data_brings_its_default_target(
+    tmp_path: Path, fake_engine: list[dict[str, Any]]
+) -> None:
+    from healthforge.data import load_table
+
+    icu = load_table("bundled:icu")
+    for name in ("a", "b"):
+        icu.sample(50, random_state=len(name)).to_csv(tmp_path / f"{name}.csv", index=False)
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    result = run("evaluate", "bundled:icu", a, "--holdout", b)
+    assert result.exit_code == 0, result.output
+    assert fake_engine[-1]["target"] == "died" and "target: 'died'" in result.output
+    result = run("compare", "bundled:icu", a, b, "--holdout", b)
+    assert result.exit_code == 0, result.output
+    assert [call["target"] for call in fake_engine[-2:]] == ["died", "died"]
+    result = run("evaluate", "bundled:icu", a, "--target", "sex")  # an explicit choice wins
+    assert result.exit_code == 0, result.output
+    assert fake_engine[-1]["target"] == "sex"
+    result = run("evaluate", a, b)  # a file has no default outcome
+    assert result.exit_code == 0, result.output
+    assert fake_engine[-1]["target"] is None

@@ -17,6 +17,7 @@ from healthforge.cli.common import (
     load_schema,
     progress_bar,
 )
+from healthforge.data.bundled import default_target
 from healthforge.data.io import check_new_file, load_table
 from healthforge.errors import HealthForgeError
 
@@ -64,6 +65,23 @@ def _check_columns(df: Any, names: Mapping[str, str | None]) -> None:
             )
 
 
+def _target(real: str, real_df: Any, target: str | None, schema: Any) -> str | None:
+    """``--target``, else a bundled dataset's outcome (as generate/profile use it).
+
+    A user's schema naming a target wins, as does data without the outcome column.
+    """
+    if target is not None:
+        return target
+    found = default_target(real, schema.target if schema is not None else None)
+    if found is None or found not in real_df.columns:
+        return None
+    err_console.print(
+        f"target: '{found}', the outcome of {real} (pass --target to choose another)",
+        highlight=False,
+    )
+    return found
+
+
 @app.command("evaluate")
 @handle_errors
 def evaluate_command(
@@ -94,10 +112,11 @@ def evaluate_command(
     real_df = load_table(real)
     synthetic_df = load_table(synthetic)
     holdout_df = load_table(holdout) if holdout is not None else None
+    schema_obj = load_schema(schema)
+    target = _target(real, real_df, target, schema_obj)
     _check_columns(
         real_df, {"--target": target, "--time-column": time_column, "--fairness-by": fairness_by}
     )
-    schema_obj = load_schema(schema)
     if holdout_df is None:
         err_console.print(NO_HOLDOUT_NOTICE, highlight=False)
 
@@ -237,10 +256,11 @@ def compare_command(
     holdout_df = load_table(holdout)
     names = _names(synthetic)
     frames = {name: load_table(path) for name, path in zip(names, synthetic, strict=True)}
+    schema_obj = load_schema(schema)
+    target = _target(real, real_df, target, schema_obj)
     _check_columns(
         real_df, {"--target": target, "--time-column": time_column, "--fairness-by": fairness_by}
     )
-    schema_obj = load_schema(schema)
 
     from healthforge.evaluation import evaluate
     from healthforge.evaluation.compare import (
