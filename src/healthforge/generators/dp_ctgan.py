@@ -85,7 +85,8 @@ class DPCtganGenerator(DeepDPGenerator):
         generator_steps: generator updates per discriminator step (free: post-processing).
         max_grad_norm: per-example gradient clipping norm of the discriminator.
         accounting: ``"rdp"`` (composes with a DP domain release) or ``"prv"``.
-        device, threads, seed: as ``ctgan``.
+        threads: CPU threads for torch (default 1, as ``dptvae``); ``None``: every core.
+        device, seed: as ``ctgan``.
     """
 
     name: ClassVar[str] = "dpctgan"
@@ -102,18 +103,18 @@ class DPCtganGenerator(DeepDPGenerator):
         delta: float | None = None,
         bounds: str = "auto",
         max_bins: int = 16,
-        epochs: int = 30,
-        batch_size: int = 64,
+        epochs: int = 40,
+        batch_size: int = 128,
         embedding_dim: int = 64,
         generator_dims: tuple[int, ...] = (128, 128),
         discriminator_dims: tuple[int, ...] = (128, 128),
-        generator_lr: float = 2e-4,
-        discriminator_lr: float = 2e-4,
+        generator_lr: float = 1e-3,
+        discriminator_lr: float = 1e-3,
         generator_steps: int = 1,
         max_grad_norm: float = 1.0,
         accounting: str = "rdp",
         device: str = "auto",
-        threads: int | None = None,
+        threads: int | None = 1,
         noise_seed: int | None = None,
         seed: int = 0,
     ) -> None:
