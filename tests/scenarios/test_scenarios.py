@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from healthforge.cli.app import app
+from healthforge.data import load_table
 from healthforge.errors import HealthForgeError
 from healthforge.scenarios import list_scenarios, load_scenario, run_scenario
 
@@ -28,7 +29,7 @@ def test_shipped_scenarios_are_listed_documented_and_valid() -> None:
         assert scenario.privacy == "none"
     assert scenarios["geriatric"].conditions == ["age_group=65+"]
     assert scenarios["diabetes"].dataset == "bundled:pima"
-    assert scenarios["diabetes_nhefs"].conditions == ["diabetes=1"]
+    assert scenarios["diabetes_nhefs"].conditions == ["diabetes=ever"]  # a value label
 
 
 @pytest.mark.parametrize(
@@ -110,3 +111,36 @@ def test_generate_conditions_on_bundled_derived_columns(tmp_path: Path) -> None:
     rows = pd.read_csv(out)
     assert (rows.region == "South").all() and (rows.age_group == "65+").all()
     assert (rows.age >= 65).all()
+
+
+def test_strict_privacy_runs_the_dp_generator_with_a_public_schema(tmp_path: Path) -> None:
+    from healthforge.data import prepare
+
+    # the test vouches for these bounds; a real user declares them from domain knowledge
+    public = prepare(load_table("bundled:icu"), target="died").schema
+    for column in public.columns:
+        if not column.is_discrete:
+            column.minimum, column.maximum = 0.0, 300.0
+    public.save(tmp_path / "public.yaml")
+    path = tmp_path / "strict.yaml"
+    path.write_text(
+        "name: strict_icu\ndataset: bundled:icu\ntarget: died\nprivacy: strict\n"
+        "generator: dp_copula\nschema: public.yaml\nconditions: [sex=Female]\nrows: 40\n"
+    )
+    result = run_scenario(load_scenario(path), n_estimators=10)
+    assert len(result.synthetic) == 40 and (result.synthetic.sex == "Female").all()
+    budget = result.evaluation.summary["privacy"]["dp_budget"]
+    assert budget["epsilon"] <= 1.0
+    assert any("privacy filter" in note for note in result.notes)
+    # without the schema: one clear message, before any data is read
+    path.write_text("name: s\ndataset: bundled:icu\nprivacy: strict\n")
+    with pytest.raises(HealthForgeError, match="needs public bounds") as info:
+        run_scenario(load_scenario(path), rows=10)
+    assert "schema: FILE" in (info.value.hint or "")
+    assert load_scenario(path).generator == "aim"  # the preset's DP generator by default
+
+
+def test_shipped_scenarios_condition_with_value_labels() -> None:
+    result = run_scenario("diabetes_nhefs", rows=30, n_estimators=10)
+    assert result.scenario.conditions == ["diabetes=ever"]
+    assert (result.synthetic.diabetes == 1).all()  # the label resolves to the code

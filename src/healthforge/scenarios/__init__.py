@@ -13,6 +13,7 @@ A scenario is a small YAML file::
     params: {}                      # generator parameters, optional
     rows: 500
     privacy: none                   # none | standard | strict
+    schema: public_schema.yaml      # optional; strict needs it: public bounds (see below)
     fair_by: race                   # optional: one generator per group (FairGenerator)
     fairness_by: sex                # optional: per-group evaluation
     holdout_fraction: 0.2
@@ -22,6 +23,13 @@ A scenario is a small YAML file::
 samples rows satisfying the conditions and evaluates them against the real training
 rows satisfying the same conditions (with the real holdout rows satisfying them as the
 holdout). Shipped presets live in ``presets/``; :func:`list_scenarios` lists them.
+
+``privacy: strict`` runs the privacy preset's differentially private generator (``aim``
+unless the scenario names another DP generator) at its epsilon with the privacy filter.
+A DP generator may only take numeric bounds and categories that are public knowledge,
+never ones read off the data: such a scenario names a ``schema`` file (a path relative
+to the scenario file) that declares them, and fails with a clear message without one.
+Conditions may use value labels (``sex=female``) where the schema has them.
 """
 
 from __future__ import annotations
@@ -59,6 +67,7 @@ class Scenario:
     drop: list[str] = field(default_factory=list)
     fair_by: str | None = None
     fairness_by: str | None = None
+    schema: str | None = None  # public schema file, relative to the scenario file
     holdout_fraction: float = 0.2
     seed: int = 0
     path: str | None = None  # where it was read from; not a YAML field
@@ -159,6 +168,10 @@ def _parse(text: str, where: str) -> Scenario:
     data["conditions"] = list(data.get("conditions") or [])
     data["drop"] = list(data.get("drop") or [])
     data["params"] = dict(data.get("params") or {})
+    if data.get("privacy") == "strict" and "generator" not in data:
+        from healthforge.privacy.presets import STRICT_GENERATOR
+
+        data["generator"] = STRICT_GENERATOR  # the preset's DP generator, not the default
     scenario = Scenario(**data)
     scenario.validate()
     return scenario
@@ -180,6 +193,30 @@ def privacy_plan(choice: str, generator: str, params: dict[str, Any]) -> Any:
             "use privacy: none",
         ) from None
     return resolve_preset(choice, generator, dict(params))
+
+
+def _public_schema(spec: Scenario, plan: Any) -> Any:
+    """The scenario's schema file, loaded; ``None`` if it names none.
+
+    Raises :class:`HealthForgeError` when its privacy plan needs public bounds and the
+    scenario gives no schema.
+    """
+    from healthforge.data.schema import Schema
+
+    if spec.schema is None:
+        if plan is not None and getattr(plan, "needs_schema", False):
+            raise HealthForgeError(
+                f"scenario '{spec.name}': privacy '{spec.privacy}' needs public bounds for its "
+                "DP generator, and the scenario names no schema",
+                "add 'schema: FILE' with categories and minimum/maximum known without the data "
+                "(start from `healthforge profile DATA --schema-out FILE`), or use privacy: "
+                "standard",
+            )
+        return None
+    path = Path(spec.schema)
+    if not path.is_absolute() and spec.path is not None:
+        path = Path(spec.path).parent / path
+    return Schema.load(path)
 
 
 def run_scenario(
@@ -220,14 +257,15 @@ def run_scenario(
     notes: list[str] = []
     if plan is not None:
         name, params = plan.generator, dict(plan.params)
-        if getattr(plan, "needs_schema", False):
-            raise HealthForgeError(
-                f"privacy '{spec.privacy}' needs a schema with public bounds, which scenarios "
-                "do not take yet",
-                "use privacy: standard, or `healthforge generate --privacy strict --schema ...`",
-            )
+    public = _public_schema(spec, plan)
     report(progress, "scenario", 0, 4)
-    prepared = prepare(load_table(spec.dataset), None, spec.target, spec.drop, source=spec.dataset)
+    table = load_table(spec.dataset)
+    if public is not None and get_generator(name).differential_privacy:
+        from healthforge.generators.dp_base import conform_to_schema
+
+        # values outside the public schema are clipped or made missing, never added
+        table = conform_to_schema(table, public)
+    prepared = prepare(table, public, spec.target, spec.drop, source=spec.dataset)
     schema = prepared.schema
     conditions = resolve(parse_conditions(spec.conditions), schema)  # fail before fitting
     train, holdout = split_train_holdout(
@@ -258,7 +296,10 @@ def run_scenario(
         model = FairGenerator(base=name, fair_by=spec.fair_by, params=params, seed=seed)
     else:
         model = get_generator(name, seed=seed, **params)
-    model.fit(PreparedData(train, schema, prepared.excluded))
+    if public is not None and model.differential_privacy:
+        model.fit(train, schema)  # a schema passed to a DP generator is its public domain
+    else:
+        model.fit(PreparedData(train, schema, prepared.excluded))
     report(progress, "scenario", 2, 4)
     if plan is not None and plan.privacy_filter:
         from healthforge.privacy.filter import PrivacyFilter, filtered_sample
