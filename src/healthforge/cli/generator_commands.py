@@ -107,17 +107,24 @@ def _fit(
     seed: int,
     params: list[str] | dict[str, Any] | None,
     public_schema: bool = False,
+    fair: dict[str, Any] | None = None,
 ) -> Any:
     params = params if isinstance(params, dict) else parse_params(params)
-    model = get_generator(generator, seed=seed, **params)
+    if fair:  # one model of `generator` per group of fair["fair_by"]
+        from healthforge.generators.fair import FairGenerator
+
+        model: Any = FairGenerator(base=generator, params=params, seed=seed, **fair)
+    else:
+        model = get_generator(generator, seed=seed, **params)
     started = time.perf_counter()
     with progress_bar() as progress:
         if public_schema:  # a DP generator: the user's schema is public knowledge
             model.fit(prepared.frame, prepared.schema, progress=progress)
         else:
             model.fit(prepared, progress=progress)
+    what = f"{generator}, one model per {fair['fair_by']}," if fair else generator
     err_console.print(
-        f"fitted {generator} on {len(prepared.frame):,} rows x {prepared.frame.shape[1]} "
+        f"fitted {what} on {len(prepared.frame):,} rows x {prepared.frame.shape[1]} "
         f"columns in {time.perf_counter() - started:.1f}s",
         highlight=False,
     )
@@ -224,6 +231,15 @@ def generate(
     labels: bool = typer.Option(
         False, "--labels", help="Write value labels (sex: female) instead of codes (1)."
     ),
+    fair_by: str | None = typer.Option(
+        None, "--fair-by", help="Fairness-aware: fit one generator per group of this column."
+    ),
+    fair_balance: bool = typer.Option(
+        False, "--fair-balance", help="With --fair-by: equal rows per group, not real shares."
+    ),
+    fair_min_rows: int = typer.Option(
+        20, "--fair-min-rows", help="With --fair-by: refuse groups with fewer training rows."
+    ),
     force: bool = typer.Option(False, "--force", help="Overwrite existing outputs."),
 ) -> None:
     """Fit a generator on DATA and write synthetic rows in one step (optionally evaluated)."""
@@ -239,10 +255,16 @@ def generate(
     generator, params = plan.generator, plan.params
     get_generator(generator, **params)  # unknown names fail before loading data
     public = schema is not None and describe(generator).differential_privacy
+    fair = _fair_options(fair_by, fair_balance, fair_min_rows, generator)
     prepared = _prepare(data, schema, target, drop, condition, conform=public)
+    if fair_by is not None and fair_by not in prepared.schema.modelled_names:
+        raise HealthForgeError(
+            f"--fair-by column '{fair_by}' is not a modelled column",
+            f"columns are: {', '.join(prepared.schema.modelled_names[:25])}",
+        )
     use_filter = plan.privacy_filter or privacy_filter
     if not evaluate and not use_filter:
-        model = _fit(prepared, generator, seed, params, public)
+        model = _fit(prepared, generator, seed, params, public, fair)
         _write_sample(model, rows or model.n_train_, out, seed, condition, labels)
         return
     from healthforge.evaluation import split_train_holdout
@@ -260,7 +282,7 @@ def generate(
         highlight=False,
     )
     model = _fit(
-        PreparedData(train, schema_obj, prepared.excluded), generator, seed, params, public
+        PreparedData(train, schema_obj, prepared.excluded), generator, seed, params, public, fair
     )
     if use_filter:
         n_rows = rows or len(prepared.frame)
@@ -269,6 +291,25 @@ def generate(
         _write_sample(model, rows or model.n_train_, out, seed, condition, labels)
     if evaluate:
         _evaluate_written(model, train, holdout, out, fairness_by, seed, report, json_out)
+
+
+def _fair_options(
+    fair_by: str | None, balance: bool, min_rows: int, generator: str
+) -> dict[str, Any] | None:
+    """FairGenerator options of ``--fair-by``; ``None`` without it."""
+    if fair_by is None:
+        if balance:
+            raise HealthForgeError("--fair-balance needs --fair-by COLUMN")
+        return None
+    if describe(generator).differential_privacy:
+        # one DP model per group would need a per-group budget this wrapper does not account
+        raise HealthForgeError(
+            f"--fair-by does not wrap the differentially private generator '{generator}'",
+            "drop --fair-by, or use a non-DP generator such as cart or bayesian_network",
+        )
+    if min_rows < 2:
+        raise HealthForgeError(f"--fair-min-rows must be at least 2, not {min_rows}")
+    return {"fair_by": fair_by, "balance": balance, "min_group_rows": min_rows}
 
 
 def _privacy_plan(
