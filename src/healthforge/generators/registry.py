@@ -25,6 +25,7 @@ _GENERATORS: dict[str, str] = {
     "ddpm": "healthforge.generators.ddpm:DdpmGenerator",
     "latent_copula": "healthforge.generators.latent:LatentCopulaGenerator",
     "lm": "healthforge.generators.lm.generator:LmGenerator",
+    "llm": "healthforge.generators.llm.generator:LlmGenerator",
 }
 
 
