@@ -178,3 +178,67 @@ def test_cli_refuses_to_overwrite_and_rejects_unknown_names(tmp_path: Path) -> N
         assert done.exit_code == 2, done.output
         assert "Traceback" not in done.output
     assert not (tmp_path / "new").exists()
+
+
+def test_changed_code_measures_again_without_duplicates(
+    small_run: tuple[BenchmarkResult, Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from healthforge.benchmark import harness
+
+    _, cache = small_run
+    store = tmp_path / "benchmark.json"
+    shutil.copy(cache, store)
+    calls: list[str] = []
+    real_run = jobs.run_ours
+
+    def counting(generator: str, *args: object, **kwargs: object) -> jobs.JobOutcome:
+        calls.append(generator)
+        return real_run(generator, *args, **kwargs)
+
+    monkeypatch.setattr(jobs, "run_ours", counting)
+    monkeypatch.setattr(harness, "_code_version", lambda *args: "changed")
+    again = run_benchmark(
+        ["pima"],
+        ["independent"],
+        repeats=2,
+        rows=200,
+        reference="independent",
+        evaluate_options=FAST_EVALUATION,
+        results_json=store,
+    )
+    assert calls == ["independent", "independent"]  # stale runs measured again
+    methods = sorted(r.method for r in again.records)
+    # the new independent runs replace the stale ones; bayesian_network's are merged in
+    assert methods == ["bayesian_network"] * 2 + ["independent"] * 2
+    assert all(r.code_version == "changed" for r in again.records if r.method == "independent")
+
+
+def test_dp_generators_run_at_each_epsilon_with_the_public_schema(tmp_path: Path) -> None:
+    result = run_benchmark(
+        ["icu"],
+        ["independent", "dp_copula"],
+        repeats=1,
+        epsilons=[1, 10],
+        reference="independent",
+        evaluate_options=FAST_EVALUATION,
+        results_json=tmp_path / "trade.json",
+    )
+    dp = [r for r in result.records if r.method == "dp_copula"]
+    assert sorted(r.epsilon for r in dp) == [1.0, 10.0]
+    for record in dp:
+        assert record.status == "ok", record.reason  # not refused: it got the public schema
+        budget = record.settings["dp_budget"]
+        assert budget["epsilon"] == record.epsilon and budget["public_schema"] is True
+        for metric in ("mia_auc", "singling_out_risk", "linkability_risk", "inference_risk"):
+            assert metric in record.metrics
+        assert record.metrics["mia_auc"] is not None
+    plain = next(r for r in result.records if r.method == "independent")
+    assert plain.epsilon is None and "dp_budget" not in plain.settings
+    stored = json.loads((tmp_path / "trade.json").read_text())
+    assert len(stored["runs"]) == 3 and all(run["key"] for run in stored["runs"])
+    paths = result.write(tmp_path, stem="trade")
+    table = paths["markdown"].read_text()
+    assert "## Privacy-utility trade-off" in table and "| dp_copula | 10 | 1 |" in table
+    assert "dp_copula ε=1" in table
+    page = paths["html"].read_text()
+    assert "membership-inference AUC" in page and "Privacy-utility trade-off</h2>" in page

@@ -226,6 +226,13 @@ def run_benchmark(
             version = _code_version(job.source, job.method, statuses)
             key = _run_key(job, split_seed, settings, version)
             cached = previous.pop(key, None)
+            # the same job measured with other code: stale, replaced by this measurement
+            # (or, when only assembling from the results file, shown with its version)
+            stale = [k for k in previous if _slot(k) == _slot(key)]
+            for k in stale:
+                older = previous.pop(k)
+                if cached is None and cached_only:
+                    cached = older
             if cached is not None and cached.status not in RETRY:
                 records.append(cached)
                 continue
@@ -431,7 +438,7 @@ def _code_version(source: str, method: str, statuses: dict[str, PeerStatus]) -> 
     import healthforge
 
     root = Path(healthforge.__file__).parent
-    files = sorted((root / "evaluation").glob("*.py"))
+    files = sorted((root / "evaluation").rglob("*.py"))
     if source == "healthforge":
         from healthforge.generators import registry
 
@@ -467,6 +474,11 @@ def _run_key(job: Job, split_seed: int, settings: dict, version: str) -> str:
         [job.data.name, job.name, job.epsilon, job.repeat, split_seed, relevant, version],
         sort_keys=True,
     )
+
+
+def _slot(key: str) -> str:
+    """A run key without its code version: which job it is, whatever code measured it."""
+    return json.dumps(json.loads(key)[:-1], sort_keys=True)
 
 
 def _previous_runs(path: Path) -> dict[str, RunRecord]:
