@@ -26,6 +26,7 @@ from healthforge.generators.base import Generator
 from healthforge.generators.conditions import EncodedConstraint
 from healthforge.generators.dp_base import BOUNDS_MODES
 from healthforge.generators.lm.decoding import sample_codes
+from healthforge.generators.lm.rules import RuleBook, learn_rules
 from healthforge.generators.lm.tokenizer import Tokenizer
 from healthforge.generators.lm.training import TrainSettings, build_network, train
 from healthforge.generators.torch_support import import_torch, select_device
@@ -49,6 +50,9 @@ class LmGenerator(Generator):
             equal-width bins between the public or DP bounds).
         temperature: sampling temperature (1 = the learned distribution).
         top_p: nucleus sampling mass (1 = off).
+        hard_rules: keep exact rules between token values seen in the data (``school``
+            determines ``education``; a question never asked of men) as rules when
+            writing rows (:mod:`.rules`); never under DP.
         early_stopping: hold out 10% of rows and stop on their loss (not under DP).
         patience: epochs without improvement before stopping.
         epsilon: DP budget; ``None`` (default) trains without differential privacy.
@@ -84,6 +88,7 @@ class LmGenerator(Generator):
         n_bins: int = 32,
         temperature: float = 1.0,
         top_p: float = 1.0,
+        hard_rules: bool = True,
         early_stopping: bool = True,
         patience: int = 15,
         epsilon: float | None = None,
@@ -108,6 +113,7 @@ class LmGenerator(Generator):
         self.n_bins = n_bins
         self.temperature = temperature
         self.top_p = top_p
+        self.hard_rules = hard_rules
         self.early_stopping = early_stopping
         self.patience = patience
         self.epsilon = epsilon
@@ -169,7 +175,9 @@ class LmGenerator(Generator):
     def _fit(self, X: np.ndarray, progress: ProgressCallback | None) -> None:
         rng = np.random.default_rng(self.seed)
         tokenizer = Tokenizer.from_data(X, self.discrete_, self.cardinalities_, self.n_bins)
-        self._train(tokenizer, tokenizer.encode(X, rng), progress, None)
+        codes = tokenizer.encode(X, rng)
+        self.rules_ = learn_rules(codes, tokenizer.sizes) if self.hard_rules else []
+        self._train(tokenizer, codes, progress, None)
 
     def _train(
         self,
@@ -229,8 +237,10 @@ class LmGenerator(Generator):
         self, n: int, rng: np.random.Generator, constraints: dict[int, EncodedConstraint]
     ) -> np.ndarray:
         """Rows ``(n, d)`` written with the constrained columns first, masked to what is allowed."""
+        rules = getattr(self, "rules_", [])
+        book = RuleBook(rules, self.tokenizer_.n_columns) if rules else None
         codes = sample_codes(
-            self._net(), self.tokenizer_, n, rng, constraints, self.temperature, self.top_p
+            self._net(), self.tokenizer_, n, rng, constraints, self.temperature, self.top_p, book
         )
         return self.tokenizer_.decode(codes, rng, constraints)
 

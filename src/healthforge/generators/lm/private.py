@@ -103,6 +103,7 @@ def fit_private(
         "prior_rho": rho_domain,
         "noise_seed": gen.noise_seed,  # type: ignore[attr-defined]
     }
+    gen.rules_ = []  # type: ignore[attr-defined]  # rules would be read from the data for free
     result = gen._train(tokenizer, codes, progress, private)  # type: ignore[attr-defined]
     sgd = result.private.budget()
 
