@@ -15,6 +15,7 @@ larger local model and raise ``steps``. See docs/llm.md.
 from __future__ import annotations
 
 import time
+import warnings
 from typing import Any
 
 import numpy as np
@@ -96,6 +97,10 @@ class LlmGenerator(Generator):
             raise HealthForgeError("steps and batch_size must be ≥ 1 and temperature > 0")
         started = time.perf_counter()
         self.model_path_ = str(loading.resolve_model(self.model))
+        # the default weights are not open source: say so every time they are used
+        self.model_notice_ = loading.GEMMA_NOTICE if self.model is None else None
+        if self.model_notice_:
+            warnings.warn(self.model_notice_, UserWarning, stacklevel=3)
         lm, tokenizer = self._load()
         self.load_seconds_ = time.perf_counter() - started
 
