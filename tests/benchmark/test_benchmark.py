@@ -219,6 +219,7 @@ def test_dp_generators_run_at_each_epsilon_with_the_public_schema(tmp_path: Path
         ["independent", "dp_copula"],
         repeats=1,
         epsilons=[1, 10],
+        sample_rows=2000,
         reference="independent",
         evaluate_options=FAST_EVALUATION,
         results_json=tmp_path / "trade.json",
