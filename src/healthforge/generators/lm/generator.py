@@ -39,7 +39,8 @@ class LmGenerator(Generator):
 
     Args:
         epochs: most training epochs (without DP, early stopping usually ends sooner).
-        batch_size: rows per step (the expected Poisson batch under DP).
+        batch_size: rows per step (the expected Poisson batch under DP); smaller tables
+            use at most an eighth of their rows, so every epoch takes ~8 steps.
         d_model: width of the transformer.
         n_layers: transformer blocks.
         n_heads: attention heads (must divide ``d_model``).

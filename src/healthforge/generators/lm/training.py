@@ -4,8 +4,9 @@ Every step shuffles the column order of every row afresh, so the network learns
 ``p(value of column c | any subset of the other columns)``. The loss is the
 cross-entropy of each value token among the tokens of its own column only.
 
-Without differential privacy, 10% of the rows (at least ``MIN_VALID_ROWS``) are held
-out and the loss on them, with fixed column orders, is checked after every epoch:
+Without differential privacy, 10% of the rows (at least ``VALID_ROWS``, at most a
+fifth of the table; none below ``MIN_VALID_ROWS``) are held out and the loss on them,
+with fixed column orders, is checked after every epoch:
 training stops after ``patience`` epochs without improvement and keeps the best
 epoch. With DP-SGD (:mod:`healthforge.generators.dp_sgd`) there is no held-out check
 (choosing an epoch by private validation rows would leak): a fixed number of epochs
@@ -30,8 +31,10 @@ from healthforge.generators.torch_support import (
 )
 from healthforge.progress import ProgressCallback, report
 
-MIN_VALID_ROWS = 50
+MIN_VALID_ROWS = 20  # fewer held-out rows than this (tables under 100 rows): no early stopping
+VALID_ROWS = 50  # held out at least this many rows, up to a fifth of a small table
 VALID_SHARE = 0.1
+MIN_BATCH = 16
 
 
 @dataclass
@@ -134,14 +137,16 @@ def train(
     if private is not None:
         return _train_private(net, opt, rows, s, private, tables, orders_for, progress, started)
 
-    n_valid = round(VALID_SHARE * n)
+    # small tables overfit fastest: hold out up to a fifth of them rather than nothing
+    n_valid = max(round(VALID_SHARE * n), min(VALID_ROWS, n // 5))
     use_valid = s.early_stopping and n_valid >= MIN_VALID_ROWS
     perm = rng.permutation(n)
     valid = rows[perm[:n_valid]] if use_valid else None
     train_rows = rows[perm[n_valid:]] if use_valid else rows
     valid_orders = orders_for(n_valid) if use_valid else None
     stopper = EarlyStopping(patience=s.patience, min_delta=0.0)
-    batch = min(s.batch_size, len(train_rows))
+    # at least ~8 steps per epoch: a small table otherwise stops before it learns much
+    batch = min(s.batch_size, max(MIN_BATCH, len(train_rows) // 8))
     history: list[dict[str, float]] = []
     epoch = 0
     for epoch in range(1, s.epochs + 1):
