@@ -146,7 +146,7 @@ def conditioned(
     }
 
 
-def write_markdown(cache: dict[str, Any], args: argparse.Namespace) -> None:
+def write_markdown(cache: dict[str, Any], out_dir: Path) -> None:
     lines = [
         "# `lm` vs ctgan (and others) on NHEFS and ICU",
         "",
@@ -193,7 +193,7 @@ def write_markdown(cache: dict[str, Any], args: argparse.Namespace) -> None:
     lines += ["", "Sessions (machine at the start of each):", ""]
     for key, info in cache["sessions"].items():
         lines.append(f"* {key}: `{json.dumps(info)}`")
-    atomic_write_text(RESULTS / "lm.md", "\n".join(lines) + "\n")
+    atomic_write_text(out_dir / "lm.md", "\n".join(lines) + "\n")
 
 
 def _f(value: Any, digits: int = 2) -> str:
@@ -208,8 +208,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--conditions", nargs="*", default=["sex=female", "age>=65"])
     parser.add_argument("--markdown-only", action="store_true")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="where lm.json/lm.md go")
     args = parser.parse_args()
-    path = RESULTS / "lm.json"
+    path = args.results / "lm.json"
     cache = json.loads(path.read_text()) if path.exists() else {"runs": {}, "sessions": {}}
     if not args.markdown_only:
         from healthforge.generators.torch_support import import_torch
@@ -223,7 +224,7 @@ def main() -> None:
                 cache["runs"][f"{dataset}/{name}"] = result
                 print(json.dumps(result), flush=True)
                 atomic_write_text(path, json.dumps(cache, indent=1, default=str) + "\n")
-    write_markdown(cache, args)
+    write_markdown(cache, args.results)
 
 
 if __name__ == "__main__":
