@@ -20,7 +20,7 @@ from healthforge.generators import get_generator
 from healthforge.generators.base import Generator
 from healthforge.generators.llm import loading
 
-pytestmark = pytest.mark.llm
+pytestmark = [pytest.mark.llm, pytest.mark.filterwarnings("ignore:Using Gemma 3 270M")]
 
 COLUMNS = ["age", "bmi", "npreg", "type"]
 # single-threaded: on the shared 2-core test machine two torch threads were 8x slower
@@ -55,6 +55,7 @@ def fitted() -> Generator:
 def test_fine_tunes_lora_only_and_samples_valid_rows() -> None:
     gen = fitted()
     stats = gen.train_stats_
+    assert "Gemma Terms of Use" in gen.model_notice_  # the default weights are not open source
     assert stats["vocabulary"] < 100  # the output layer is cut to the table's tokens
     assert np.isfinite(stats["first_loss"]) and stats["first_loss"] > 0
     trainable = gen.lm_.trainable()

@@ -111,6 +111,8 @@ def load(path: Path, dtype: str = "float32") -> tuple[Any, Any]:
         folder = str(path.parent)
     else:
         folder = str(path)
+    bars = transformers.utils.logging.is_progress_bar_enabled()
+    transformers.utils.logging.disable_progress_bar()  # our caller reports progress
     try:
         tokenizer = _load_tokenizer(transformers, path, folder, kwargs)
         model = _load_model(transformers, path, folder, kwargs, getattr(torch, dtype))
@@ -122,6 +124,9 @@ def load(path: Path, dtype: str = "float32") -> tuple[Any, Any]:
             "pass a causal language model (.gguf or Hugging Face folder) that transformers "
             "supports, or leave model unset for the default",
         ) from None
+    finally:
+        if bars:
+            transformers.utils.logging.enable_progress_bar()
     if tokenizer.eos_token_id is None:
         raise HealthForgeError(f"the tokenizer of '{path}' has no end-of-sequence token")
     return model, tokenizer

@@ -13,6 +13,7 @@ Two things make this affordable on a CPU:
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,7 +48,9 @@ class CutHeadLM:
         config = peft.LoraConfig(
             r=rank, lora_alpha=alpha, lora_dropout=0.0, target_modules=targets, bias="none"
         )
-        self.peft_model = peft.get_peft_model(model, config).to(device)
+        with warnings.catch_warnings():  # transformers' deprecation notes, not the user's
+            warnings.simplefilter("ignore", FutureWarning)
+            self.peft_model = peft.get_peft_model(model, config).to(device)
         base = self.peft_model.get_base_model()
         self.decoder = base.get_decoder()
         self.device = device
@@ -79,7 +82,9 @@ class CutHeadLM:
     def adapter_state(self) -> dict[str, Any]:
         import peft
 
-        state = peft.get_peft_model_state_dict(self.peft_model)
+        with warnings.catch_warnings():  # "no config file": the vocabulary is untouched
+            warnings.simplefilter("ignore", UserWarning)
+            state = peft.get_peft_model_state_dict(self.peft_model)
         return {k: v.detach().cpu().clone() for k, v in state.items()}
 
     def load_adapter_state(self, state: dict[str, Any]) -> None:
