@@ -30,7 +30,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from healthforge.generators.ctgan import GUMBEL_TAU, CtganGenerator, _networks
-from healthforge.generators.dp_deep import DeepDPGenerator
+from healthforge.generators.dp_deep import DeepDPGenerator, isolated_rng
 from healthforge.generators.dp_sgd import DPSGDBudget, make_private
 from healthforge.generators.neural_transform import NeuralTransformer, SpanLayout
 from healthforge.generators.torch_support import configure, import_torch, module_to_cpu_state
@@ -144,7 +144,8 @@ class DPCtganGenerator(DeepDPGenerator):
         torch = import_torch()
         configure(self.seed, self.threads)
         device = self._device()
-        rng = np.random.default_rng(self.seed)
+        rng = np.random.default_rng(self.seed)  # the generator's draws (post-processing)
+        step_rng = np.random.default_rng([self.seed, 1])  # seeds of each critic step
         cond_cols = [j for j in transformer.cond_columns if self.discrete_[j]]
         sampler = NoisyCond(cond_cols, {j: self.noisy_histograms_[j] for j in cond_cols})
         has_cond = sampler.n_cond > 0
@@ -189,29 +190,32 @@ class DPCtganGenerator(DeepDPGenerator):
 
         self.history_: list[dict[str, float]] = []
         for epoch in range(1, self.epochs + 1):
-            loss_d_sum, loss_g_sum, steps = 0.0, 0.0, 0
+            loss_g_sum, steps = 0.0, 0
             for (batch,) in run.loader:
                 # -- discriminator: DP-SGD on real (Poisson) + fake rows ----------------
                 with torch.no_grad():
                     raw, cvec, _, _ = fake_rows(n_fake)
                     fake = layout.activate(raw, GUMBEL_TAU)
-                real = batch[:, :dim]
-                if has_cond:
-                    col = rng.integers(0, sampler.n_cond, len(batch))
-                    level = batch[:, dim:].cpu().numpy()[np.arange(len(batch)), col]
-                    real_cvec = torch.as_tensor(
-                        sampler.vectors(col, level.astype(np.int64)), device=device
+                with isolated_rng(torch, step_rng):
+                    real = batch[:, :dim]
+                    if has_cond:
+                        # its own rng: the draws depend on the (private) batch size
+                        real_rng = np.random.default_rng(int(step_rng.integers(2**62)))
+                        col = real_rng.integers(0, sampler.n_cond, len(batch))
+                        level = batch[:, dim:].cpu().numpy()[np.arange(len(batch)), col]
+                        real_cvec = torch.as_tensor(
+                            sampler.vectors(col, level.astype(np.int64)), device=device
+                        )
+                        real = torch.cat([real, real_cvec], dim=1)
+                        fake = torch.cat([fake, cvec], dim=1)
+                    both = torch.cat([real, fake], dim=0)
+                    labels = torch.cat(
+                        [torch.ones(len(real), device=device), torch.zeros(n_fake, device=device)]
                     )
-                    real = torch.cat([real, real_cvec], dim=1)
-                    fake = torch.cat([fake, cvec], dim=1)
-                both = torch.cat([real, fake], dim=0)
-                labels = torch.cat(
-                    [torch.ones(len(real), device=device), torch.zeros(n_fake, device=device)]
-                )
-                loss_d = bce(run.module(both).squeeze(1), labels)
-                run.optimizer.zero_grad(set_to_none=True)
-                loss_d.backward()
-                run.optimizer.step()  # accounted on every step, even with no real row
+                    loss_d = bce(run.module(both).squeeze(1), labels)
+                    run.optimizer.zero_grad(set_to_none=True)
+                    loss_d.backward()
+                    run.optimizer.step()  # accounted on every step, even with no real row
                 # -- generator: post-processing of the private discriminator -------------
                 run.module.disable_hooks()
                 for _ in range(self.generator_steps):
@@ -233,16 +237,10 @@ class DPCtganGenerator(DeepDPGenerator):
                     opt_g.step()
                 run.module.enable_hooks()
                 run.optimizer.zero_grad(set_to_none=True)  # drop the generator's critic grads
-                loss_d_sum += float(loss_d.detach())
                 loss_g_sum += float(loss_g.detach())
                 steps += 1
-            self.history_.append(
-                {
-                    "epoch": epoch,
-                    "loss_d": loss_d_sum / max(steps, 1),
-                    "loss_g": loss_g_sum / max(steps, 1),
-                }
-            )
+            # the generator's loss only: the critic's is computed on private rows
+            self.history_.append({"epoch": epoch, "loss_g": loss_g_sum / max(steps, 1)})
             report(progress, "training (DP-SGD discriminator)", epoch, self.epochs)
         self.epochs_trained_ = self.epochs
         self.sampler_ = sampler

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, ClassVar
 
 import numpy as np
@@ -52,6 +54,19 @@ def public_transformer(sizes: np.ndarray) -> NeuralTransformer:
     transformer.dim = start
     transformer.n_columns = len(sizes)
     return transformer
+
+
+@contextmanager
+def isolated_rng(torch: Any, rng: np.random.Generator) -> Iterator[None]:
+    """Run a DP-SGD step on torch's global RNG freshly seeded from ``rng``, then restore it.
+
+    A Poisson batch's size is private; the step's random draws (dropout masks, the VAE's
+    reparameterisation noise) grow with it. Without this, the draws of every later step
+    would shift with past batch sizes - a channel the accountant does not cover.
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(rng.integers(2**62)))
+        yield
 
 
 class DeepDPGenerator(DPGenerator, DeepGenerator):

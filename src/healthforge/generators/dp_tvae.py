@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from healthforge.generators.ctgan import SAMPLE_BATCH
-from healthforge.generators.dp_deep import DeepDPGenerator
+from healthforge.generators.dp_deep import DeepDPGenerator, isolated_rng
 from healthforge.generators.dp_sgd import DPSGDBudget, make_private
 from healthforge.generators.neural_transform import NeuralTransformer, SpanLayout
 from healthforge.generators.torch_support import configure, import_torch, module_to_cpu_state
@@ -113,21 +113,25 @@ class DPTvaeGenerator(DeepDPGenerator):
             mechanism=self.mechanism,
         )
         layout = SpanLayout(transformer, device)
-        self.history_: list[dict[str, float]] = []
+        step_rng = np.random.default_rng(self.seed)  # data-independent seeds of each step
         for epoch in range(1, self.epochs + 1):
-            total, steps = 0.0, 0
             for (batch,) in run.loader:
-                observed = torch.ones(len(batch), 0, device=device)
-                loss = TvaeGenerator._loss(
-                    torch, encoder, decoder, layout, transformer, batch, observed, self.loss_factor
-                )
-                run.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                run.optimizer.step()  # every step, even on an empty batch: it is accounted
-                if len(batch):
-                    total, steps = total + float(loss.detach()), steps + 1
-            # the loss of noisy-gradient steps on private rows: shown, never used to select
-            self.history_.append({"epoch": epoch, "loss": total / max(steps, 1)})
+                with isolated_rng(torch, step_rng):
+                    observed = torch.ones(len(batch), 0, device=device)
+                    loss = TvaeGenerator._loss(
+                        torch,
+                        encoder,
+                        decoder,
+                        layout,
+                        transformer,
+                        batch,
+                        observed,
+                        self.loss_factor,
+                    )
+                    run.optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    run.optimizer.step()  # every step, even on an empty batch: accounted
+            # no loss history is kept: it is computed on private rows without noise
             report(progress, "training (DP-SGD)", epoch, self.epochs)
         self.epochs_trained_ = self.epochs
         self.decoder_state_ = module_to_cpu_state(decoder)
