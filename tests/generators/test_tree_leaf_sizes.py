@@ -14,7 +14,7 @@ from healthforge.generators.cart import adaptive_min_leaf
 
 def test_cart_leaf_grows_with_the_table_up_to_a_cap() -> None:
     sizes = [adaptive_min_leaf(n) for n in (2, 10, 50, 160, 225, 1252, 100_000)]
-    assert sizes == [5, 6, 14, 25, 30, 30, 30]
+    assert sizes == [5, 6, 14, 25, 25, 25, 25]
 
 
 def test_arf_leaf_is_larger_on_small_tables_and_synthpops_5_on_large_ones() -> None:
@@ -24,11 +24,11 @@ def test_arf_leaf_is_larger_on_small_tables_and_synthpops_5_on_large_ones() -> N
 def test_auto_leaf_sizes_are_used_and_explicit_ones_win() -> None:
     icu = bundled("icu")  # 200 rows, target 'died'
     cart = get_generator("cart", seed=0).fit(icu, target="died")
-    assert cart.min_leaf_ == adaptive_min_leaf(200) == 28 and cart.target_min_leaf_ == 5
+    assert cart.min_leaf_ == adaptive_min_leaf(200) == 25 and cart.target_min_leaf_ == 5
     target_step = cart.order_.index(cart.target_index_)
     assert cart.value_models_[target_step][0].min_samples_leaf == 5  # the target keeps 5
     other = cart.value_models_[1][0]
-    assert other is None or other.min_samples_leaf == 28
+    assert other is None or other.min_samples_leaf == 25
     fixed = get_generator("cart", seed=0, min_samples_leaf=7).fit(icu)
     assert fixed.min_leaf_ == 7
     arf = get_generator("arf", seed=0, n_estimators=5, max_iters=1).fit(icu)
