@@ -210,6 +210,13 @@ def main() -> None:
                 f"{peer['sample_s'] / fixed['sample_s']:.1f}x; our transformer took "
                 f"{fixed['transformer_s']:.1f} s of our fit"
             )
+    load_end = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    lines += [
+        "",
+        f"load average at end {load_end:.1f}. Run under `flock /tmp/hf-bench.lock` (no other "
+        "timed benchmark at the same time); other, niced work may have shared the cores, "
+        "which slows both sides - compare within this table, not across runs.",
+    ]
     if ratios:
         lines += ["", "Speed ratios (higher = ours faster):", *ratios]
     elif sdv is None:
