@@ -40,6 +40,7 @@ import numpy as np
 
 from healthforge.errors import HealthForgeError
 from healthforge.generators.base import Generator
+from healthforge.generators.conditions import EncodedConstraint
 from healthforge.generators.neural_transform import FidelitySignal, NeuralTransformer, SpanLayout
 from healthforge.generators.torch_support import (
     EarlyStopping,
@@ -211,6 +212,7 @@ class CtganGenerator(DeepGenerator):
 
     name = "ctgan"
     summary = "Conditional tabular GAN (CTGAN, Xu et al. 2019); torch, CPU or GPU."
+    conditioning = "native"
 
     def __init__(
         self,
@@ -387,8 +389,15 @@ class CtganGenerator(DeepGenerator):
         n: int,
         rng: np.random.Generator,
         device: Any,
+        fixed: tuple[int, np.ndarray] | None = None,
     ) -> np.ndarray:
-        """``n`` encoded rows ``(n, d)`` from generator ``gen`` (eval mode, no grad)."""
+        """``n`` encoded rows ``(n, d)`` from generator ``gen`` (eval mode, no grad).
+
+        ``fixed`` = ``(i, levels)`` sets every row's conditional vector to level
+        ``levels[r]`` ``(n,)`` of conditioning column ``i`` and makes that column's
+        output block that level (native conditioning); otherwise the conditional
+        vectors follow the training frequencies.
+        """
         torch = import_torch()
         was_training = gen.training
         gen.eval()
@@ -398,12 +407,23 @@ class CtganGenerator(DeepGenerator):
             for start in range(0, n, SAMPLE_BATCH):
                 m = min(SAMPLE_BATCH, n - start)
                 z = rng.standard_normal((m, emb), dtype=np.float32)
-                if sampler.n_cond > 0:
+                if fixed is not None:
+                    vec = np.zeros((m, sampler.cond_dim), dtype=np.float32)
+                    vec[np.arange(m), sampler.offsets[fixed[0]] + fixed[1][start : start + m]] = 1
+                    z = np.concatenate([z, vec], axis=1)
+                elif sampler.n_cond > 0:
                     # at sampling time the conditions follow the real frequencies
                     _, _, vec = sampler.draw(m, rng, log_frequency=False)
                     z = np.concatenate([z, vec], axis=1)
                 raw = gen(torch.as_tensor(z, device=device))
-                parts.append(layout.activate(raw).cpu().numpy())
+                act = layout.activate(raw).cpu().numpy()
+                if fixed is not None:
+                    # the conditioned column takes exactly the requested level
+                    plan = transformer.plans[transformer.cond_columns[fixed[0]]]
+                    block = act[:, plan.softmax_start : plan.softmax_start + plan.n_levels]
+                    block[:] = 0.0
+                    block[np.arange(m), fixed[1][start : start + m]] = 1.0
+                parts.append(act)
         gen.train(was_training)
         return transformer.inverse_transform(np.concatenate(parts), rng)
 
@@ -422,6 +442,36 @@ class CtganGenerator(DeepGenerator):
     def _sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         return self._generate(
             self._net(), self._layout(), self.sampler_, self.transformer_, n, rng, "cpu"
+        )
+
+    def _sample_given(
+        self, n: int, rng: np.random.Generator, constraints: dict[int, EncodedConstraint]
+    ) -> np.ndarray:
+        """Rows given ``constraints`` through the conditional vector.
+
+        Of the constrained columns that take part in the conditional vector (discrete
+        columns and numeric ones kept one-hot), the most selective one (least training
+        mass allowed) drives it: each row's level is drawn from the training frequencies
+        restricted to the allowed levels, the generator is fed that level - what
+        training-by-sampling taught it to condition on - and the column's output is set
+        to it. Other constraints (numeric ranges, further columns) are left to the base
+        class's rejection on the decoded rows, which now starts from rows that already
+        satisfy the rarest part.
+        """
+        choice = conditioning_choice(self.transformer_, self.sampler_, self.discrete_, constraints)
+        if choice is None:
+            return self._sample(n, rng)
+        i, probs = choice
+        levels = rng.choice(len(probs), size=n, p=probs)
+        return self._generate(
+            self._net(),
+            self._layout(),
+            self.sampler_,
+            self.transformer_,
+            n,
+            rng,
+            "cpu",
+            fixed=(i, levels),
         )
 
 
@@ -467,3 +517,43 @@ def _critic_loss(torch: Any, critic: Any, real: Any, fake: Any, pac: int) -> tup
     (grads,) = torch.autograd.grad(s_mixed, mixed, torch.ones_like(s_mixed), create_graph=True)
     norms = grads.reshape(-1, pac * dim).norm(2, dim=1)
     return scores[:k].mean() - scores[k:].mean(), 10.0 * ((norms - 1.0) ** 2).mean()
+
+
+def conditioning_choice(
+    transformer: NeuralTransformer,
+    sampler: CondSampler | _SamplingCond,
+    discrete: np.ndarray,
+    constraints: dict[int, EncodedConstraint],
+) -> tuple[int, np.ndarray] | None:
+    """The conditional-vector column to clamp and its level probabilities, or ``None``.
+
+    Returns ``(i, probs)``: ``i`` indexes ``transformer.cond_columns``; ``probs``
+    ``(n_levels,)`` are the training frequencies of that column's levels restricted to
+    the levels ``constraints`` allow (renormalised). The column with the least allowed
+    training mass is chosen. ``None`` when no constrained column is in the conditional
+    vector, or when a constrained one allows no level seen in training (the base class
+    then reports the condition as too rare).
+    """
+    best: tuple[float, int, np.ndarray] | None = None
+    for i, j in enumerate(transformer.cond_columns):
+        constraint = constraints.get(j)
+        if constraint is None:
+            continue
+        plan = transformer.plans[j]
+        levels = plan.levels
+        if discrete[j] and constraint.codes is not None:
+            codes = levels.astype(np.int64)
+            inside = (codes >= 0) & (codes < len(constraint.codes))
+            allowed = inside & constraint.codes[np.clip(codes, 0, len(constraint.codes) - 1)]
+        else:
+            allowed = (levels >= constraint.low) & (levels <= constraint.high)
+        if plan.has_missing:
+            allowed = np.r_[allowed, constraint.missing_allowed]
+        cum = sampler.freq_cum[i, : plan.n_levels]
+        freq = np.diff(np.r_[0.0, cum])
+        mass = float((freq * allowed).sum())
+        if mass <= 0:
+            return None
+        if best is None or mass < best[0]:
+            best = (mass, i, freq * allowed / mass)
+    return None if best is None else (best[1], best[2])
