@@ -13,7 +13,7 @@ the copy guard); then, on the first ``len(train)`` of the 10k rows,
 and the privacy filter (:func:`healthforge.privacy.filter.privacy_filter`, train +
 holdout): rows it removed and exact copies left after it.
 
-Conditioned sample (NHEFS; ``--conditions``, default female, age >= 65): 1,000 rows
+Conditioned sample (NHEFS; ``--conditions``, default ``sex=1`` (female), ``age>=65``): 1,000 rows
 from each generator; share satisfying, rows rejected by the base class's mask (0 means
 satisfied by construction), and the subset fidelity: mean per-column similarity
 (1 - KS / 1 - TV, ``evaluation.fidelity.column_similarities``) of the sample's other
@@ -206,7 +206,8 @@ def main() -> None:
     parser.add_argument("--generators", nargs="*", default=["lm", "ctgan"])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--conditions", nargs="*", default=["sex=female", "age>=65"])
+    # NHEFS codes sex 1 = female; the fitted schema here is inferred, without value labels
+    parser.add_argument("--conditions", nargs="*", default=["sex=1", "age>=65"])
     parser.add_argument("--markdown-only", action="store_true")
     parser.add_argument("--results", type=Path, default=RESULTS, help="where lm.json/lm.md go")
     args = parser.parse_args()
