@@ -86,8 +86,8 @@ def write_table(rows: list[dict], path: Path) -> None:
 
     lines = [
         "| dataset | generator | ε target | ε recorded | σ (noise mult.) | steps | fit (s) | "
-        "fit CPU (s) | TSTR/TRTR | detection AUC | MIA AUC | load |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "fit CPU (s) | TSTR/TRTR | detection AUC | MIA AUC | load | run |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     order = {g: i for i, g in enumerate(GENERATORS)}
     for r in sorted(rows, key=lambda r: (r["dataset"], r["epsilon_target"], order[r["generator"]])):
@@ -95,7 +95,8 @@ def write_table(rows: list[dict], path: Path) -> None:
             f"| {r['dataset']} | {r['generator']} | {r['epsilon_target']:g} | "
             f"{f(r['epsilon_recorded'])} | {f(r['noise_multiplier'], 2)} | "
             f"{r['steps'] or '—'} | {r['fit_s']} | {r['fit_cpu_s']} | {f(r['utility_ratio'])} | "
-            f"{f(r['detection_auc'])} | {f(r['mia_auc'])} | {f(r['load_average'], 1)} |"
+            f"{f(r['detection_auc'])} | {f(r['mia_auc'])} | {f(r['load_average'], 1)} | "
+            f"{r.get('run', 'flock')} |"
         )
     path.write_text("\n".join(lines) + "\n")
 
@@ -108,6 +109,9 @@ def main() -> None:
     parser.add_argument("--param", action="append", default=[], help="k=v for the deep ones")
     parser.add_argument("--log", type=Path, default=RESULTS / "dp_deep.json")
     parser.add_argument("--write", action="store_true", help="only write the table")
+    parser.add_argument(
+        "--niced", action="store_true", help="mark rows as niced runs (times not comparable)"
+    )
     args = parser.parse_args()
     params = {k: json.loads(v) for k, v in (p.split("=", 1) for p in args.param)}
     rows = [json.loads(x) for x in args.log.read_text().splitlines()] if args.log.exists() else []
@@ -124,6 +128,7 @@ def main() -> None:
                 deep = generator in ("dpctgan", "dptvae")
                 row = run_one(dataset, generator, epsilon, params if deep else {})
                 row["machine"] = {k: machine[k] for k in ("date", "nproc", "cpu", "git_commit")}
+                row["run"] = "niced" if args.niced else "flock"
                 with args.log.open("a") as out:
                     out.write(json.dumps(row) + "\n")
                 print(json.dumps(row), flush=True)
