@@ -16,16 +16,21 @@ generator is fitted on the training part only.
 
 Each generator is fitted with ``--repeats`` seeds; the table shows mean (sd).
 
-With ``--evaluate``, a second table cross-checks one seed per generator with the
+With ``--evaluate``, a second table cross-checks every seed of every generator with the
 project's metric engine (``healthforge.evaluation.evaluate``, training rows as
 ``real``, the split's holdout as ``holdout``).
 
-Run: ``.venv/bin/python benchmarks/bench_tree_generators.py [--repeats 3] [--evaluate]``
+``--dataset icu`` runs the same protocol on the 200-row ICU table (target ``died``);
+``--param KEY=VALUE`` passes a generator parameter (JSON value) to every generator.
+
+Run: ``.venv/bin/python benchmarks/bench_tree_generators.py [--dataset icu] [--repeats 3]
+[--evaluate] [--param min_samples_leaf=5]``
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import time
@@ -38,11 +43,16 @@ from sklearn.neighbors import NearestNeighbors
 from xgboost import XGBClassifier
 
 from healthforge.data import load_table
+from healthforge.data.bundled import default_target
 from healthforge.data.encoding import TableEncoder
 from healthforge.generators import get_generator
 
-TARGET = "death"
-DROP = ["seqn", "censored", "yrdth", "modth", "dadth"]
+TARGET = "death"  # set by --dataset
+# per dataset: columns dropped before fitting (identifiers, constants, target leaks)
+DROPS = {
+    "nhefs_complete": ["seqn", "censored", "yrdth", "modth", "dadth"],
+    "icu": [],
+}
 GENERATORS = ("cart", "arf", "gaussian_copula", "bayesian_network")
 
 
@@ -109,9 +119,17 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--generators", nargs="*", default=list(GENERATORS))
     parser.add_argument("--evaluate", action="store_true", help="also run evaluate()")
+    parser.add_argument("--only-evaluate", action="store_true", help="only run evaluate()")
+    parser.add_argument("--dataset", choices=sorted(DROPS), default="nhefs_complete")
+    parser.add_argument(
+        "--param", action="append", default=[], help="generator parameter KEY=VALUE (JSON value)"
+    )
     args = parser.parse_args()
+    params = {k: json.loads(v) for k, v in (p.split("=", 1) for p in args.param)}
 
-    df = load_table("bundled:nhefs_complete").drop(columns=DROP)
+    global TARGET
+    TARGET = default_target(f"bundled:{args.dataset}") or TARGET
+    df = load_table(f"bundled:{args.dataset}").drop(columns=DROPS[args.dataset])
     train, test = train_test_split(df, test_size=0.2, stratify=df[TARGET], random_state=0)
     train, test = train.reset_index(drop=True), test.reset_index(drop=True)
 
@@ -120,15 +138,18 @@ def main() -> None:
     trtr = utility(encoder, train, test, 0)
     floor = detection(encoder, train, test, 0)
     print(f"machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}")
-    print(f"data: nhefs_complete {df.shape}, train {len(train)}, holdout {len(test)}")
+    print(f"data: {args.dataset} {df.shape}, train {len(train)}, holdout {len(test)}")
     print(f"TRTR AUROC {trtr:.3f}; detection floor (holdout vs train) {floor:.3f}")
+    if args.only_evaluate:
+        engine_table(args.generators, train, test, args.repeats, params)
+        return
     print()
     print("| method | fit (s) | sample 10k (s) | TSTR/TRTR | detection AUC | DCR ratio |")
     print("|---|---|---|---|---|---|")
     for name in args.generators:
         rows = []
         for seed in range(args.repeats):
-            gen = get_generator(name, seed=seed)
+            gen = get_generator(name, seed=seed, **params)
             start = time.perf_counter()
             gen.fit(train, target=TARGET)
             fit_s = time.perf_counter() - start
@@ -149,7 +170,7 @@ def main() -> None:
         cells = [f"{m:.2f} ({s:.2f})" for m, s in zip(arr.mean(0), arr.std(0), strict=True)]
         print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
     if args.evaluate:
-        engine_table(args.generators, train, test)
+        engine_table(args.generators, train, test, args.repeats, params)
 
 
 ENGINE_KEYS = (
@@ -162,19 +183,35 @@ ENGINE_KEYS = (
 )
 
 
-def engine_table(names: list[str], train: pd.DataFrame, test: pd.DataFrame) -> None:
-    """One seed per generator through ``healthforge.evaluation.evaluate``."""
+def engine_table(
+    names: list[str],
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    repeats: int,
+    params: dict[str, object],
+) -> None:
+    """Every seed of every generator through ``healthforge.evaluation.evaluate``."""
     from healthforge.evaluation.evaluate import evaluate
 
     print()
-    print("healthforge.evaluation.evaluate, seed 0, synthetic rows = training rows:")
+    print(
+        f"healthforge.evaluation.evaluate, mean (sd) over {repeats} seeds, "
+        "synthetic rows = training rows:"
+    )
     print("| method | " + " | ".join(".".join(k) for k in ENGINE_KEYS) + " |")
     print("|---|" + "---|" * len(ENGINE_KEYS))
     for name in names:
-        synth = get_generator(name, seed=0).fit(train, target=TARGET).sample(len(train), seed=100)
-        summary = evaluate(train, synth, holdout=test, target=TARGET, seed=0).summary
-        values = [summary[block][key] for block, key in ENGINE_KEYS]
-        cells = ["—" if v is None else f"{v:.2f}" for v in values]
+        rows = []
+        for seed in range(repeats):
+            gen = get_generator(name, seed=seed, **params).fit(train, target=TARGET)
+            synth = gen.sample(len(train), seed=seed + 100)
+            summary = evaluate(train, synth, holdout=test, target=TARGET, seed=seed).summary
+            rows.append([summary[block][key] for block, key in ENGINE_KEYS])
+        arr = np.array(rows, dtype=float)  # None (metric skipped) becomes NaN
+        cells = [
+            "—" if np.isnan(m) else f"{m:.2f} ({s:.2f})"
+            for m, s in zip(arr.mean(0), arr.std(0), strict=True)
+        ]
         print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
 
 
