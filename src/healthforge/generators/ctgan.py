@@ -23,6 +23,10 @@ Differences, and why:
 * **Speed.** All one-hot blocks are activated in a few padded tensor ops, the
   training-by-sampling draws are vectorised numpy, and the gradient penalty and
   critic loss share one backward pass.
+* **Native conditions** (``conditioning = "native"``): a condition on a discrete (or
+  one-hot numeric) column sets the conditional vector to the requested level, drawn by
+  training frequency within an allowed set (:func:`conditioning_choice`); the base
+  class's rejection handles what remains (numeric ranges, further columns).
 * **Sampling** runs on the CPU with noise from the base class's numpy generator, so
   the same seed gives the same rows on every machine, whatever device trained the model.
 

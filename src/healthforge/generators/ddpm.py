@@ -22,6 +22,12 @@ What differs from the reference implementation, and why:
   not diffused: its value is drawn from the training proportions and fed to the denoiser
   as an embedding (as TabDDPM does for classification tables). The target's rate is then
   right by construction - an unconditional sampler can drift towards the majority class.
+* **Native conditions** (``conditioning = "native"``, :mod:`.ddpm_conditions`): a
+  categorical set steers the numeric scores by guidance from the denoiser's own
+  category head and is imposed by replacement (the clean category drawn within the set,
+  noised forward); a known numeric value is replaced by its noised value at each step;
+  a numeric range clamps the predicted clean score. A conditioned target's class is
+  drawn from P(class | conditions), estimated from a small pilot sample.
 * **Missing values.** A numeric column with missing values gets a two-category
   indicator column diffused with the categorical block (its value is filled with the
   median normal score for training); a discrete column gets "missing" as one more
@@ -315,13 +321,14 @@ class DdpmGenerator(Generator):
     ) -> np.ndarray:
         """Rows given ``constraints``, satisfied by construction where the model can.
 
-        Inpainting in the diffusion itself (:class:`~healthforge.generators.ddpm_conditions.Clamp`):
-        a numeric equality is a known coordinate, replaced at every reverse step by its
-        forward-noised value (the replacement method of RePaint, without resampling), so
-        the other columns are denoised around it; a numeric range clamps the predicted
-        clean value into the range; a categorical set restricts the start and every
-        posterior of multinomial diffusion to the allowed categories; a constrained
-        target restricts the class draw. The base class still checks every row.
+        Conditioning inside the diffusion (:class:`.ddpm_conditions.Clamp`): a numeric
+        equality is a known coordinate, replaced at every reverse step by its
+        forward-noised value (RePaint's replacement; ``RESAMPLE`` repeats per step); a
+        numeric range clamps the predicted clean value into the range; a categorical
+        set is imposed by replacement (the clean category drawn from the model within
+        the set, then noised forward) and steers the numeric scores by guidance from
+        the denoiser's own category head (``GUIDANCE``); a constrained target restricts
+        the class draw. The base class still checks every row.
         """
         clamp = Clamp.build(self, constraints)
         if self.cond_col_ is not None and any(j != self.cond_col_ for j in constraints):
