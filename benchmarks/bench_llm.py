@@ -131,8 +131,8 @@ def write(rows: list[dict], out: Path, note: str = FLOCK_NOTE) -> None:
         m = r["machine"]
         lines.append(
             f"- `{r['generator']}`: {m['date']}, {m['nproc']} cores {m['cpu']}, torch "
-            f"{m['torch']}, commit {m['git_commit']}, load average {m['load_average_start']} "
-            f"at start and {r['load_avg_end']:.1f} at end; params {r['params']}"
+            f"{m['torch']}, commit {m['git_commit']}, load average {r['load_avg_end']:.1f} "
+            f"when its figures were recorded; params {r['params']}"
             + (f"; fine-tuning {r['train_stats']}" if r["train_stats"] else "")
         )
     out.write_text("\n".join(lines) + "\n")
