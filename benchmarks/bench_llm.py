@@ -24,6 +24,7 @@ Run: ``.venv/bin/python benchmarks/bench_llm.py --generators llm --cold`` then
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import tempfile
@@ -52,10 +53,11 @@ def _pick(summary: dict, key: str) -> float | None:
     return None if value is None else float(value)
 
 
-def run(name: str, cold: bool, threads: int | None = None) -> dict:
+def run(name: str, cold: bool, threads: int | None = None, extra: dict | None = None) -> dict:
     df = load_table("bundled:pima")
     train, holdout = train_test_split(df, train_size=300, stratify=df["type"], random_state=0)
     params = {"threads": threads} if threads and name == "llm" else {}
+    params.update(extra or {})
     gen = get_generator(name, seed=0, **params)
     with tempfile.TemporaryDirectory() as cache:
         if cold and name == "llm":
@@ -73,7 +75,7 @@ def run(name: str, cold: bool, threads: int | None = None) -> dict:
     summary = evaluate(train, synth, holdout=holdout, target="type", seed=0).summary
     satisfied = float(((given["type"] == "Yes") & (given["age"] >= 50)).mean())
     row = {
-        "generator": name,
+        "generator": name + "".join(f" {k}={v}" for k, v in (extra or {}).items()),
         "fit_s": fit_s,
         "fit_cpu_s": fit_cpu,
         "sample300_s": sample_s,
@@ -145,22 +147,25 @@ def main() -> None:
     parser.add_argument("--threads", type=int, help="llm: torch threads (default: its own)")
     parser.add_argument("--cache", default="benchmarks/results/llm.json")
     parser.add_argument("--out", default="benchmarks/results/llm.md")
+    parser.add_argument("--param", nargs="*", default=[], help="llm: NAME=VALUE parameters")
     parser.add_argument("--note", default=FLOCK_NOTE, help="how the run was made")
     parser.add_argument("--write-only", action="store_true", help="only rewrite --out")
     args = parser.parse_args()
     cache = Path(args.cache)
     done = json.loads(cache.read_text()) if cache.exists() else {}
+    extra = {k: ast.literal_eval(v) for k, v in (p.split("=", 1) for p in args.param)}
     failed = {}
     for name in [] if args.write_only else args.generators:
         try:
-            done[name] = run(name, args.cold, args.threads)
+            row = run(name, args.cold, args.threads, extra if name == "llm" else None)
+            done[row["generator"]] = row
         except Exception as exc:  # a peer that fails is reported, not hidden
             failed[name] = f"{type(exc).__name__}: {exc}"
             print(f"{name} failed: {failed[name]}", flush=True)
             continue
         cache.write_text(json.dumps(done, indent=1, default=str))
     order = ["llm", "lm", "ctgan", "arf"]
-    rows = [done[k] for k in sorted(done, key=lambda k: order.index(k) if k in order else 99)]
+    rows = [done[k] for k in sorted(done, key=lambda k: order.index(k.split()[0]))]
     if rows:
         write(rows, Path(args.out), args.note)
     for name, why in failed.items():
