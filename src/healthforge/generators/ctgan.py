@@ -49,6 +49,7 @@ from healthforge.generators.neural_transform import FidelitySignal, NeuralTransf
 from healthforge.generators.torch_support import (
     EarlyStopping,
     configure,
+    fused_adam,
     import_torch,
     module_to_cpu_state,
     select_device,
@@ -296,13 +297,18 @@ class CtganGenerator(DeepGenerator):
         critic = Critic(transformer.dim + sampler.cond_dim, self.discriminator_dims, pac)
         gen, critic = gen.to(device), critic.to(device)
         opt_g = torch.optim.Adam(
-            gen.parameters(), lr=self.generator_lr, betas=(0.5, 0.9), weight_decay=self.weight_decay
+            gen.parameters(),
+            lr=self.generator_lr,
+            betas=(0.5, 0.9),
+            weight_decay=self.weight_decay,
+            **fused_adam(device),
         )
         opt_d = torch.optim.Adam(
             critic.parameters(),
             lr=self.discriminator_lr,
             betas=(0.5, 0.9),
             weight_decay=self.weight_decay,
+            **fused_adam(device),
         )
         signal = FidelitySignal(X, self.discrete_)
         stopper = EarlyStopping(patience=self.patience, min_delta=0.0)

@@ -55,6 +55,15 @@ def configure(seed: int, threads: int | None = None) -> Any:
     return torch.Generator().manual_seed(seed)
 
 
+def fused_adam(device: Any) -> dict[str, bool]:
+    """Adam keyword for one fused kernel per step (same update, far fewer tensor ops).
+
+    The default single-tensor Adam runs ~10 small ops per parameter; on NHEFS-sized
+    networks that was ~14% of a CTGAN training step on the CPU.
+    """
+    return {"fused": True} if getattr(device, "type", str(device)) in ("cpu", "cuda") else {}
+
+
 @dataclass
 class EarlyStopping:
     """Stop when a validation loss has not improved by ``min_delta`` for ``patience`` checks.

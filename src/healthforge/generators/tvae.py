@@ -31,6 +31,7 @@ from healthforge.generators.neural_transform import NeuralTransformer, SpanLayou
 from healthforge.generators.torch_support import (
     EarlyStopping,
     configure,
+    fused_adam,
     import_torch,
     module_to_cpu_state,
 )
@@ -162,7 +163,9 @@ class TvaeGenerator(DeepGenerator):
         encoder = Encoder(transformer.dim, self.compress_dims, self.embedding_dim).to(device)
         decoder = Decoder(self.embedding_dim, self.decompress_dims, transformer.dim).to(device)
         params = list(encoder.parameters()) + list(decoder.parameters())
-        opt = torch.optim.Adam(params, lr=self.lr, weight_decay=self.weight_decay)
+        opt = torch.optim.Adam(
+            params, lr=self.lr, weight_decay=self.weight_decay, **fused_adam(device)
+        )
         both = torch.nn.ModuleDict({"encoder": encoder, "decoder": decoder})
         stopper = EarlyStopping(patience=self.patience, min_delta=0.0)
         batch = min(self.batch_size, len(train))
