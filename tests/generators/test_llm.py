@@ -7,6 +7,7 @@ One fit (2 steps on 30 rows x 4 columns) is shared by the file. Deselect with
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from functools import cache
 
@@ -107,3 +108,12 @@ def test_bad_model_path_and_epsilon_are_refused(tmp_path) -> None:
         get_generator("llm", model=str(tmp_path / "nope.gguf")).fit(data)
     with pytest.raises(HealthForgeError, match="differential privacy"):
         get_generator("llm", epsilon=1.0).fit(data)
+
+
+def test_listing_the_generator_imports_nothing_heavy() -> None:
+    code = (
+        "import sys, healthforge.generators as g; g.describe('llm'); "
+        "print(sorted(m for m in ('torch', 'transformers', 'peft') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
