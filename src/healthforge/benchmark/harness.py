@@ -233,7 +233,8 @@ def run_benchmark(
                 older = previous.pop(k)
                 if cached is None and cached_only:
                     cached = older
-            if cached is not None and cached.status not in RETRY:
+            # assembling from the file: a timeout stays a timeout rather than "not run"
+            if cached is not None and (cached_only or cached.status not in RETRY):
                 records.append(cached)
                 continue
             base = RunRecord(data.name, job.name, job.source, r, split_seed, "ok")
