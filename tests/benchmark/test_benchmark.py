@@ -183,11 +183,11 @@ def test_cli_refuses_to_overwrite_and_rejects_unknown_names(tmp_path: Path) -> N
 def test_changed_code_measures_again_without_duplicates(
     small_run: tuple[BenchmarkResult, Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from healthforge.benchmark import harness
+    from healthforge.benchmark import store
 
     _, cache = small_run
-    store = tmp_path / "benchmark.json"
-    shutil.copy(cache, store)
+    saved = tmp_path / "benchmark.json"
+    shutil.copy(cache, saved)
     calls: list[str] = []
     real_run = jobs.run_ours
 
@@ -196,7 +196,7 @@ def test_changed_code_measures_again_without_duplicates(
         return real_run(generator, *args, **kwargs)
 
     monkeypatch.setattr(jobs, "run_ours", counting)
-    monkeypatch.setattr(harness, "_code_version", lambda *args: "changed")
+    monkeypatch.setattr(store, "code_version", lambda *args: "changed")
     again = run_benchmark(
         ["pima"],
         ["independent"],
@@ -204,7 +204,7 @@ def test_changed_code_measures_again_without_duplicates(
         rows=200,
         reference="independent",
         evaluate_options=FAST_EVALUATION,
-        results_json=store,
+        results_json=saved,
     )
     assert calls == ["independent", "independent"]  # stale runs measured again
     methods = sorted(r.method for r in again.records)

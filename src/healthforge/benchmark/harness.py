@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from healthforge.benchmark import jobs
+from healthforge.benchmark import jobs, store
 from healthforge.benchmark.machine import load_average, machine_info
 from healthforge.benchmark.peers import (
     PEERS,
@@ -212,8 +212,8 @@ def run_benchmark(
         "cached_only": cached_only,
     }
     machine = machine_info()
-    store = results_json if results_json is None else Path(results_json)
-    previous = {} if force or store is None else _previous_runs(store)
+    results_path = None if results_json is None else Path(results_json)
+    previous = {} if force or results_path is None else store.previous_runs(results_path)
     records: list[RunRecord] = []
     work = Path(tempfile.mkdtemp(prefix="healthforge-benchmark-"))
     splits: dict[tuple[str, int], tuple[pd.DataFrame, pd.DataFrame, Any]] = {}
@@ -223,18 +223,18 @@ def run_benchmark(
             report(progress, "benchmark runs", step, len(plan))
             data, r = job.data, job.repeat
             split_seed = seed + r
-            version = _code_version(job.source, job.method, statuses)
+            version = store.code_version(job.source, job.method, statuses)
             key = _run_key(job, split_seed, settings, version)
             cached = previous.pop(key, None)
             # the same job measured with other code: stale, replaced by this measurement
             # (or, when only assembling from the results file, shown with its version)
-            stale = [k for k in previous if _slot(k) == _slot(key)]
+            stale = [k for k in previous if store.slot(k) == store.slot(key)]
             for k in stale:
                 older = previous.pop(k)
                 if cached is None and cached_only:
                     cached = older
             # assembling from the file: a timeout stays a timeout rather than "not run"
-            if cached is not None and (cached_only or cached.status not in RETRY):
+            if cached is not None and (cached_only or cached.status not in store.RETRY):
                 records.append(cached)
                 continue
             base = RunRecord(data.name, job.name, job.source, r, split_seed, "ok")
@@ -292,11 +292,11 @@ def run_benchmark(
                     base.settings.update(epsilon=extra["epsilon"], delta=extra["delta"])
             record = _finish(base, outcome, train, holdout, schema, data, evaluate_options)
             records.append(record)
-            _checkpoint(store, records, previous)
+            store.checkpoint(results_path, records, previous)
         report(progress, "benchmark runs", len(plan), len(plan))
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    merged = [r for r in previous.values() if r.status not in RETRY]
+    merged = [r for r in previous.values() if r.status not in store.RETRY]
     records += merged  # earlier runs this call did not plan: the table keeps them
     add_ratios(records, reference)
     for dataset in dict.fromkeys(r.dataset for r in merged):
@@ -319,7 +319,7 @@ def run_benchmark(
             for name, s in statuses.items()
         },
         datasets={
-            **_previous_datasets(store, merged),
+            **store.previous_datasets(results_path, merged),
             **{
                 d.name: {
                     "rows": len(d.data),
@@ -406,9 +406,6 @@ def _finish(
     return record
 
 
-RETRY = {"timeout", "unavailable", "not run"}  # may pass on a quieter machine or later
-
-
 def _check_epsilons(epsilons: Sequence[float] | None) -> list[float | None]:
     if epsilons is None:
         return [None]
@@ -429,40 +426,6 @@ def _is_dp(generator: str) -> bool:
         return False
 
 
-def _code_version(source: str, method: str, statuses: dict[str, PeerStatus]) -> str:
-    """A short hash of the code a run's result depends on: the generator's module (and
-    the shared generator and evaluation code), or for a peer our runner plus its
-    installed versions. A change there makes cached runs stale."""
-    import hashlib
-    import importlib.util
-
-    import healthforge
-
-    root = Path(healthforge.__file__).parent
-    files = sorted((root / "evaluation").rglob("*.py"))
-    if source == "healthforge":
-        from healthforge.generators import registry
-
-        target = registry._GENERATORS.get(method, "")
-        try:
-            found = importlib.util.find_spec(target.partition(":")[0]) if target else None
-        except ImportError:  # a plugin importable only in the child
-            found = None
-        origin = Path(found.origin) if found is not None and found.origin else None
-        files += [root / "generators" / "base.py", root / "generators" / "dp_base.py"]
-        files += [root / "benchmark" / "worker.py"] + ([origin] if origin else [])
-        extra = healthforge.__version__
-    else:
-        files += [root / "benchmark" / "peer_runner.py"]
-        status = statuses.get(source)
-        extra = status.versions if status is not None else ""
-    digest = hashlib.sha1(extra.encode())
-    for path in files:
-        if path.exists():
-            digest.update(path.read_bytes())
-    return digest.hexdigest()[:12]
-
-
 def _run_key(job: Job, split_seed: int, settings: dict, version: str) -> str:
     relevant = {
         k: settings[k] for k in ("rows", "sample_rows", "holdout_fraction", "evaluate_options")
@@ -475,55 +438,3 @@ def _run_key(job: Job, split_seed: int, settings: dict, version: str) -> str:
         [job.data.name, job.name, job.epsilon, job.repeat, split_seed, relevant, version],
         sort_keys=True,
     )
-
-
-def _slot(key: str) -> str:
-    """A run key without its code version: which job it is, whatever code measured it."""
-    return json.dumps(json.loads(key)[:-1], sort_keys=True)
-
-
-def _previous_runs(path: Path) -> dict[str, RunRecord]:
-    """Runs of an earlier ``benchmark.json`` by key (an unreadable file is an error:
-    silently starting afresh would overwrite hours of measurements)."""
-    if not path.exists():
-        return {}
-    try:
-        document = json.loads(path.read_text())
-        runs = [RunRecord.from_dict(run) for run in document.get("runs", [])]
-    except (ValueError, TypeError, AttributeError) as exc:
-        raise HealthForgeError(
-            f"'{path}' is not a benchmark results file ({exc})",
-            "pass --force to replace it, or choose another --out folder",
-        ) from exc
-    return {run.key: run for run in runs if run.key}
-
-
-def _previous_datasets(path: Path | None, merged: list[RunRecord]) -> dict[str, Any]:
-    if path is None or not merged or not path.exists():
-        return {}
-    datasets = json.loads(path.read_text()).get("datasets") or {}
-    return {name: datasets[name] for name in {r.dataset for r in merged} if name in datasets}
-
-
-def _checkpoint(path: Path | None, records: list[RunRecord], previous: dict) -> None:
-    """Write every run so far (and earlier ones not yet reached) into ``path``, so an
-    interrupted benchmark resumes from its last finished job."""
-    if path is None:
-        return
-    from healthforge.data.io import atomic_write_text
-
-    document: dict[str, Any] = {}
-    if path.exists():
-        try:
-            document = json.loads(path.read_text())
-        except ValueError:
-            document = {}
-    runs = [r.to_dict() for r in records] + [r.to_dict() for r in previous.values()]
-    document.update(partial=True, runs=runs)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(document, indent=2, default=_plain)
-    atomic_write_text(path, text.replace("NaN", "null") + "\n")
-
-
-def _plain(value: Any) -> Any:
-    return float(value) if hasattr(value, "__float__") else str(value)

@@ -1,0 +1,107 @@
+"""The benchmark's results file as a store: every finished run, keyed, reused on re-runs.
+
+A run's key names the job (dataset, method, epsilon, repeat, split seed, the settings
+that change its numbers) and the *code version* that measured it: a hash of the code
+its result depends on. Re-running a benchmark reuses runs whose key matches; a run of
+the same job measured with other code is stale and is measured again. Each finished
+run is written to the file at once, so an interrupted benchmark resumes where it
+stopped, and runs from other invocations are merged into the table.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from healthforge.benchmark.peers import PeerStatus
+from healthforge.benchmark.records import RunRecord
+from healthforge.errors import HealthForgeError
+
+RETRY = {"timeout", "unavailable", "not run"}  # may pass on a quieter machine or later
+
+
+def code_version(source: str, method: str, statuses: dict[str, PeerStatus]) -> str:
+    """A short hash of the code a run's result depends on: the generator's module (and
+    the shared generator and evaluation code), or for a peer our runner plus its
+    installed versions. A change there makes cached runs stale."""
+    import hashlib
+    import importlib.util
+
+    import healthforge
+
+    root = Path(healthforge.__file__).parent
+    files = sorted((root / "evaluation").rglob("*.py"))
+    if source == "healthforge":
+        from healthforge.generators import registry
+
+        target = registry._GENERATORS.get(method, "")
+        try:
+            found = importlib.util.find_spec(target.partition(":")[0]) if target else None
+        except ImportError:  # a plugin importable only in the child
+            found = None
+        origin = Path(found.origin) if found is not None and found.origin else None
+        files += [root / "generators" / "base.py", root / "generators" / "dp_base.py"]
+        files += [root / "benchmark" / "worker.py"] + ([origin] if origin else [])
+        extra = healthforge.__version__
+    else:
+        files += [root / "benchmark" / "peer_runner.py"]
+        status = statuses.get(source)
+        extra = status.versions if status is not None else ""
+    digest = hashlib.sha1(extra.encode())
+    for path in files:
+        if path.exists():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def slot(key: str) -> str:
+    """A run key without its code version: which job it is, whatever code measured it."""
+    return json.dumps(json.loads(key)[:-1], sort_keys=True)
+
+
+def previous_runs(path: Path) -> dict[str, RunRecord]:
+    """Runs of an earlier ``benchmark.json`` by key (an unreadable file is an error:
+    silently starting afresh would overwrite hours of measurements)."""
+    if not path.exists():
+        return {}
+    try:
+        document = json.loads(path.read_text())
+        runs = [RunRecord.from_dict(run) for run in document.get("runs", [])]
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise HealthForgeError(
+            f"'{path}' is not a benchmark results file ({exc})",
+            "pass --force to replace it, or choose another --out folder",
+        ) from exc
+    return {run.key: run for run in runs if run.key}
+
+
+def previous_datasets(path: Path | None, merged: list[RunRecord]) -> dict[str, Any]:
+    if path is None or not merged or not path.exists():
+        return {}
+    datasets = json.loads(path.read_text()).get("datasets") or {}
+    return {name: datasets[name] for name in {r.dataset for r in merged} if name in datasets}
+
+
+def checkpoint(path: Path | None, records: list[RunRecord], previous: dict) -> None:
+    """Write every run so far (and earlier ones not yet reached) into ``path``, so an
+    interrupted benchmark resumes from its last finished job."""
+    if path is None:
+        return
+    from healthforge.data.io import atomic_write_text
+
+    document: dict[str, Any] = {}
+    if path.exists():
+        try:
+            document = json.loads(path.read_text())
+        except ValueError:
+            document = {}
+    runs = [r.to_dict() for r in records] + [r.to_dict() for r in previous.values()]
+    document.update(partial=True, runs=runs)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(document, indent=2, default=plain)
+    atomic_write_text(path, text.replace("NaN", "null") + "\n")
+
+
+def plain(value: Any) -> Any:
+    return float(value) if hasattr(value, "__float__") else str(value)
