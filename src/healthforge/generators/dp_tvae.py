@@ -42,7 +42,10 @@ class DPTvaeGenerator(DeepDPGenerator):
     """
 
     name: ClassVar[str] = "dptvae"
-    summary: ClassVar[str] = "DP (ε, δ): TVAE trained with DP-SGD (opacus); torch"
+    # measured: learns the marginals but not the associations, even at ε = 1000
+    summary: ClassVar[str] = (
+        "DP (ε, δ): TVAE trained with DP-SGD (opacus); EXPERIMENTAL, learns marginals only"
+    )
     mechanism: ClassVar[str] = "DP-SGD TVAE (whole VAE; Poisson sampling, clipping, Gaussian)"
 
     def __init__(
