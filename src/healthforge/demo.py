@@ -76,7 +76,7 @@ def run_demo(
     if out_dir.exists() and not force:
         raise HealthForgeError(f"'{out_dir}' already exists", "pass --force to replace it")
     if generators == ["all"]:
-        names = generator_names()
+        names = generator_names(installed_only=True)
     else:
         names = generators or [g for g in DEMO_GENERATORS if g in generator_names()]
     for name in names:

@@ -89,7 +89,7 @@ def benchmark(
             "pass --force to replace it, or choose another --out or --name",
         )
     budgets = _budgets(epsilons)
-    names = _names(generators) or generator_names()
+    names = _names(generators) or generator_names(installed_only=True)
     data_names = _names(datasets)
     if not data_names:
         raise HealthForgeError("no datasets given", f"for example: --datasets {DEFAULT_DATASETS}")

@@ -66,8 +66,13 @@ def demo(
         console.print(f"report for {run.generator}: {run.report_path}")
     console.print(f"[bold]leaderboard:[/] {result.leaderboard_path}")
     if result.not_run:
+        from healthforge.generators.registry import missing_extra
+
+        extras = {n: missing_extra(n) for n in result.not_run}
+        needs = [f"{n} needs pip install 'healthforge[{e}]'" for n, e in extras.items() if e]
         console.print(
             f"not in this demo: {', '.join(result.not_run)}; "
-            "run them with --generators all or --generators NAME,...",
+            "run them with --generators all or --generators NAME,..."
+            + (f" ({'; '.join(needs)})" if needs else ""),
             highlight=False,
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,11 @@ _GENERATORS: dict[str, str] = {
 }
 
 
+# Generators that need an optional extra (module it provides, extra name). "All" lists
+# (demo --generators all, benchmark without --generators) leave them out when it is missing.
+_EXTRAS: dict[str, tuple[str, str]] = {"llm": ("peft", "llm")}
+
+
 @dataclass(frozen=True)
 class GeneratorInfo:
     name: str
@@ -46,8 +52,17 @@ def register(name: str, target: str) -> None:
     _GENERATORS[name] = target
 
 
-def generator_names() -> list[str]:
-    return list(_GENERATORS)
+def generator_names(installed_only: bool = False) -> list[str]:
+    """Registered names; with ``installed_only``, without those whose extra is missing."""
+    return [n for n in _GENERATORS if not (installed_only and missing_extra(n))]
+
+
+def missing_extra(name: str) -> str | None:
+    """The optional extra generator ``name`` needs and is not installed, else None."""
+    module, extra = _EXTRAS.get(name, ("", ""))
+    if module and importlib.util.find_spec(module) is None:
+        return extra
+    return None
 
 
 def generator_class(name: str) -> type[Generator]:
