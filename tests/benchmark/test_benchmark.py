@@ -243,3 +243,13 @@ def test_dp_generators_run_at_each_epsilon_with_the_public_schema(tmp_path: Path
     assert "dp_copula ε=1" in table
     page = paths["html"].read_text()
     assert "membership-inference AUC" in page and "Privacy-utility trade-off</h2>" in page
+
+
+def test_thread_limit_reaches_the_child_environment() -> None:
+    from healthforge.benchmark.jobs import thread_env
+
+    assert thread_env(None) is None
+    env = thread_env(1)
+    assert env is not None
+    assert env["OMP_NUM_THREADS"] == env["MKL_NUM_THREADS"] == "1"
+    assert "PATH" in env  # the rest of the environment is kept

@@ -139,6 +139,7 @@ def run_benchmark(
     generator_params: dict[str, dict[str, Any]] | None = None,
     evaluate_options: dict[str, Any] | None = None,
     cached_only: bool = False,
+    threads: int | None = None,
 ) -> BenchmarkResult:
     """Benchmark ``generators`` (and ``peers``) on ``datasets`` over ``repeats`` splits.
 
@@ -158,6 +159,8 @@ def run_benchmark(
     key (dataset, method, ε, repeat, settings, code version) is reused, not measured
     again, unless ``force``. Runs in it that this call does not plan are kept (merged).
     ``cached_only`` builds the result from it alone, listing missing runs as not run.
+    ``threads`` limits every child (ours and peers alike) to that many compute threads:
+    on a shared machine one thread each keeps torch from stalling on busy cores.
     """
     from healthforge.evaluation import split_train_holdout
     from healthforge.generators import generator_names
@@ -210,6 +213,7 @@ def run_benchmark(
         "generator_params": generator_params or {},
         "evaluate_options": evaluate_options or {},
         "cached_only": cached_only,
+        "threads": threads,
     }
     machine = machine_info()
     results_path = None if results_json is None else Path(results_json)
@@ -267,7 +271,7 @@ def run_benchmark(
                         params["epsilon"] = job.epsilon
                 outcome = jobs.run_ours(
                     job.method, train, data.target, sample_rows, split_seed, folder,
-                    job_timeout, params, public[data.name] if dp else None, job.tag,
+                    job_timeout, params, public[data.name] if dp else None, job.tag, threads,
                 )  # fmt: skip
             else:
                 status = statuses[job.source]
@@ -285,7 +289,7 @@ def run_benchmark(
                     }
                 outcome = jobs.run_peer(
                     job.source, job.method, status.python, train, data.target, sample_rows,
-                    split_seed, peer_epochs, folder, job_timeout, extra, job.tag,
+                    split_seed, peer_epochs, folder, job_timeout, extra, job.tag, threads,
                 )  # fmt: skip
                 base.settings = {"epochs": peer_epochs, "versions": status.versions}
                 if extra is not None:

@@ -9,6 +9,7 @@ or refuses is turned into a status with a reason, never an exception.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -45,6 +46,7 @@ def run_ours(
     params: dict[str, Any] | None = None,
     schema: Schema | None = None,
     tag: str = "",
+    threads: int | None = None,
 ) -> JobOutcome:
     """Fit and sample a healthforge generator in a child process; ``schema`` is the
     public domain handed to a DP generator's ``fit`` (``None``: inferred in the child).
@@ -74,7 +76,7 @@ def run_ours(
         "seed": seed,
     }
     command = [sys.executable, "-m", "healthforge.benchmark.worker"]
-    outcome = _run_child(command, spec, workdir / f"spec_{slug}.json", timeout)
+    outcome = _run_child(command, spec, workdir / f"spec_{slug}.json", timeout, threads)
     if outcome.status == "ok":
         outcome.synthetic = pd.read_parquet(spec["out_path"])
     return outcome
@@ -93,6 +95,7 @@ def run_peer(
     timeout: float,
     extra: dict[str, Any] | None = None,
     tag: str = "",
+    threads: int | None = None,
 ) -> JobOutcome:
     """Fit and sample a peer method with the peer's own python, via CSV files.
 
@@ -115,14 +118,29 @@ def run_peer(
         **(extra or {}),
     }
     command = [str(python), str(PEER_RUNNER)]
-    outcome = _run_child(command, spec, workdir / f"spec_{slug}.json", timeout)
+    outcome = _run_child(command, spec, workdir / f"spec_{slug}.json", timeout, threads)
     if outcome.status == "ok":
         raw = pd.read_csv(spec["out_csv"], keep_default_na=False, na_values=[""])
         outcome.synthetic = like_real(raw, train)
     return outcome
 
 
-def _run_child(command: list[str], spec: dict[str, Any], spec_path: Path, timeout: float) -> Any:
+def thread_env(threads: int | None) -> dict[str, str] | None:
+    """The environment of a child limited to ``threads`` compute threads (torch, BLAS and
+    OpenMP read these at start-up), or ``None`` to inherit ours unchanged."""
+    if threads is None:
+        return None
+    names = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+    return {**os.environ, **dict.fromkeys(names, str(threads))}
+
+
+def _run_child(
+    command: list[str],
+    spec: dict[str, Any],
+    spec_path: Path,
+    timeout: float,
+    threads: int | None = None,
+) -> Any:
     spec_path.write_text(json.dumps(spec, indent=2))
     timing_path = Path(spec["timing_path"])
     timing_path.unlink(missing_ok=True)
@@ -133,6 +151,7 @@ def _run_child(command: list[str], spec: dict[str, Any], spec_path: Path, timeou
             text=True,
             timeout=timeout,
             check=False,
+            env=thread_env(threads),
         )
     except subprocess.TimeoutExpired:
         return JobOutcome("timeout", f"timed out after {timeout:.0f} s")

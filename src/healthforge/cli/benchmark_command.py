@@ -69,6 +69,12 @@ def benchmark(
     cached_only: bool = typer.Option(
         False, "--cached-only", help="Build the files from the runs already in NAME.json."
     ),
+    threads: int | None = typer.Option(
+        None,
+        "--threads",
+        min=1,
+        help="Compute threads for every fit, ours and peers alike (default: the libraries').",
+    ),
 ) -> None:
     """Benchmark generators (and peers) on fixed splits; write a table, JSON and a plot.
 
@@ -112,6 +118,7 @@ def benchmark(
             results_json=results,
             force=force,
             cached_only=cached_only,
+            threads=threads,
         )
     paths = result.write(out, command, note, stem)
     _print_summary(result)
