@@ -42,7 +42,8 @@ class DPTvaeGenerator(DeepDPGenerator):
     """
 
     name: ClassVar[str] = "dptvae"
-    # measured: learns the marginals but not the associations, even at ε = 1000
+    # measured on NHEFS: marginals but no associations at ε <= 1000 - too few steps for the
+    # DP noise, not a code defect (diagnostics in benchmarks/results/dp_deep.md)
     summary: ClassVar[str] = (
         "DP (ε, δ): TVAE trained with DP-SGD (opacus); EXPERIMENTAL, learns marginals only"
     )
