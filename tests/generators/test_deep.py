@@ -144,3 +144,12 @@ def test_cli_import_stays_torch_free() -> None:
         "assert 'torch' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_torch_threads_follow_omp_num_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    from healthforge.generators.torch_support import default_threads
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert default_threads() == 1
+    monkeypatch.setenv("OMP_NUM_THREADS", "")
+    assert default_threads() >= 1

@@ -47,10 +47,17 @@ def select_device(device: str | None = "auto") -> Any:
     return chosen
 
 
+def default_threads() -> int:
+    """``OMP_NUM_THREADS`` when the user (or a benchmark harness) set it, else every core."""
+    value = os.environ.get("OMP_NUM_THREADS", "")
+    return int(value) if value.isdigit() and int(value) > 0 else os.cpu_count() or 1
+
+
 def configure(seed: int, threads: int | None = None) -> Any:
-    """Seed torch and use every core for intra-op work; returns a seeded torch Generator."""
+    """Seed torch and set its intra-op threads (``threads``, else :func:`default_threads`);
+    returns a seeded torch Generator."""
     torch = import_torch()
-    torch.set_num_threads(threads or os.cpu_count() or 1)
+    torch.set_num_threads(threads or default_threads())
     torch.manual_seed(seed)
     return torch.Generator().manual_seed(seed)
 
