@@ -18,7 +18,12 @@ from healthforge.privacy.accounting import cdp_delta, cdp_rho
 from healthforge.privacy.filter import PrivacyFilter, filtered_sample, privacy_filter
 from healthforge.privacy.presets import resolve_preset
 
-DP_GENERATORS = ("aim", "mst", "dp_copula")
+DP_GENERATORS = ("aim", "mst", "dp_copula", "lm")
+# lm is a DP generator only with epsilon set; a small network and few epochs keep it quick
+FAST_PARAMS = {
+    "aim": {"rounds": 2},  # fewer refits
+    "lm": {"dp_epochs": 2, "d_model": 32, "n_layers": 1, "threads": 1},
+}
 CANARY_AGE = 119
 CANARY_DX = "RARE_X"
 
@@ -61,8 +66,7 @@ def _fit(name: str, data: pd.DataFrame, schema: Schema | None = None, **params):
 def test_canary_never_appears_with_public_schema(name: str) -> None:
     data = _with_canary(_table())
     schema = _public_schema(_table())
-    params = {"rounds": 2} if name == "aim" else {}  # fewer refits: each compiles jax code
-    model = _fit(name, data, schema, **params)
+    model = _fit(name, data, schema, **FAST_PARAMS.get(name, {}))
     out = model.sample(3000, seed=1)
     assert CANARY_DX not in set(out["dx"].dropna())
     assert out["age"].max() <= 90 and out["bp"].max() <= 220
