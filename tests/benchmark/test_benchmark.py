@@ -253,3 +253,11 @@ def test_thread_limit_reaches_the_child_environment() -> None:
     assert env is not None
     assert env["OMP_NUM_THREADS"] == env["MKL_NUM_THREADS"] == "1"
     assert "PATH" in env  # the rest of the environment is kept
+
+
+def test_optional_dp_generators_also_run_without_epsilon() -> None:
+    from healthforge.benchmark.harness import _dp_is_optional, _is_dp
+
+    assert _is_dp("lm") and _dp_is_optional("lm")  # private only when given epsilon
+    assert _is_dp("dp_copula") and not _dp_is_optional("dp_copula")
+    assert not _is_dp("cart")

@@ -180,6 +180,8 @@ def run_benchmark(
     reference = reference if reference in generators else (generators[0] if generators else "")
     p_repeats = repeats if peer_repeats is None else min(peer_repeats, repeats)
     dp_ours = {g for g in generators if _is_dp(g)}
+    # DP is an option of these (epsilon defaults to None): they also run without it
+    dp_optional = {g for g in dp_ours if _dp_is_optional(g)}
 
     plan: list[Job] = []
     for data in loaded:
@@ -187,7 +189,10 @@ def run_benchmark(
             for g in generators:
                 plan += [
                     Job(data, r, "healthforge", g, e)
-                    for e in (eps_list if g in dp_ours else [None])
+                    for e in dict.fromkeys(
+                        ([None] if g in dp_optional else [])
+                        + (eps_list if g in dp_ours else [None])
+                    )
                 ]
             if r < p_repeats and (peer_datasets is None or data.name in peer_datasets):
                 for lib, methods in peer_methods:
@@ -257,7 +262,9 @@ def run_benchmark(
                 # one schema per split, shared by every method, so all are judged alike
                 splits[(data.name, r)] = (train, holdout, infer_schema(train, data.target))
             train, holdout, schema = splits[(data.name, r)]
-            dp = job.epsilon is not None or job.method in dp_ours
+            dp = job.epsilon is not None or (
+                job.method in dp_ours and job.method not in dp_optional
+            )
             if dp and data.name not in public:
                 public[data.name] = public_schema(data.data, data.target)
             folder = work / f"{data.name}_r{r}"
@@ -419,6 +426,16 @@ def _check_epsilons(epsilons: Sequence[float] | None) -> list[float | None]:
     if not values:
         raise HealthForgeError("no privacy budgets given", "for example --epsilons 0.5,1,3,10")
     return list(dict.fromkeys(values))
+
+
+def _dp_is_optional(generator: str) -> bool:
+    """True for a generator that is private only when given ``epsilon`` (e.g. ``lm``)."""
+    from healthforge.generators.registry import generator_class
+
+    try:
+        return generator_class(generator)().get_params().get("epsilon", 0.0) is None
+    except Exception:  # a generator that fails to import is recorded per run instead
+        return False
 
 
 def _is_dp(generator: str) -> bool:
