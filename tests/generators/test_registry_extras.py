@@ -23,3 +23,9 @@ def test_missing_extra_leaves_the_generator_out_of_all_lists(
     assert "llm" in registry.generator_names()
     assert "llm" not in registry.generator_names(installed_only=True)
     assert "cart" in registry.generator_names(installed_only=True)
+
+
+def test_private_generator_names_feed_the_hints() -> None:
+    names = registry.private_generator_names()
+    assert {"aim", "mst", "dp_copula", "lm"} <= set(names)
+    assert "cart" not in names and "llm" not in names

@@ -26,6 +26,7 @@ from healthforge.data.labels import from_labels, to_labels
 from healthforge.errors import HealthForgeError
 from healthforge.generators import describe, generator_names, get_generator, load_model
 from healthforge.generators.conditions import parse_conditions, resolve
+from healthforge.generators.registry import private_generator_names
 
 DATA_HELP = "A CSV/TSV/Parquet/Excel file, or bundled:NAME (see `healthforge datasets list`)."
 CONDITION_HELP = (
@@ -341,7 +342,7 @@ def _privacy_plan(
     ).differential_privacy:
         raise HealthForgeError(
             f"--epsilon/--delta apply to DP generators; '{plan.generator}' is not one",
-            "use --generator aim, mst or dp_copula",
+            f"use --generator {' | '.join(private_generator_names())}",
         )
     return plan
 

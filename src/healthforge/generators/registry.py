@@ -57,6 +57,18 @@ def generator_names(installed_only: bool = False) -> list[str]:
     return [n for n in _GENERATORS if not (installed_only and missing_extra(n))]
 
 
+def private_generator_names() -> list[str]:
+    """Names of the generators that can be differentially private (for hints)."""
+    names = []
+    for name in generator_names(installed_only=True):
+        try:
+            if generator_class(name).differential_privacy:
+                names.append(name)
+        except ImportError:  # e.g. torch missing: not offered
+            continue
+    return names
+
+
 def missing_extra(name: str) -> str | None:
     """The optional extra generator ``name`` needs and is not installed, else None."""
     module, extra = _EXTRAS.get(name, ("", ""))

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from healthforge.errors import HealthForgeError
-from healthforge.generators.registry import generator_class
+from healthforge.generators.registry import generator_class, private_generator_names
 
 PRESET_NAMES = ("none", "standard", "strict")
 STRICT_EPSILON = 1.0
@@ -56,7 +56,7 @@ def resolve_preset(
     if not generator_class(name).differential_privacy:
         raise HealthForgeError(
             f"--privacy strict needs a differentially private generator, not '{name}'",
-            "use aim, mst or dp_copula (or leave --generator out for aim)",
+            f"use {', '.join(private_generator_names())} (or leave --generator out for aim)",
         )
     epsilon = params.setdefault("epsilon", STRICT_EPSILON)
     if isinstance(epsilon, int | float) and epsilon > STRICT_EPSILON:
