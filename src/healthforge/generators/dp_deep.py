@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import time
+from abc import abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar
@@ -164,6 +165,7 @@ class DeepDPGenerator(DPGenerator, DeepGenerator):
         probs = self._sample_onehot(n, rng)
         return self.transformer_.inverse_transform(probs, rng).astype(np.int64)
 
+    @abstractmethod
     def _train(
         self,
         onehot: np.ndarray,
@@ -172,9 +174,9 @@ class DeepDPGenerator(DPGenerator, DeepGenerator):
         prior_rho: float,
         delta: float,
         progress: ProgressCallback | None,
-    ) -> DPSGDBudget:  # pragma: no cover - abstract
-        raise NotImplementedError
+    ) -> DPSGDBudget:
+        """Train under DP-SGD on ``onehot`` ``(n, dim)``; return the accountant's budget."""
 
-    def _sample_onehot(self, n: int, rng: np.random.Generator) -> np.ndarray:  # pragma: no cover
+    @abstractmethod
+    def _sample_onehot(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """``(n, dim)`` probabilities (or one-hots) per public level."""
-        raise NotImplementedError
