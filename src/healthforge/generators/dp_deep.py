@@ -74,7 +74,7 @@ class DeepDPGenerator(DPGenerator, DeepGenerator):
     """(epsilon, delta)-DP network trained with DP-SGD on the public one-hot codes.
 
     Subclasses implement ``_train(data, codes, transformer, prior_rho, delta, progress)``
-    returning the opacus run's :class:`DPSGDBudget`, and ``_sample_onehot(n, rng)``.
+    returning the opacus run's :class:`DPSGDBudget`, and ``_sample_codes(n, rng)``.
     """
 
     accountant: ClassVar[str] = (
@@ -161,10 +161,6 @@ class DeepDPGenerator(DPGenerator, DeepGenerator):
     def _noisy_total(self) -> float:
         return self.noisy_total_
 
-    def _sample_codes(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        probs = self._sample_onehot(n, rng)
-        return self.transformer_.inverse_transform(probs, rng).astype(np.int64)
-
     @abstractmethod
     def _train(
         self,
@@ -176,7 +172,3 @@ class DeepDPGenerator(DPGenerator, DeepGenerator):
         progress: ProgressCallback | None,
     ) -> DPSGDBudget:
         """Train under DP-SGD on ``onehot`` ``(n, dim)``; return the accountant's budget."""
-
-    @abstractmethod
-    def _sample_onehot(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """``(n, dim)`` probabilities (or one-hots) per public level."""

@@ -151,7 +151,12 @@ class DPTvaeGenerator(DeepDPGenerator):
             self._net_cache = net
         return net
 
+    def _sample_codes(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        probs = self._sample_onehot(n, rng)
+        return self.transformer_.inverse_transform(probs, rng).astype(np.int64)
+
     def _sample_onehot(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``(n, dim)`` probabilities (or one-hots) per public level."""
         torch = import_torch()
         net, layout = self._net(), self._layout()
         parts = []
