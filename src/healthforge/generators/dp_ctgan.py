@@ -248,16 +248,7 @@ class DPCtganGenerator(DeepDPGenerator):
         self.generator_state_ = module_to_cpu_state(gen)
         return run.budget()
 
-    def _net(self) -> Any:
-        net = getattr(self, "_net_cache", None)
-        if net is None:
-            _, GenNet, _ = _networks()
-            in_dim, out_dim = self.net_dims_
-            net = GenNet(in_dim, self.generator_dims, out_dim)
-            net.load_state_dict(self.generator_state_)
-            net.eval()
-            self._net_cache = net
-        return net
+    _net = CtganGenerator._net  # the same generator network, attributes and cache as CTGAN
 
     def _sample_codes(self, n: int, rng: np.random.Generator) -> np.ndarray:
         # CTGAN's own sampling; its transformer here decodes to the public codes

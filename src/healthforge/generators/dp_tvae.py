@@ -10,7 +10,7 @@ frozen. Sampling runs the decoder alone: post-processing, no further budget.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
@@ -141,15 +141,7 @@ class DPTvaeGenerator(DeepDPGenerator):
         self.decoder_state_ = module_to_cpu_state(decoder)
         return run.budget()
 
-    def _net(self) -> Any:
-        net = getattr(self, "_net_cache", None)
-        if net is None:
-            _, Decoder = _networks()
-            net = Decoder(self.embedding_dim, self.decompress_dims, self.transformer_.dim)
-            net.load_state_dict(self.decoder_state_)
-            net.eval()
-            self._net_cache = net
-        return net
+    _net = TvaeGenerator._net  # the same decoder, attributes and cache as TVAE
 
     def _sample_codes(self, n: int, rng: np.random.Generator) -> np.ndarray:
         probs = self._sample_onehot(n, rng)
