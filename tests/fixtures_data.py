@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 
 from healthforge.data import load_table
+from healthforge.data.infer import infer_schema
+from healthforge.data.schema import Schema
 
 BUNDLED = ("nhefs", "icu", "pima", "tissue_gene_expression")
 
@@ -69,3 +71,39 @@ def assert_rows_valid(generator, real: pd.DataFrame, synth: pd.DataFrame, tol: f
             values = pd.to_numeric(s, errors="coerce").dropna()
             assert values.min() >= r.min() - 1e-9 and values.max() <= r.max() + 1e-9, column.name
         assert abs(s.isna().mean() - r.isna().mean()) < tol, column.name
+
+
+# -- a small clinical table with a canary row, for DP leak tests ------------------------
+CANARY_AGE = 119
+CANARY_DX = "RARE_X"
+
+
+def canary_table(n: int = 300, seed: int = 0) -> pd.DataFrame:
+    """``(n, 5)``: age, sex, dx, bp (depends on age), died (depends on age)."""
+    rng = np.random.default_rng(seed)
+    age = rng.integers(20, 81, n)
+    sex = rng.choice(["F", "M"], n)
+    dx = rng.choice(["a", "b", "c"], n, p=[0.5, 0.3, 0.2])
+    bp = np.round(100 + 0.6 * age + rng.normal(0, 8, n), 1)
+    died = (rng.random(n) < 1 / (1 + np.exp(-(age - 60) / 8))).astype(int)
+    return pd.DataFrame({"age": age, "sex": sex, "dx": dx, "bp": bp, "died": died})
+
+
+def with_canary(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` plus one record with a unique extreme age and a unique diagnosis."""
+    canary = pd.DataFrame(
+        {"age": [CANARY_AGE], "sex": ["F"], "dx": [CANARY_DX], "bp": [250.0], "died": [1]}
+    )
+    return pd.concat([df, canary], ignore_index=True)
+
+
+def canary_public_schema(df: pd.DataFrame) -> Schema:
+    """Bounds and categories a data steward would write from domain knowledge."""
+    schema = infer_schema(df, target="died")
+    public = {"age": (18, 90), "bp": (60, 220)}
+    for column in schema.columns:
+        if column.name in public:
+            column.minimum, column.maximum = public[column.name]
+        if column.name == "dx":
+            column.categories = ["a", "b", "c"]
+    return schema

@@ -8,10 +8,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from tests.fixtures_data import (
+    CANARY_AGE,
+    CANARY_DX,
+    canary_public_schema,
+    canary_table,
+    with_canary,
+)
 from typer.testing import CliRunner
 
 from healthforge.data.infer import infer_schema
-from healthforge.data.schema import Schema
 from healthforge.errors import HealthForgeError
 from healthforge.generators import get_generator, load_model
 
@@ -19,8 +25,6 @@ pytest.importorskip("torch")
 pytest.importorskip("opacus")
 
 DEEP_DP = ("dpctgan", "dptvae")
-CANARY_AGE = 119
-CANARY_DX = "RARE_X"
 # tiny networks and few epochs: these tests check privacy plumbing, not quality
 SMALL = {"epochs": 2, "batch_size": 64, "embedding_dim": 8, "threads": 1}
 DIMS = {
@@ -29,42 +33,15 @@ DIMS = {
 }
 
 
-def _table(n: int = 300, seed: int = 0) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    age = rng.integers(20, 81, n)
-    sex = rng.choice(["F", "M"], n)
-    dx = rng.choice(["a", "b", "c"], n, p=[0.5, 0.3, 0.2])
-    bp = np.round(100 + 0.6 * age + rng.normal(0, 8, n), 1)
-    died = (rng.random(n) < 1 / (1 + np.exp(-(age - 60) / 8))).astype(int)
-    return pd.DataFrame({"age": age, "sex": sex, "dx": dx, "bp": bp, "died": died})
-
-
-def _with_canary(df: pd.DataFrame) -> pd.DataFrame:
-    canary = pd.DataFrame(
-        {"age": [CANARY_AGE], "sex": ["F"], "dx": [CANARY_DX], "bp": [250.0], "died": [1]}
-    )
-    return pd.concat([df, canary], ignore_index=True)
-
-
-def _public_schema(df: pd.DataFrame) -> Schema:
-    schema = infer_schema(df, target="died")
-    for column in schema.columns:
-        if column.name == "age":
-            column.minimum, column.maximum = 18, 90
-        if column.name == "bp":
-            column.minimum, column.maximum = 60, 220
-        if column.name == "dx":
-            column.categories = ["a", "b", "c"]
-    return schema
-
-
 def _model(name: str, **params):
     return get_generator(name, noise_seed=3, **{**SMALL, **DIMS[name], **params})
 
 
 @pytest.mark.parametrize("name", DEEP_DP)
 def test_canary_never_appears_with_public_schema(name: str) -> None:
-    model = _model(name).fit(_with_canary(_table()), _public_schema(_table()), target="died")
+    model = _model(name).fit(
+        with_canary(canary_table()), canary_public_schema(canary_table()), target="died"
+    )
     out = model.sample(2000, seed=1)
     assert CANARY_DX not in set(out["dx"].dropna())
     assert out["age"].max() <= 90 and out["bp"].max() <= 220
@@ -83,7 +60,7 @@ def test_canary_never_appears_with_public_schema(name: str) -> None:
 def test_canary_never_appears_with_inferred_schema() -> None:
     """No schema: the domain is a DP release (charged), the canary's value is not in it."""
     model = _model("dptvae", batch_size=256, epsilon=5.0)
-    model.fit(_with_canary(_table(3000)), target="died")
+    model.fit(with_canary(canary_table(3000)), target="died")
     out = model.sample(3000, seed=1)
     assert CANARY_DX not in set(out["dx"].dropna())
     # DP bounds are wide at this budget, so 119 may be drawn by chance inside its bin;
@@ -100,7 +77,9 @@ def test_canary_never_appears_with_inferred_schema() -> None:
 
 
 def test_model_file_round_trip_samples_the_same(tmp_path: Path) -> None:
-    model = _model("dpctgan").fit(_table(), _public_schema(_table()), target="died")
+    model = _model("dpctgan").fit(
+        canary_table(), canary_public_schema(canary_table()), target="died"
+    )
     path = tmp_path / "m.hfm"
     model.save(str(path))
     loaded = load_model(path)
@@ -115,18 +94,20 @@ def test_invalid_privacy_settings_are_clear_errors(name: str) -> None:
     with pytest.raises(HealthForgeError, match="delta"):
         get_generator(name, delta=1.0)
     with pytest.raises(HealthForgeError, match="1 / 300"):
-        _model(name, delta=0.01).fit(_table(), target="died")
+        _model(name, delta=0.01).fit(canary_table(), target="died")
     with pytest.raises(HealthForgeError, match="accountant"):
-        _model(name, accounting="moments").fit(_table(), target="died")
+        _model(name, accounting="moments").fit(canary_table(), target="died")
     with pytest.raises(HealthForgeError, match="too small"):
-        _model(name, epsilon=1e-4).fit(_table(), _public_schema(_table()), target="died")
+        _model(name, epsilon=1e-4).fit(
+            canary_table(), canary_public_schema(canary_table()), target="died"
+        )
 
 
 def test_cli_epsilon_reaches_the_generator(tmp_path: Path) -> None:
     from healthforge.cli.app import app
 
     data = tmp_path / "d.csv"
-    _table().to_csv(data, index=False)
+    canary_table().to_csv(data, index=False)
     out, summary = tmp_path / "s.csv", tmp_path / "s.json"
     args = ["generate", str(data), "-g", "dptvae", "-o", str(out), "--epsilon", "3"]
     args += ["--target", "died", "--json", str(summary)]

@@ -5,9 +5,15 @@ from __future__ import annotations
 import json
 import zipfile
 
-import numpy as np
 import pandas as pd
 import pytest
+from tests.fixtures_data import (
+    CANARY_AGE,
+    CANARY_DX,
+    canary_public_schema,
+    canary_table,
+    with_canary,
+)
 
 from healthforge.data.infer import infer_schema
 from healthforge.data.schema import Schema
@@ -24,37 +30,6 @@ FAST_PARAMS = {
     "aim": {"rounds": 2},  # fewer refits
     "lm": {"dp_epochs": 2, "d_model": 32, "n_layers": 1, "threads": 1},
 }
-CANARY_AGE = 119
-CANARY_DX = "RARE_X"
-
-
-def _table(n: int = 300, seed: int = 0) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    age = rng.integers(20, 81, n)
-    sex = rng.choice(["F", "M"], n)
-    dx = rng.choice(["a", "b", "c"], n, p=[0.5, 0.3, 0.2])
-    bp = np.round(100 + 0.6 * age + rng.normal(0, 8, n), 1)
-    died = (rng.random(n) < 1 / (1 + np.exp(-(age - 60) / 8))).astype(int)
-    return pd.DataFrame({"age": age, "sex": sex, "dx": dx, "bp": bp, "died": died})
-
-
-def _with_canary(df: pd.DataFrame) -> pd.DataFrame:
-    canary = pd.DataFrame(
-        {"age": [CANARY_AGE], "sex": ["F"], "dx": [CANARY_DX], "bp": [250.0], "died": [1]}
-    )
-    return pd.concat([df, canary], ignore_index=True)
-
-
-def _public_schema(df: pd.DataFrame) -> Schema:
-    """Bounds and categories a data steward would write from domain knowledge."""
-    schema = infer_schema(df, target="died")
-    public = {"age": (18, 90), "bp": (60, 220)}
-    for column in schema.columns:
-        if column.name in public:
-            column.minimum, column.maximum = public[column.name]
-        if column.name == "dx":
-            column.categories = ["a", "b", "c"]
-    return schema
 
 
 def _fit(name: str, data: pd.DataFrame, schema: Schema | None = None, **params):
@@ -64,8 +39,8 @@ def _fit(name: str, data: pd.DataFrame, schema: Schema | None = None, **params):
 
 @pytest.mark.parametrize("name", DP_GENERATORS)
 def test_canary_never_appears_with_public_schema(name: str) -> None:
-    data = _with_canary(_table())
-    schema = _public_schema(_table())
+    data = with_canary(canary_table())
+    schema = canary_public_schema(canary_table())
     model = _fit(name, data, schema, **FAST_PARAMS.get(name, {}))
     out = model.sample(3000, seed=1)
     assert CANARY_DX not in set(out["dx"].dropna())
@@ -76,7 +51,7 @@ def test_canary_never_appears_with_public_schema(name: str) -> None:
 @pytest.mark.parametrize("name", ["mst", "dp_copula"])  # aim shares this domain code
 def test_canary_never_appears_with_inferred_schema(name: str) -> None:
     """No schema: categories and bounds are released with DP, the canary's are not."""
-    model = _fit(name, _with_canary(_table(3000)), epsilon=5.0)
+    model = _fit(name, with_canary(canary_table(3000)), epsilon=5.0)
     out = model.sample(3000, seed=1)
     assert CANARY_DX not in set(out["dx"].dropna())
     assert (out["age"] != CANARY_AGE).all()
@@ -87,7 +62,7 @@ def test_canary_never_appears_with_inferred_schema(name: str) -> None:
 
 
 def test_budget_recorded_and_round_trips(tmp_path) -> None:
-    model = _fit("dp_copula", _table(), _public_schema(_table()), epsilon=2.0)
+    model = _fit("dp_copula", canary_table(), canary_public_schema(canary_table()), epsilon=2.0)
     budget = model.dp_budget_
     assert budget["epsilon"] == 2.0 and 0 < budget["delta"] < 1 / 300
     assert {"mechanism", "split", "accountant", "post_processing"} <= set(budget)
@@ -119,17 +94,17 @@ def test_bad_delta(delta) -> None:
 
 def test_delta_not_below_one_over_n() -> None:
     with pytest.raises(HealthForgeError, match="1 / 300"):
-        _fit("dp_copula", _table(), delta=0.01)
+        _fit("dp_copula", canary_table(), delta=0.01)
 
 
 def test_strict_mode_needs_schema_bounds() -> None:
-    schema = _public_schema(_table())
+    schema = canary_public_schema(canary_table())
     schema["bp"].maximum = None
     with pytest.raises(HealthForgeError, match="declare minimum/maximum") as err:
-        _fit("dp_copula", _table(), schema, bounds="schema")
+        _fit("dp_copula", canary_table(), schema, bounds="schema")
     assert "bp" in str(err.value)
     with pytest.raises(HealthForgeError, match="schema you supply"):
-        _fit("aim", _table(), bounds="schema")
+        _fit("aim", canary_table(), bounds="schema")
 
 
 def test_presets_map_as_documented() -> None:
@@ -149,7 +124,7 @@ def test_presets_map_as_documented() -> None:
 
 
 def test_filter_removes_every_copy_of_the_training_data() -> None:
-    data = _table()
+    data = canary_table()
     train, holdout = data.iloc[:240], data.iloc[240:]
     kept, report = privacy_filter(train, train, holdout)
     assert len(kept) == 0 and report.removed_copies == len(train)
@@ -157,7 +132,7 @@ def test_filter_removes_every_copy_of_the_training_data() -> None:
 
 
 def test_filter_removes_close_rows_and_unique_quasi_identifiers() -> None:
-    data = _table(600)
+    data = canary_table(600)
     train, holdout = data.iloc[:480].reset_index(drop=True), data.iloc[480:]
     schema = infer_schema(train, target="died")
     schema["age"].role = "quasi_identifier"
@@ -171,7 +146,7 @@ def test_filter_removes_close_rows_and_unique_quasi_identifiers() -> None:
 
 
 def test_no_exact_copies_after_the_filter() -> None:
-    data = _table(400)
+    data = canary_table(400)
     train, holdout = data.iloc[:320].reset_index(drop=True), data.iloc[320:]
     model = get_generator("cart", seed=0).fit(train, target="died")
     guard = PrivacyFilter(train, holdout, model.schema_)
@@ -183,9 +158,9 @@ def test_no_exact_copies_after_the_filter() -> None:
 
 
 def test_evaluation_shows_the_budget() -> None:
-    data = _table(400)
+    data = canary_table(400)
     train, holdout = data.iloc[:320].reset_index(drop=True), data.iloc[320:]
-    model = _fit("dp_copula", train, _public_schema(train))
+    model = _fit("dp_copula", train, canary_public_schema(train))
     synthetic = model.sample(320, seed=0)
     result = evaluate(
         train,
@@ -210,7 +185,7 @@ def test_cli_privacy_filter_and_strict_errors(tmp_path) -> None:
     from healthforge.cli.app import app
 
     data = tmp_path / "d.csv"
-    _table(300).to_csv(data, index=False)
+    canary_table(300).to_csv(data, index=False)
     out = tmp_path / "out.csv"
     runner = CliRunner()
     args = ["generate", str(data), "--target", "died", "-g", "cart", "-o", str(out)]
@@ -221,7 +196,7 @@ def test_cli_privacy_filter_and_strict_errors(tmp_path) -> None:
     # generate fits on a seeded 80% (the rest sets the threshold): no copy of those rows
     from healthforge.evaluation import split_train_holdout
 
-    train, _ = split_train_holdout(_table(300), "died", 0.2, seed=0)
+    train, _ = split_train_holdout(canary_table(300), "died", 0.2, seed=0)
     assert len(written) == 300 and written.merge(train.drop_duplicates()).empty
     strict = runner.invoke(app, [*args, "--privacy", "strict", "--force"])
     assert strict.exit_code != 0 and "differentially private" in strict.output
