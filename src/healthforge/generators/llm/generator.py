@@ -26,7 +26,7 @@ from healthforge.generators.conditions import EncodedConstraint
 from healthforge.generators.llm import loading
 from healthforge.generators.llm.decode import plan_orders, sample_batch, special_tokens
 from healthforge.generators.llm.model import CutHeadLM, pad_batch, train
-from healthforge.generators.llm.text import column_text, serialise, trie_tokens
+from healthforge.generators.llm.text import column_labels, column_text, serialise, trie_tokens
 from healthforge.generators.torch_support import configure, select_device
 from healthforge.progress import ProgressCallback
 
@@ -39,7 +39,9 @@ class LlmGenerator(Generator):
             Gemma 3 270M GGUF of the ``llm`` extra. Never downloaded.
         steps: fine-tuning steps (each ``batch_size`` rows, freshly shuffled orders).
         batch_size: rows per fine-tuning step.
-        lr: AdamW learning rate of the LoRA adapters.
+        lr: peak AdamW learning rate of the LoRA adapters.
+        warmup: share of ``steps`` over which the learning rate rises linearly to ``lr``;
+            it then decays to 0 along a cosine.
         lora_rank: rank of the adapters on the attention and MLP projections.
         lora_alpha: LoRA scaling numerator (scale = alpha / rank).
         temperature: sampling temperature (1.0 samples the fitted model as it is).
@@ -60,9 +62,10 @@ class LlmGenerator(Generator):
     def __init__(
         self,
         model: str | None = None,
-        steps: int = 60,
+        steps: int = 120,
         batch_size: int = 8,
-        lr: float = 2e-3,
+        lr: float = 3e-3,
+        warmup: float = 0.1,
         lora_rank: int = 8,
         lora_alpha: float = 16.0,
         temperature: float = 1.0,
@@ -77,6 +80,7 @@ class LlmGenerator(Generator):
         self.steps = steps
         self.batch_size = batch_size
         self.lr = lr
+        self.warmup = warmup
         self.lora_rank = lora_rank
         self.lora_alpha = lora_alpha
         self.temperature = temperature
@@ -95,6 +99,11 @@ class LlmGenerator(Generator):
             )
         if self.steps < 1 or self.batch_size < 1 or self.temperature <= 0:
             raise HealthForgeError("steps and batch_size must be ≥ 1 and temperature > 0")
+        if not 0 <= self.warmup < 1:
+            raise HealthForgeError(
+                f"warmup must be a share of the steps in [0, 1), got {self.warmup}",
+                "e.g. warmup=0.1 warms up over the first tenth of the steps",
+            )
         started = time.perf_counter()
         self.model_path_ = str(loading.resolve_model(self.model))
         # the default weights are not open source: say so every time they are used
@@ -108,8 +117,9 @@ class LlmGenerator(Generator):
             return [list(ids) for ids in tokenizer(texts, add_special_tokens=False).input_ids]
 
         missing = np.isnan(X).any(axis=0)
+        labels = column_labels([c.name for c in self.schema_.modelled])
         self.columns_ = [
-            column_text(c, X[:, j], tokenize, bool(missing[j]))
+            column_text(c, X[:, j], tokenize, bool(missing[j]), labels[j])
             for j, c in enumerate(self.schema_.modelled)
         ]
         self.special_ = special_tokens(tokenizer)
@@ -135,12 +145,14 @@ class LlmGenerator(Generator):
                 learn.append(flags)
             return pad_batch(seqs, learn, local, special["pad"])
 
-        stats = train(lm, make_batch, self.steps, self.lr, rng, progress)
+        stats = train(lm, make_batch, self.steps, self.lr, self.warmup, rng, progress)
         self.adapter_ = lm.adapter_state()
         self.train_stats_ = {
             "load_seconds": self.load_seconds_,
             "train_seconds": stats.seconds,
             "seconds_per_step": stats.seconds / stats.steps,
+            "tokens_per_row": stats.tokens / (stats.steps * self.batch_size),
+            "padding_share": stats.padding / (stats.tokens + stats.padding),
             "first_loss": stats.losses[0],
             "last_loss": float(np.mean(stats.losses[-5:])),
             "vocabulary": len(self.vocab_),

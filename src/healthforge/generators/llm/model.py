@@ -12,6 +12,7 @@ Two things make this affordable on a CPU:
 
 from __future__ import annotations
 
+import math
 import time
 import warnings
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ class TrainStats:
     steps: int
     seconds: float
     losses: list[float]
+    tokens: int  # real tokens fed, summed over steps
+    padding: int  # padding positions fed, summed over steps
 
 
 class CutHeadLM:
@@ -113,22 +116,44 @@ def pad_batch(
     return ids, mask, targets
 
 
+def lr_factor(step: int, steps: int, warmup: float) -> float:
+    """Learning-rate multiplier at ``step``: linear warmup over ``warmup * steps`` steps,
+    then a cosine decay to 0 at the last step.
+
+    With few steps a constant rate is a poor compromise: high enough to learn fast is too
+    high to settle (at a constant 5e-3 the loss ended at 1.57 against 0.90 at 2e-3).
+    """
+    ramp = max(1, round(warmup * steps)) if warmup > 0 else 0
+    if step < ramp:
+        return (step + 1) / ramp
+    span = max(1, steps - ramp)
+    return 0.5 * (1.0 + math.cos(math.pi * (step - ramp) / span))
+
+
 def train(
     lm: CutHeadLM,
     make_batch: Any,
     steps: int,
     lr: float,
+    warmup: float,
     rng: np.random.Generator,
     progress: ProgressCallback | None,
 ) -> TrainStats:
-    """``steps`` AdamW steps on batches from ``make_batch(rng) -> (ids, mask, targets)``."""
+    """``steps`` AdamW steps on batches from ``make_batch(rng) -> (ids, mask, targets)``,
+    peak rate ``lr`` on the schedule of :func:`lr_factor`."""
     torch = lm.torch
     optimiser = torch.optim.AdamW(lm.trainable(), lr=lr, weight_decay=0.0)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimiser, lambda step: lr_factor(step, steps, warmup)
+    )
     lm.peft_model.train()
     losses: list[float] = []
+    tokens = padding = 0
     start = time.perf_counter()
     for step in range(steps):
         ids, mask, targets = (torch.as_tensor(a, device=lm.device) for a in make_batch(rng))
+        real = int(mask.sum())
+        tokens, padding = tokens + real, padding + mask.numel() - real
         logits = lm.forward(ids, mask)[:, :-1]
         loss = torch.nn.functional.cross_entropy(
             logits.reshape(-1, logits.shape[-1]).float(), targets.reshape(-1), ignore_index=-100
@@ -136,7 +161,8 @@ def train(
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
+        schedule.step()
         losses.append(float(loss.detach()))
         report(progress, "fine-tuning", step + 1, steps)
     lm.peft_model.eval()
-    return TrainStats(steps, time.perf_counter() - start, losses)
+    return TrainStats(steps, time.perf_counter() - start, losses, tokens, padding)

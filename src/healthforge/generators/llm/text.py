@@ -1,10 +1,16 @@
 """Rows as compact text, and the token tries that constrain decoding to the schema.
 
-A row is written GReaT-style as ``"age is 67, sex is female, bmi is 31.2"`` in a column
-order shuffled per example. The text is tokenised *segment by segment* - the prefix
-``" age is"``, the value ``" 67"``, the separator ``","`` (``<eos>`` after the last
-column) - so the token ids seen in training are exactly the ones the constrained decoder
-can produce: every value of a column is one path through that column's token trie.
+A row is written compactly as ``"age=67,sex=female,bmi=31.2"`` (GReaT's ``"age is 67,
+sex is female, ..."`` without the needless tokens) in a column order shuffled per
+example; underscores in column names become spaces (``"age group=65-74"``), which reads
+more naturally and costs fewer tokens. With Gemma's tokenizer a Pima row is 43 tokens
+instead of 53 (``" 67"`` costs a token for its space, ``"67"`` does not, and ``"age="``
+is as short as ``" age is"``); a training step's cost is proportional to its tokens.
+
+The text is tokenised *segment by segment* - the prefix ``"age="``, the value ``"67"``,
+the separator ``","`` (``<eos>`` after the last column) - so the token ids seen in
+training are exactly the ones the constrained decoder can produce: every value of a
+column is one path through that column's token trie.
 
 Numeric columns are written on a grid of ``decimals`` places between the schema's bounds;
 every grid value is a path in the trie, so bounds hold by construction (no clipping).
@@ -137,9 +143,14 @@ def _number_text(value: float, decimals: int) -> str:
 
 
 def column_text(
-    column: ColumnSchema, observed: np.ndarray, tokenize: Any, has_missing: bool
+    column: ColumnSchema,
+    observed: np.ndarray,
+    tokenize: Any,
+    has_missing: bool,
+    label: str | None = None,
 ) -> ColumnText:
-    """Describe ``column``; ``tokenize(list[str]) -> list[list[int]]`` (no special tokens)."""
+    """Describe ``column``; ``tokenize(list[str]) -> list[list[int]]`` (no special tokens);
+    ``label`` is its name in the text (default :func:`column_label`)."""
     if column.is_discrete:
         cats = column.categories or []
         texts = [_category_text(c) for c in cats]
@@ -151,10 +162,23 @@ def column_text(
     if has_missing:
         texts.append(MISSING_TEXT)
         encoded = np.append(encoded, np.nan)
-    tokens = tokenize([" " + t for t in texts])
-    first_prefix, prefix = tokenize([f"{column.name} is", f" {column.name} is"])
+    tokens = tokenize(texts)
+    label = column_label(column.name) if label is None else label
+    # no space after "," - the same prefix starts the row and follows a separator
+    prefix = tokenize([f"{label}="])[0]
     trie = build_trie(tokens, list(encoded))
-    return ColumnText(column.name, first_prefix, prefix, texts, encoded, tokens, decimals, trie)
+    return ColumnText(column.name, prefix, prefix, texts, encoded, tokens, decimals, trie)
+
+
+def column_label(name: str) -> str:
+    """How a column is named in the text: ``age_group`` -> ``age group``."""
+    return " ".join(name.replace("_", " ").split()) or name
+
+
+def column_labels(names: list[str]) -> list[str]:
+    """Text labels of ``names``; a column whose label would collide keeps its own name."""
+    labels = [column_label(n) for n in names]
+    return [lab if labels.count(lab) == 1 else n for lab, n in zip(labels, names, strict=True)]
 
 
 def serialise(
