@@ -37,14 +37,15 @@ use after loading, so a model trained on a GPU samples on a CPU.
 from __future__ import annotations
 
 import time
-from functools import cache
 from typing import Any
 
 import numpy as np
 
 from healthforge.errors import HealthForgeError
-from healthforge.generators.base import Generator
 from healthforge.generators.conditions import EncodedConstraint
+from healthforge.generators.ctgan_cond import CondSampler, SamplingCond, conditioning_choice
+from healthforge.generators.ctgan_nets import _networks, critic_loss
+from healthforge.generators.deep_base import SAMPLE_BATCH, DeepGenerator
 from healthforge.generators.neural_transform import FidelitySignal, NeuralTransformer, SpanLayout
 from healthforge.generators.torch_support import (
     EarlyStopping,
@@ -52,144 +53,16 @@ from healthforge.generators.torch_support import (
     fused_adam,
     import_torch,
     module_to_cpu_state,
-    select_device,
 )
 from healthforge.progress import ProgressCallback, report
 
-SAMPLE_BATCH = 10_000  # rows per forward pass when sampling
+# re-exported: tvae and the DP generators import these from here; old model files
+# reference ``_SamplingCond``
+__all__ = ["GUMBEL_TAU", "SAMPLE_BATCH", "CtganGenerator", "DeepGenerator", "_networks"]
+_SamplingCond = SamplingCond
+
 CHECK_ROWS = 5_000  # rows drawn for each fidelity check (fewer: the signal is noise)
 GUMBEL_TAU = 0.2
-
-
-class DeepGenerator(Generator):
-    """Shared plumbing of the torch generators: lazy networks, pickling, devices."""
-
-    family = "deep"
-    # a network fitted on a few hundred rows cannot learn thousands of columns; the
-    # base class refuses p >> n tables with a pointer to generators that can.
-    high_dimensional = False
-
-    def __getstate__(self) -> dict[str, Any]:
-        # live torch modules and layouts are rebuilt on demand; only CPU tensors pickle
-        state = self.__dict__.copy()
-        for key in ("_net_cache", "_layout_cache"):
-            state.pop(key, None)
-        return state
-
-    def _device(self) -> Any:
-        try:
-            return select_device(self.device)
-        except HealthForgeError:
-            raise
-        except Exception as exc:  # pragma: no cover - torch-specific device errors
-            raise HealthForgeError(f"cannot use device '{self.device}': {exc}") from None
-
-    def _layout(self) -> SpanLayout:
-        """Padded softmax layout on the CPU (for sampling), built once per object."""
-        cached = getattr(self, "_layout_cache", None)
-        if cached is None:
-            cached = self._layout_cache = SpanLayout(self.transformer_, "cpu")
-        return cached
-
-
-@cache
-def _networks() -> Any:
-    """The torch module classes, defined on first use so importing stays torch-free."""
-    torch = import_torch()
-    nn = torch.nn
-
-    class Residual(nn.Module):
-        """``x -> [relu(bn(fc(x))), x]``: widths add up layer by layer."""
-
-        def __init__(self, i: int, o: int) -> None:
-            super().__init__()
-            self.fc = nn.Linear(i, o)
-            self.bn = nn.BatchNorm1d(o)
-
-        def forward(self, x: Any) -> Any:
-            return torch.cat([torch.relu(self.bn(self.fc(x))), x], dim=1)
-
-    class CtganGeneratorNet(nn.Module):
-        """``(n, embedding + cond)`` noise -> ``(n, dim)`` raw outputs (pre-activation)."""
-
-        def __init__(self, in_dim: int, dims: tuple[int, ...], out_dim: int) -> None:
-            super().__init__()
-            layers: list[Any] = []
-            width = in_dim
-            for d in dims:
-                layers.append(Residual(width, d))
-                width += d
-            layers.append(nn.Linear(width, out_dim))
-            self.seq = nn.Sequential(*layers)
-
-        def forward(self, x: Any) -> Any:
-            return self.seq(x)
-
-    class Critic(nn.Module):
-        """PacGAN critic: ``pac`` rows ``(n, in_dim)`` are scored together, ``(n/pac, 1)``."""
-
-        def __init__(self, in_dim: int, dims: tuple[int, ...], pac: int) -> None:
-            super().__init__()
-            self.pacdim = in_dim * pac
-            layers: list[Any] = []
-            width = self.pacdim
-            for d in dims:
-                layers += [nn.Linear(width, d), nn.LeakyReLU(0.2), nn.Dropout(0.5)]
-                width = d
-            layers.append(nn.Linear(width, 1))
-            self.seq = nn.Sequential(*layers)
-
-        def forward(self, x: Any) -> Any:
-            return self.seq(x.reshape(-1, self.pacdim))
-
-    return Residual, CtganGeneratorNet, Critic
-
-
-class CondSampler:
-    """The conditional vector and training-by-sampling, vectorised over a batch.
-
-    For each conditioning column (one-hot blocks of the transformer), the training rows
-    are sorted by level, so "a random row with level ``l`` of column ``c``" is index
-    arithmetic. ``codes`` ``(n, n_cond)`` are the level indices of those columns.
-    """
-
-    def __init__(self, codes: np.ndarray, n_levels: np.ndarray) -> None:
-        n_cond = codes.shape[1]
-        self.n_cond = n_cond
-        self.n_levels = n_levels
-        self.offsets = np.r_[0, np.cumsum(n_levels)[:-1]].astype(np.int64)
-        self.cond_dim = int(n_levels.sum())
-        width = int(n_levels.max()) if n_cond else 1
-        counts = np.zeros((n_cond, width), dtype=np.int64)
-        for c in range(n_cond):
-            counts[c, : n_levels[c]] = np.bincount(codes[:, c], minlength=n_levels[c])
-        self.counts = counts
-        self.first = np.cumsum(counts, axis=1) - counts  # first sorted position per level
-        self.rows = np.argsort(codes, axis=0, kind="stable").T.astype(np.int64)  # (n_cond, n)
-        self.log_cum = _cumulative(np.log1p(counts) * (counts > 0))
-        self.freq_cum = _cumulative(counts.astype(float))
-
-    def draw(
-        self, batch: int, rng: np.random.Generator, log_frequency: bool = True
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Columns ``(batch,)``, levels ``(batch,)`` and the cond vectors ``(batch, cond_dim)``."""
-        col = rng.integers(0, self.n_cond, batch)
-        cum = (self.log_cum if log_frequency else self.freq_cum)[col]
-        opt = (cum <= rng.random((batch, 1))).sum(axis=1)
-        opt = np.minimum(opt, self.n_levels[col] - 1)
-        vec = np.zeros((batch, self.cond_dim), dtype=np.float32)
-        vec[np.arange(batch), self.offsets[col] + opt] = 1.0
-        return col, opt, vec
-
-    def rows_for(self, col: np.ndarray, opt: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """A random training row having level ``opt`` in column ``col``, per entry."""
-        pick = (rng.random(len(col)) * self.counts[col, opt]).astype(np.int64)
-        return self.rows[col, self.first[col, opt] + pick]
-
-
-def _cumulative(weights: np.ndarray) -> np.ndarray:
-    total = weights.sum(axis=1, keepdims=True)
-    return np.cumsum(weights, axis=1) / np.where(total > 0, total, 1.0)
 
 
 class CtganGenerator(DeepGenerator):
@@ -339,7 +212,7 @@ class CtganGenerator(DeepGenerator):
                         fake = torch.cat([act, cvec], dim=1)
                     else:
                         real, fake = data[rng.integers(0, n, batch)], act
-                    loss_d, penalty = _critic_loss(torch, critic, real, fake, pac)
+                    loss_d, penalty = critic_loss(torch, critic, real, fake, pac)
                     opt_d.zero_grad(set_to_none=True)
                     (loss_d + penalty).backward()
                     opt_d.step()
@@ -386,7 +259,7 @@ class CtganGenerator(DeepGenerator):
             "training_s": time.perf_counter() - transformed,
         }
         self.transformer_ = transformer
-        self.sampler_ = _SamplingCond(sampler)
+        self.sampler_ = SamplingCond(sampler)
         self.net_dims_ = (self.embedding_dim + sampler.cond_dim, transformer.dim)
         self.generator_state_ = module_to_cpu_state(gen)
 
@@ -394,7 +267,7 @@ class CtganGenerator(DeepGenerator):
     def _generate(
         gen: Any,
         layout: SpanLayout,
-        sampler: CondSampler | _SamplingCond,
+        sampler: CondSampler | SamplingCond,
         transformer: NeuralTransformer,
         n: int,
         rng: np.random.Generator,
@@ -483,87 +356,3 @@ class CtganGenerator(DeepGenerator):
             "cpu",
             fixed=(i, levels),
         )
-
-
-class _SamplingCond:
-    """What sampling needs of :class:`CondSampler` (level frequencies), without row indices.
-
-    Keeps model files small and free of training-row positions.
-    """
-
-    def __init__(self, sampler: CondSampler) -> None:
-        self.n_cond = sampler.n_cond
-        self.n_levels = sampler.n_levels
-        self.offsets = sampler.offsets
-        self.cond_dim = sampler.cond_dim
-        self.freq_cum = sampler.freq_cum
-
-    def draw(
-        self, batch: int, rng: np.random.Generator, log_frequency: bool = False
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        col = rng.integers(0, self.n_cond, batch)
-        opt = (self.freq_cum[col] <= rng.random((batch, 1))).sum(axis=1)
-        opt = np.minimum(opt, self.n_levels[col] - 1)
-        vec = np.zeros((batch, self.cond_dim), dtype=np.float32)
-        vec[np.arange(batch), self.offsets[col] + opt] = 1.0
-        return col, opt, vec
-
-
-def _critic_loss(torch: Any, critic: Any, real: Any, fake: Any, pac: int) -> tuple[Any, Any]:
-    """WGAN critic loss and its gradient penalty (lambda 10).
-
-    ``real`` and ``fake`` are ``(m, in_dim)`` with ``m`` a multiple of ``pac``; the
-    interpolates use one mixing weight per pac group. Fake and real rows are scored in
-    one ``(2m, in_dim)`` batch (pac groups never straddle the parts); the interpolates
-    get a forward of their own so the double backward of the penalty covers ``m`` rows.
-    """
-    m, dim = real.shape
-    k = m // pac
-    scores = critic(torch.cat([fake, real], dim=0))
-    alpha = torch.rand(k, 1, 1, device=real.device)
-    alpha = alpha.expand(-1, pac, dim).reshape(-1, dim)
-    mixed = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
-    s_mixed = critic(mixed)
-    (grads,) = torch.autograd.grad(s_mixed, mixed, torch.ones_like(s_mixed), create_graph=True)
-    norms = grads.reshape(-1, pac * dim).norm(2, dim=1)
-    return scores[:k].mean() - scores[k:].mean(), 10.0 * ((norms - 1.0) ** 2).mean()
-
-
-def conditioning_choice(
-    transformer: NeuralTransformer,
-    sampler: CondSampler | _SamplingCond,
-    discrete: np.ndarray,
-    constraints: dict[int, EncodedConstraint],
-) -> tuple[int, np.ndarray] | None:
-    """The conditional-vector column to clamp and its level probabilities, or ``None``.
-
-    Returns ``(i, probs)``: ``i`` indexes ``transformer.cond_columns``; ``probs``
-    ``(n_levels,)`` are the training frequencies of that column's levels restricted to
-    the levels ``constraints`` allow (renormalised). The column with the least allowed
-    training mass is chosen. ``None`` when no constrained column is in the conditional
-    vector, or when a constrained one allows no level seen in training (the base class
-    then reports the condition as too rare).
-    """
-    best: tuple[float, int, np.ndarray] | None = None
-    for i, j in enumerate(transformer.cond_columns):
-        constraint = constraints.get(j)
-        if constraint is None:
-            continue
-        plan = transformer.plans[j]
-        levels = plan.levels
-        if discrete[j] and constraint.codes is not None:
-            codes = levels.astype(np.int64)
-            inside = (codes >= 0) & (codes < len(constraint.codes))
-            allowed = inside & constraint.codes[np.clip(codes, 0, len(constraint.codes) - 1)]
-        else:
-            allowed = (levels >= constraint.low) & (levels <= constraint.high)
-        if plan.has_missing:
-            allowed = np.r_[allowed, constraint.missing_allowed]
-        cum = sampler.freq_cum[i, : plan.n_levels]
-        freq = np.diff(np.r_[0.0, cum])
-        mass = float((freq * allowed).sum())
-        if mass <= 0:
-            return None
-        if best is None or mass < best[0]:
-            best = (mass, i, freq * allowed / mass)
-    return None if best is None else (best[1], best[2])
