@@ -43,7 +43,6 @@ loads and samples on a CPU.
 from __future__ import annotations
 
 import copy
-import math
 from typing import Any
 
 import numpy as np
@@ -53,6 +52,8 @@ from healthforge.errors import HealthForgeError
 from healthforge.generators.base import Generator
 from healthforge.generators.conditions import EncodedConstraint
 from healthforge.generators.ddpm_conditions import Clamp, encoded_mask
+from healthforge.generators.ddpm_diffusion import CLIP, Schedule, fixed_validation
+from healthforge.generators.ddpm_net import build_net
 from healthforge.generators.torch_support import (
     EarlyStopping,
     configure,
@@ -66,11 +67,7 @@ MAX_SUPPORT = 64  # numeric columns with at most this many values are snapped to
 MAX_CLASSES = 100  # a discrete target with more categories is diffused, not conditioned on
 QT_ROWS = 10_000  # the quantile transform is fitted on at most this many rows
 SAMPLE_BATCH = 10_000  # rows denoised at once when sampling
-GUIDANCE = 1.0  # scale of the categorical-head guidance of conditioned numeric scores
-RESAMPLE = 1  # RePaint resampling: conditioned reverse steps taken this many times (3 measured
-# KS 0.17 vs 0.19 with 1 on tests/generators/test_native_conditions.py's rare group, at 3x cost)
 PILOT_ROWS = 1_000  # unconditioned rows that estimate P(class | conditions)
-_CLIP = 5.5  # normal scores from the quantile transform lie within about +-5.2
 
 
 class DdpmGenerator(Generator):
@@ -251,11 +248,11 @@ class DdpmGenerator(Generator):
             "hidden": int(self.hidden),
             "layers": int(self.layers),
         }
-        net = _build_net(self.arch_).to(device)
-        schedule = _Schedule(int(self.timesteps), self.arch_["d_num"], self.arch_["cards"], device)
+        net = build_net(self.arch_).to(device)
+        schedule = Schedule(int(self.timesteps), self.arch_["d_num"], self.arch_["cards"], device)
         tensors = [torch.as_tensor(a) for a in (num, codes, labels)]
         train = [t[torch.as_tensor(~val_mask)].to(device) for t in tensors]
-        val = _fixed_validation(
+        val = fixed_validation(
             [t[torch.as_tensor(val_mask)] for t in tensors], schedule, gen, device
         )
 
@@ -302,7 +299,7 @@ class DdpmGenerator(Generator):
         cached = getattr(self, "_net", None)
         if cached is not None and cached[0] == device:
             return cached[1]
-        net = _build_net(self.arch_)
+        net = build_net(self.arch_)
         net.load_state_dict(self.state_)
         net = net.to(device).eval()
         self._net = (device, net)
@@ -345,7 +342,7 @@ class DdpmGenerator(Generator):
         gen = configure(int(rng.integers(2**62)), self.threads)
         device = select_device(self.device)
         net = self._network(device)
-        schedule = _Schedule(int(self.timesteps), self.arch_["d_num"], self.arch_["cards"], device)
+        schedule = Schedule(int(self.timesteps), self.arch_["d_num"], self.arch_["cards"], device)
         labels = np.zeros(n, dtype=np.int64)
         if self.n_classes_:
             probs = self.class_probs_ if clamp is None else clamp.class_probs
@@ -367,7 +364,7 @@ class DdpmGenerator(Generator):
         n = len(num)
         out = np.full((n, len(self.discrete_)), np.nan)
         if len(self.num_cols_):
-            values = self.quantile_.inverse_transform(np.clip(num, -_CLIP, _CLIP))
+            values = self.quantile_.inverse_transform(np.clip(num, -CLIP, CLIP))
             for c, j in enumerate(self.num_cols_):
                 out[:, j] = _snap(values[:, c], self.supports_[c])
         for c, (j, k, kind) in enumerate(self.cat_cols_):
@@ -397,270 +394,3 @@ def _snap(values: np.ndarray, support: np.ndarray | None) -> np.ndarray:
     idx = np.clip(np.searchsorted(support, values), 1, len(support) - 1)
     lower, upper = support[idx - 1], support[idx]
     return np.where(values - lower <= upper - values, lower, upper)
-
-
-def _build_net(arch: dict[str, Any]) -> Any:
-    """The denoiser: MLP on ``[x_num, one-hot x_cat]`` plus time and label embeddings.
-
-    Input ``(B, d_num + sum(cards))``; output ``(B, d_num + sum(cards))``: predicted noise
-    of the numeric block, then logits of the clean category of each categorical column.
-    """
-    torch = import_torch()
-    nn = torch.nn
-
-    class Denoiser(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            h = arch["hidden"]
-            d = arch["d_num"] + sum(arch["cards"])
-            self.half = 64
-            self.time = nn.Sequential(nn.Linear(2 * self.half, h), nn.SiLU(), nn.Linear(h, h))
-            self.label = nn.Embedding(arch["n_classes"], h) if arch["n_classes"] else None
-            self.inp = nn.Linear(max(d, 1), h)
-            blocks: list[Any] = []
-            for _ in range(arch["layers"]):
-                blocks += [nn.SiLU(), nn.Linear(h, h)]
-            self.body = nn.Sequential(*blocks, nn.SiLU())
-            self.out = nn.Linear(h, max(d, 1))
-            freqs = torch.exp(-math.log(10_000.0) * torch.arange(self.half) / self.half)
-            self.register_buffer("freqs", freqs, persistent=False)
-
-        def forward(self, x: Any, t: Any, y: Any) -> Any:
-            angles = t.float()[:, None] * self.freqs[None, :]
-            h = self.inp(x) + self.time(torch.cat([angles.sin(), angles.cos()], dim=1))
-            if self.label is not None:
-                h = h + self.label(y)
-            return self.out(self.body(h))
-
-    return Denoiser()
-
-
-class _Schedule:
-    """Cosine noise schedule shared by both diffusions, with losses and the sampler.
-
-    ``abar[t]`` for ``t`` = 0..T-1 is the share of signal left after ``t + 1`` steps.
-    Categorical columns are handled padded to the largest cardinality ``K`` with a mask,
-    so every step is a few tensor operations whatever the number of columns.
-    """
-
-    def __init__(self, timesteps: int, d_num: int, cards: list[int], device: Any) -> None:
-        torch = import_torch()
-        self.torch, self.T, self.device, self._d_num = torch, timesteps, device, d_num
-        s = 0.008
-        grid = np.linspace(0, timesteps, timesteps + 1) / timesteps
-        f = np.cos((grid + s) / (1 + s) * np.pi / 2) ** 2
-        betas = np.clip(1 - f[1:] / f[:-1], 0, 0.999)
-        self.abar = torch.as_tensor(np.cumprod(1 - betas), dtype=torch.float32, device=device)
-        self.cards = cards
-        self.n_cat = len(cards)
-        kmax = max(cards, default=1)
-        offsets = np.concatenate([[0], np.cumsum(cards)[:-1]]).astype(np.int64)
-        pos = offsets[:, None] + np.arange(kmax)[None, :]
-        valid = np.arange(kmax)[None, :] < np.asarray(cards, dtype=np.int64).reshape(-1, 1)
-        self.offsets = torch.as_tensor(offsets, device=device)
-        self.pad_index = torch.as_tensor(np.where(valid, pos, 0), device=device)  # (n_cat, K)
-        self.valid = torch.as_tensor(valid, device=device)
-        k = torch.as_tensor(np.asarray(cards, dtype=np.float32).reshape(-1, 1), device=device)
-        self.uniform = self.valid.float() / k  # (n_cat, K): 1/K on valid categories
-        self.k = torch.as_tensor(np.asarray(cards, dtype=np.float32), device=device)
-        self.width = int(sum(cards))
-
-    # forward process ---------------------------------------------------------------------
-    def noise(self, b: int, gen: Any) -> tuple[Any, Any, Any, Any]:
-        """Random draws of one training batch: t ``(b,)``, eps, keep ``(b, n_cat)``, u."""
-        torch = self.torch
-        t = torch.randint(0, self.T, (b,), generator=gen)
-        return (
-            t.to(self.device),
-            torch.randn(b, self._d_num, generator=gen).to(self.device),
-            torch.rand(b, self.n_cat, generator=gen).to(self.device),
-            torch.rand(b, self.n_cat, generator=gen).to(self.device),
-        )
-
-    def one_hot(self, codes: Any) -> Any:
-        """Flat one-hot ``(B, sum(cards))`` of codes ``(B, n_cat)``."""
-        torch = self.torch
-        out = torch.zeros(codes.shape[0], self.width, device=codes.device)
-        if self.n_cat:
-            out.scatter_(1, codes + self.offsets[None, :], 1.0)
-        return out
-
-    def padded_logits(self, flat: Any) -> Any:
-        """``(B, n_cat, K)`` logits from the flat output, invalid categories at -1e9."""
-        logits = flat[:, self.pad_index]
-        return logits.masked_fill(~self.valid[None], -1e9)
-
-    def loss(
-        self, net: Any, num: Any, codes: Any, y: Any, t: Any, eps: Any, keep: Any, u: Any
-    ) -> Any:
-        """Noise-prediction MSE of the numeric block + cross-entropy of the clean categories."""
-        torch = self.torch
-        a = self.abar[t][:, None]
-        x_num = a.sqrt() * num + (1 - a).sqrt() * eps
-        # multinomial forward: keep the category with prob abar, else a uniform one
-        random_codes = (u * self.k[None, :]).long().clamp_max(self.k.long()[None, :] - 1)
-        x_cat = torch.where(keep < a, codes, random_codes)
-        out = net(torch.cat([x_num, self.one_hot(x_cat)], dim=1), t, y)
-        loss = out.new_zeros(())
-        d = num.shape[1]
-        if d:
-            loss = loss + ((out[:, :d] - eps) ** 2).mean()
-        if self.n_cat:
-            logits = self.padded_logits(out[:, d:])
-            ce = torch.nn.functional.cross_entropy(
-                logits.reshape(-1, logits.shape[-1]), codes.reshape(-1), reduction="mean"
-            )
-            loss = loss + ce
-        return loss
-
-    # reverse process ---------------------------------------------------------------------
-    def sample(
-        self, net: Any, y: Any, steps: int, eta: float, gen: Any, clamp: Any = None
-    ) -> tuple[Any, Any]:
-        """Denoise ``len(y)`` rows in ``steps`` strided steps: normal scores and codes.
-
-        ``clamp`` (from :meth:`Clamp.tensors`): ``(low, high, known, value, allowed)``,
-        numeric bounds ``(d,)`` on the clean normal scores, a ``(d,)`` mask of known
-        scores with their ``value``, and the ``(n_cat, K)`` allowed categories. With a
-        clamp, each step is taken ``RESAMPLE`` times, noising back in between (RePaint's
-        resampling), so the free columns harmonise with the clamped ones.
-        """
-        torch = self.torch
-        b, d = len(y), self._d_num
-        x_num = torch.randn(b, d, generator=gen).to(self.device)
-        u = torch.rand(b, self.n_cat, generator=gen).to(self.device)
-        x_cat = self._uniform_codes(u)
-        repeats = 1
-        if clamp is not None:
-            _, _, known, value, allowed = clamp
-            # constrained categorical columns: (n_cat, 1) mask of columns with a set
-            clamp = (*clamp, (allowed < self.valid.float()).any(dim=1, keepdim=True))
-            a_top = self.abar[-1]
-            x_num = torch.where(known, a_top.sqrt() * value + (1 - a_top).sqrt() * x_num, x_num)
-            repeats = RESAMPLE
-        ts = np.unique(np.linspace(0, self.T - 1, steps).round().astype(np.int64))[::-1]
-        for i, t in enumerate(ts):
-            s = int(ts[i + 1]) if i + 1 < len(ts) else -1
-            a_t = self.abar[int(t)]
-            a_s = self.abar[s] if s >= 0 else torch.ones((), device=self.device)
-            tt = torch.full((b,), int(t), device=self.device, dtype=torch.long)
-            for r in range(repeats if s >= 0 else 1):
-                if r:  # noise x_s back to step t: q(x_t | x_s)
-                    keep = a_t / a_s
-                    fresh = torch.randn(b, d, generator=gen).to(self.device)
-                    x_num = keep.sqrt() * x_num + (1 - keep).sqrt() * fresh
-                    u = torch.rand(b, self.n_cat, generator=gen).to(self.device)
-                    flip = torch.rand(b, self.n_cat, generator=gen).to(self.device) >= keep
-                    x_cat = torch.where(flip, self._uniform_codes(u), x_cat)
-                x_num, x_cat = self._step(net, x_num, x_cat, y, tt, a_t, a_s, eta, gen, clamp)
-        return x_num, x_cat
-
-    def _uniform_codes(self, u: Any) -> Any:
-        """Uniform category codes ``(B, n_cat)`` from uniforms ``u`` of that shape."""
-        return (u * self.k[None, :]).long().clamp_max(self.k.long()[None, :] - 1)
-
-    def _step(
-        self,
-        net: Any,
-        x_num: Any,
-        x_cat: Any,
-        y: Any,
-        tt: Any,
-        a_t: Any,
-        a_s: Any,
-        eta: float,
-        gen: Any,
-        clamp: Any,
-    ) -> tuple[Any, Any]:
-        """One reverse step from ``t`` to ``s`` (``a_s`` = 1 at the end), clamped or not."""
-        torch = self.torch
-        b, d = x_num.shape
-        last = bool(a_s >= 1.0)
-        guide = None
-        if clamp is not None and d and GUIDANCE > 0 and bool(clamp[5].any()):
-            # guidance by the denoiser's own categorical head (classifier guidance,
-            # Dhariwal & Nichol 2021): push the numeric scores towards values whose
-            # predicted clean category lies in the allowed set
-            with torch.enable_grad():
-                x_in = x_num.detach().requires_grad_(True)
-                out = net(torch.cat([x_in, self.one_hot(x_cat)], dim=1), tt, y)
-                p0 = torch.softmax(self.padded_logits(out[:, d:]), dim=-1)
-                hit = (p0 * clamp[4][None]).sum(-1).clamp_min(1e-12).log()
-                (guide,) = torch.autograd.grad((hit * clamp[5].T).sum(), x_in)
-            out = out.detach()
-        else:
-            out = net(torch.cat([x_num, self.one_hot(x_cat)], dim=1), tt, y)
-        if d:
-            eps = out[:, :d]
-            if guide is not None:
-                eps = eps - GUIDANCE * (1 - a_t).sqrt() * guide
-            x0 = ((x_num - (1 - a_t).sqrt() * eps) / a_t.sqrt()).clamp(-_CLIP, _CLIP)
-            if clamp is not None:  # ranges: the clean value must lie inside them
-                x0 = torch.minimum(torch.maximum(x0, clamp[0]), clamp[1])
-            eps = (x_num - a_t.sqrt() * x0) / (1 - a_t).sqrt()
-            sigma = eta * ((1 - a_s) / (1 - a_t) * (1 - a_t / a_s)).clamp_min(0).sqrt()
-            x_num = a_s.sqrt() * x0 + (1 - a_s - sigma**2).clamp_min(0).sqrt() * eps
-            if not last and eta > 0:
-                x_num = x_num + sigma * torch.randn(b, d, generator=gen).to(self.device)
-            if clamp is not None:  # known scores: replaced by their noised value
-                noised = a_s.sqrt() * clamp[3]
-                if not last:
-                    fresh = torch.randn(b, d, generator=gen).to(self.device)
-                    noised = noised + (1 - a_s).sqrt() * fresh
-                x_num = torch.where(clamp[2], noised, x_num)
-        if self.n_cat:
-            probs = self._posterior(out[:, d:], x_cat, a_t, a_s)
-            if clamp is not None:
-                # replacement for a categorical set: draw the clean category from the
-                # model restricted to the set, then noise it forward to step s
-                allowed, limited = clamp[4], clamp[5]
-                p0 = torch.softmax(self.padded_logits(out[:, d:]), dim=-1) * allowed[None]
-                p0 = p0 / p0.sum(-1, keepdim=True).clamp_min(1e-12)
-                known_s = a_s * p0 + (1 - a_s) * self.uniform[None]
-                probs = torch.where(limited[None], known_s, probs)
-            x_cat = _categorical(probs, torch.rand(b, self.n_cat, 1, generator=gen), self)
-        return x_num, x_cat
-
-    def _posterior(self, flat_logits: Any, x_t: Any, a_t: Any, a_s: Any) -> Any:
-        """Exact ``p(x_s | x_t) = sum_c p(x_0 = c | x_t) q(x_s | x_t, x_0 = c)``, ``(B, n_cat, K)``.
-
-        With ``q(x_t | x_s) = a x_s + (1 - a) / K`` (``a = abar_t / abar_s``) and
-        ``q(x_s | x_0) = abar_s x_0 + (1 - abar_s) / K``, the normaliser of the posterior
-        for ``x_0 = c`` is ``q(x_t | x_0 = c) = abar_t [x_t = c] + (1 - abar_t) / K``.
-        """
-        torch = self.torch
-        p0 = torch.softmax(self.padded_logits(flat_logits), dim=-1)
-        onehot = torch.nn.functional.one_hot(x_t, p0.shape[-1]).float()
-        uni = self.uniform[None]
-        step = a_t / a_s
-        forward = step * onehot + (1 - step) * uni  # q(x_t | x_s = j) over j
-        z = a_t * onehot + (1 - a_t) * uni  # q(x_t | x_0 = c) over c
-        w = torch.where(self.valid[None], p0 / z.clamp_min(1e-12), 0.0)
-        probs = forward * (a_s * w + (1 - a_s) * uni * w.sum(-1, keepdim=True))
-        return probs * self.valid[None]
-
-
-def _categorical(probs: Any, u: Any, schedule: _Schedule) -> Any:
-    """One draw per ``(B, n_cat)`` from unnormalised ``probs`` ``(B, n_cat, K)``."""
-    cdf = probs.cumsum(-1)
-    total = cdf[..., -1:]
-    u = u.to(probs.device) * total
-    codes = (cdf < u).sum(-1)
-    return codes.clamp_max(schedule.k.long()[None, :] - 1)
-
-
-def _fixed_validation(tensors: list[Any], schedule: _Schedule, gen: Any, device: Any) -> list[Any]:
-    """Validation rows repeated with fixed noise and evenly spread timesteps.
-
-    The loss on this set is a deterministic function of the weights, so successive checks
-    compare the model, not the luck of the noise draw.
-    """
-    torch = import_torch()
-    num, codes, y = tensors
-    m = len(num)
-    repeats = int(min(64, max(1, math.ceil(4096 / max(m, 1)))))
-    num, codes, y = (t.repeat(repeats, *([1] * (t.dim() - 1))) for t in (num, codes, y))
-    b = len(num)
-    t = torch.linspace(0, schedule.T - 1, b).round().long()
-    _, eps, keep, u = schedule.noise(b, gen)
-    return [x.to(device) for x in (num, codes, y, t, eps, keep, u)]

@@ -25,16 +25,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from healthforge.generators.conditions import EncodedConstraint
+from healthforge.generators.ddpm_diffusion import CLIP
 
 if TYPE_CHECKING:  # pragma: no cover
     from healthforge.generators.ddpm import DdpmGenerator
 
-CLIP = 5.5  # as ddpm's _CLIP: normal scores lie within about +-5.2
-
 
 @dataclass
 class Clamp:
-    """Constraints in ddpm's model space, for :meth:`_Schedule.sample`.
+    """Constraints in ddpm's model space, for :meth:`.ddpm_diffusion.Schedule.sample`.
 
     Shapes: ``low``/``high``/``value`` ``(d_num,)`` normal scores, ``known`` ``(d_num,)``
     bool, ``allowed`` ``(n_cat, K)`` bool over the padded categories, ``class_probs``
