@@ -70,6 +70,21 @@ PEERS: dict[str, PeerSpec] = {
         ),
         differential_privacy=True,
     ),
+    "great": PeerSpec(
+        name="great",
+        # GReaT (be-great, MIT); the CPU torch first, then the same transformers/peft as
+        # our llm extra so both load the same local Gemma 3 270M (hubs are unreachable)
+        install_steps=(
+            ("torch==2.13.0",),
+            ("be-great[lora]==0.0.14", "transformers==5.23.0", "peft==0.21.2"),
+        ),
+        methods=("great",),
+        licence_note="be-great is MIT; kept apart so its pins never touch ours",
+        import_check=(
+            "from importlib.metadata import version; import be_great, torch; "
+            "print('be-great', version('be-great'), 'torch', torch.__version__)"
+        ),
+    ),
 }
 
 
