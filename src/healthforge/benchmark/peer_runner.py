@@ -5,8 +5,8 @@ it imports nothing from healthforge, so the peer's pins never meet ours. Usage::
 
     python peer_runner.py spec.json
 
-``spec.json`` holds ``library`` ("sdv", "synthcity" or "smartnoise"), ``method``, ``train_csv``,
-``out_csv``, ``timing_json``, ``rows``, ``seed``, ``epochs`` and ``target`` (DP peers
+``spec.json`` holds ``library`` ("sdv", "synthcity", "smartnoise" or "great"), ``method``,
+``train_csv``, ``out_csv``, ``timing_json``, ``rows``, ``seed``, ``epochs`` and ``target`` (DP peers
 also ``epsilon``, ``delta`` and the public ``domain``). The harness
 then evaluates ``out_csv`` with healthforge's own evaluation, as for every generator.
 """
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import random
 import resource
 import sys
@@ -202,12 +203,91 @@ def run_smartnoise(
     return pd.DataFrame(synthetic, columns=columns), fitted - started, sampled - fitted
 
 
+GREAT_EPOCHS = 3  # GReaT on a CPU: a few epochs, not the GAN/VAE --peer-epochs
+GREAT_BATCH = 8
+
+
+def great_model_dir(spec: dict[str, Any], workdir: str) -> str:
+    """A folder GReaT can load offline: ``spec["llm"]``, or else the Gemma 3 270M that
+    healthforge's ``llm`` generator converted from its GGUF (newest under
+    ``$HEALTHFORGE_CACHE`` or ``~/.cache/healthforge/llm``, weights and tokenizer in two
+    subfolders, linked here into one as ``from_pretrained`` wants)."""
+    from pathlib import Path
+
+    if spec.get("llm"):
+        return str(spec["llm"])
+    root = Path(os.environ.get("HEALTHFORGE_CACHE") or Path.home() / ".cache/healthforge") / "llm"
+    found = sorted(root.glob("*/model/config.json"), key=lambda p: p.stat().st_mtime)
+    found = [p.parent for p in found if (p.parent.parent / "tokenizer").is_dir()]
+    if not found:
+        raise FileNotFoundError(
+            f"no converted model under {root}: fit healthforge's llm generator once "
+            "(it converts the Gemma 3 270M GGUF), or give spec['llm'] a model folder"
+        )
+    joined = Path(workdir) / "great_model"
+    joined.mkdir(exist_ok=True)
+    for part in (found[-1], found[-1].parent / "tokenizer"):
+        for item in part.iterdir():
+            link = joined / item.name
+            if not link.exists():
+                link.symlink_to(item.resolve())
+    return str(joined)
+
+
+def run_great(method: str, train: pd.DataFrame, spec: dict[str, Any]) -> tuple[Any, float, float]:
+    """GReaT (be-great) with LoRA on a local model, never the hub.
+
+    CPU budget: ``great_epochs`` (default 3) epochs of batches of 8, LoRA at GReaT's own
+    defaults (rank 16), and the learning-rate schedule of our ``llm`` (peak
+    ``great_lr`` 3e-3, 10% warmup, cosine): the Trainer's default 5e-5 is meant for
+    full fine-tuning over many epochs and learns nearly nothing in a hundred LoRA steps.
+    Sampling uses GReaT's defaults (temperature 0.7, rows that do not parse are redrawn).
+    """
+    import tempfile
+
+    import torch
+    from be_great import GReaT
+
+    threads = os.environ.get("OMP_NUM_THREADS")
+    if threads:
+        torch.set_num_threads(int(threads))
+    workdir = os.path.dirname(os.path.abspath(spec["out_csv"]))
+    settings = {
+        "epochs": int(spec.get("great_epochs", GREAT_EPOCHS)),
+        "batch_size": GREAT_BATCH,
+        "learning_rate": float(spec.get("great_lr", 3e-3)),
+    }
+    spec["settings"] = {**settings, "efficient_finetuning": "lora", "lr": "warmup 10%, cosine"}
+    with tempfile.TemporaryDirectory(dir=workdir) as checkpoints:
+        model = GReaT(
+            great_model_dir(spec, workdir),
+            experiment_dir=checkpoints,
+            epochs=settings["epochs"],
+            batch_size=settings["batch_size"],
+            efficient_finetuning="lora",
+            learning_rate=settings["learning_rate"],
+            lr_scheduler_type="cosine",
+            warmup_steps=0.1,  # a share of the steps (transformers 5)
+            weight_decay=0.0,
+            save_strategy="no",
+            logging_steps=10,
+            use_cpu=not torch.cuda.is_available(),
+            seed=int(spec["seed"]),
+        )
+        started = time.perf_counter()
+        model.fit(train)
+        fitted = time.perf_counter()
+        synthetic = model.sample(n_samples=spec["rows"], device="cpu")
+        sampled = time.perf_counter()
+    return synthetic[list(train.columns)], fitted - started, sampled - fitted
+
+
 def versions(library: str) -> dict[str, str]:
     import importlib.metadata as md
 
     found = {"python": sys.version.split()[0]}
-    package = {"smartnoise": "smartnoise-synth"}.get(library, library)
-    for name in (package, "mbi", "jax", "torch", "numpy", "pandas"):
+    package = {"smartnoise": "smartnoise-synth", "great": "be-great"}.get(library, library)
+    for name in (package, "mbi", "jax", "torch", "transformers", "peft", "numpy", "pandas"):
         with contextlib.suppress(md.PackageNotFoundError):
             found[name] = md.version(name)
     return found
@@ -218,11 +298,21 @@ def main(spec_path: str) -> None:
         spec = json.load(handle)
     train = read_csv(spec["train_csv"])
     seed_everything(int(spec["seed"]))
-    runner = {"sdv": run_sdv, "synthcity": run_synthcity, "smartnoise": run_smartnoise}[
-        spec["library"]
-    ]
+    runner = {
+        "sdv": run_sdv,
+        "synthcity": run_synthcity,
+        "smartnoise": run_smartnoise,
+        "great": run_great,
+    }[spec["library"]]
+    if spec["library"] == "great":  # before transformers is imported: never the hub
+        os.environ["HF_HUB_OFFLINE"] = os.environ["TRANSFORMERS_OFFLINE"] = "1"
     # import the library before the baseline, so the peak covers fit+sample, not imports
-    modules = {"sdv": "sdv.single_table", "synthcity": "synthcity.plugins", "smartnoise": "snsynth"}
+    modules = {
+        "sdv": "sdv.single_table",
+        "synthcity": "synthcity.plugins",
+        "smartnoise": "snsynth",
+        "great": "be_great",
+    }
     __import__(modules[spec["library"]])
     baseline = reset_peak()
     synthetic, fit_seconds, sample_seconds = runner(spec["method"], train, spec)
@@ -234,6 +324,7 @@ def main(spec_path: str) -> None:
         "baseline_rss_mb": baseline,
         "peak_rss_mb": peak_rss_mb(),
         "versions": versions(spec["library"]),
+        **({"settings": spec["settings"]} if "settings" in spec else {}),
     }
     with open(spec["timing_json"], "w") as handle:
         json.dump(timing, handle, indent=2)

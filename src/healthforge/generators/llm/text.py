@@ -3,9 +3,11 @@
 A row is written compactly as ``"age=67,sex=female,bmi=31.2"`` (GReaT's ``"age is 67,
 sex is female, ..."`` without the needless tokens) in a column order shuffled per
 example; underscores in column names become spaces (``"age group=65-74"``), which reads
-more naturally and costs fewer tokens. With Gemma's tokenizer a Pima row is 43 tokens
-instead of 53 (``" 67"`` costs a token for its space, ``"67"`` does not, and ``"age="``
-is as short as ``" age is"``); a training step's cost is proportional to its tokens.
+more naturally and costs fewer tokens. With Gemma's tokenizer a Pima training row is
+45.8 tokens on average instead of 52.8 (``" 67"`` costs a token for its space, ``"67"``
+does not, and ``"age="`` is as short as ``" age is"``); a step's cost is proportional to
+its tokens. Rows differ by at most 2 tokens, so padding is ~2% of a batch and packing
+rows into one sequence would save little more than that.
 
 The text is tokenised *segment by segment* - the prefix ``"age="``, the value ``"67"``,
 the separator ``","`` (``<eos>`` after the last column) - so the token ids seen in
