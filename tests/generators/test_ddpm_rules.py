@@ -1,0 +1,62 @@
+"""Exact column rules (ddpm_rules): found where the data has them, and only there."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from healthforge.generators.ddpm_rules import SumRule, apply_rules, learn_rules, learn_sums
+
+
+def _table(n: int = 600, seed: int = 0) -> np.ndarray:
+    """state (0..19, some missing), its price, a noisy column, a binary target, a, b, a - b."""
+    rng = np.random.default_rng(seed)
+    state = rng.integers(0, 20, n).astype(float)
+    state[:30] = np.nan
+    prices = np.round(rng.uniform(1.5, 2.5, 20), 2)
+    price = np.where(np.isnan(state), np.nan, prices[np.nan_to_num(state).astype(int)])
+    noisy = rng.normal(size=n)
+    target = (rng.random(n) < 0.2).astype(float)
+    a = rng.normal(70, 10, n).round(1)
+    b = rng.normal(70, 10, n).round(2)
+    b[40:60] = np.nan
+    return np.column_stack([state, price, noisy, target, a, b, b - a])
+
+
+def test_learns_lookup_and_difference_and_rewrites_generated_rows() -> None:
+    X = _table()
+    rules = learn_rules(X, exclude=(3,))
+    assert [(r.src, r.dst) for r in rules] == [(0, 1)]  # state -> price, not the reverse
+    taken = {0, 1}
+    sums = learn_sums(X, [2, 4, 5, 6], taken, exclude=(3,))
+    assert sums == [SumRule(6, 5, 4, -1.0)]
+    # generated rows: right states, wrong prices and differences -> made exact
+    rng = np.random.default_rng(1)
+    G = X[rng.permutation(len(X))].copy()
+    G[:, 1] = rng.permutation(G[:, 1])
+    G[:, 6] = rng.normal(size=len(G))
+    apply_rules(G, [*rules, *sums])
+    lookup = dict(zip(X[:, 0], X[:, 1], strict=True))
+    for s, p in zip(G[:, 0], G[:, 1], strict=True):
+        assert (np.isnan(s) and np.isnan(p)) or lookup[s] == p
+    np.testing.assert_allclose(G[:, 6], G[:, 5] - G[:, 4])
+    assert np.isnan(G[np.isnan(G[:, 5]), 6]).all()
+
+
+def test_skipped_destinations_and_target_are_never_rewritten() -> None:
+    X = _table()
+    X[:, 3] = (X[:, 0] % 2 == 0).astype(float)  # target is a function of state ...
+    rules = learn_rules(X, exclude=(3,))
+    assert all(r.dst != 3 for r in rules)  # ... but is never a destination
+    G = X.copy()
+    G[:, 1] = 0.0
+    apply_rules(G, rules, skip={1})
+    assert (G[:, 1] == 0.0).all()
+
+
+def test_no_rule_from_unique_or_unrelated_columns() -> None:
+    rng = np.random.default_rng(2)
+    n = 400
+    ident = np.arange(n, dtype=float)  # unique per row: determines everything, no rule
+    X = np.column_stack([ident, rng.integers(0, 3, n), rng.normal(size=n), rng.normal(size=n)])
+    assert learn_rules(X) == []
+    assert learn_sums(X, [2, 3], set()) == []
