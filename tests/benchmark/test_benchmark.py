@@ -261,3 +261,23 @@ def test_optional_dp_generators_also_run_without_epsilon() -> None:
     assert _is_dp("lm") and _dp_is_optional("lm")  # private only when given epsilon
     assert _is_dp("dp_copula") and not _dp_is_optional("dp_copula")
     assert not _is_dp("cart")
+
+
+def test_code_version_covers_every_module_a_generator_imports() -> None:
+    """lm lives in a package: its entry file is an __init__ that only re-exports, so
+    hashing that file alone would reuse results measured with older model code."""
+    import importlib.util
+
+    import healthforge
+    from healthforge.benchmark import store
+    from healthforge.generators import registry
+
+    root = Path(healthforge.__file__).parent
+    spec = importlib.util.find_spec(registry._GENERATORS["lm"].partition(":")[0])
+    assert spec is not None and spec.origin is not None
+    found = {
+        p.relative_to(root).as_posix() for p in store._imported_sources(Path(spec.origin), root)
+    }
+    assert {"generators/lm/model.py", "generators/lm/training.py"} <= found
+    assert "generators/torch_support.py" in found  # shared helpers count too
+    assert "generators/registry.py" not in found  # naming a generator changes no number

@@ -172,7 +172,7 @@ def like_real(synthetic: pd.DataFrame, real: pd.DataFrame) -> pd.DataFrame:
     Numbers stay as the peer produced them (no rounding: unrounded values are part of
     what the detection metric judges); text columns become strings like the real ones.
     """
-    out = pd.DataFrame(index=synthetic.index)
+    out: dict[str, pd.Series] = {}  # built as a dict: 500 gene columns inserted one by one fragment a frame
     for column in real.columns:
         if column not in synthetic.columns:
             continue  # evaluate() reports the missing column
@@ -189,4 +189,4 @@ def like_real(synthetic: pd.DataFrame, real: pd.DataFrame) -> pd.DataFrame:
                 out[column] = numbers.astype(float)
         else:
             out[column] = values.astype(dtype) if values.notna().any() else values
-    return out.reset_index(drop=True)
+    return pd.DataFrame(out, index=synthetic.index).reset_index(drop=True)

@@ -42,7 +42,8 @@ def code_version(source: str, method: str, statuses: dict[str, PeerStatus]) -> s
             found = None
         origin = Path(found.origin) if found is not None and found.origin else None
         files += [root / "generators" / "base.py", root / "generators" / "dp_base.py"]
-        files += [root / "benchmark" / "worker.py"] + ([origin] if origin else [])
+        files += [root / "benchmark" / "worker.py"]
+        files += sorted(_imported_sources(origin, root)) if origin else []
         extra = healthforge.__version__
     else:
         files += [root / "benchmark" / "peer_runner.py"]
@@ -58,6 +59,40 @@ def code_version(source: str, method: str, statuses: dict[str, PeerStatus]) -> s
 def slot(key: str) -> str:
     """A run key without its code version: which job it is, whatever code measured it."""
     return json.dumps(json.loads(key)[:-1], sort_keys=True)
+
+
+def _imported_sources(start: Path, root: Path) -> set[Path]:
+    """``start`` and every healthforge module it imports, directly or through others
+    (imports inside functions too): a generator split over several modules, or one
+    sharing helpers, must go stale when any of them changes, not only its entry file."""
+    import ast
+
+    seen: set[Path] = set()
+    todo = [start]
+    while todo:
+        path = todo.pop()
+        if path in seen or not path.exists():
+            continue
+        seen.add(path)
+        package = path.parent.relative_to(root.parent).parts
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                base = package[: len(package) - node.level + 1] if node.level else ()
+                names = [".".join((*base, *(node.module or "").split(".")))]
+                names += [f"{names[0]}.{alias.name}" for alias in node.names]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            for name in names:
+                parts = name.strip(".").split(".")
+                if parts[0] != root.name:
+                    continue
+                module = root.parent.joinpath(*parts)
+                todo += [module.with_suffix(".py"), module / "__init__.py"]
+    # The registry and package indexes name generators without changing their numbers.
+    skip = {root / "__init__.py", root / "generators" / "__init__.py"}
+    return seen - skip - {root / "generators" / "registry.py"}
 
 
 def previous_runs(path: Path) -> dict[str, RunRecord]:
