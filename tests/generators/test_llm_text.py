@@ -53,3 +53,7 @@ def test_schedule_warms_up_then_decays_to_zero(steps: int) -> None:
         assert factors[-1] < 0.1  # the last steps settle at a small rate
     if steps >= 20:
         assert factors[0] < 0.5  # a real warmup
+
+
+def test_constant_schedule_stays_flat_after_the_warmup() -> None:
+    assert [lr_factor(s, 10, 0.2, "constant") for s in range(10)] == [0.5] + [1.0] * 9

@@ -42,6 +42,7 @@ class LlmGenerator(Generator):
         lr: peak AdamW learning rate of the LoRA adapters.
         warmup: share of ``steps`` over which the learning rate rises linearly to ``lr``;
             it then decays to 0 along a cosine.
+        schedule: ``"cosine"`` (decay after the warmup) or ``"constant"`` (flat after it).
         lora_rank: rank of the adapters on the attention and MLP projections.
         lora_alpha: LoRA scaling numerator (scale = alpha / rank).
         temperature: sampling temperature (1.0 samples the fitted model as it is).
@@ -66,6 +67,7 @@ class LlmGenerator(Generator):
         batch_size: int = 8,
         lr: float = 3e-3,
         warmup: float = 0.1,
+        schedule: str = "cosine",
         lora_rank: int = 8,
         lora_alpha: float = 16.0,
         temperature: float = 1.0,
@@ -81,6 +83,7 @@ class LlmGenerator(Generator):
         self.batch_size = batch_size
         self.lr = lr
         self.warmup = warmup
+        self.schedule = schedule
         self.lora_rank = lora_rank
         self.lora_alpha = lora_alpha
         self.temperature = temperature
@@ -99,6 +102,11 @@ class LlmGenerator(Generator):
             )
         if self.steps < 1 or self.batch_size < 1 or self.temperature <= 0:
             raise HealthForgeError("steps and batch_size must be ≥ 1 and temperature > 0")
+        if self.schedule not in ("cosine", "constant"):
+            raise HealthForgeError(
+                f"unknown learning-rate schedule '{self.schedule}'",
+                "use schedule=cosine or schedule=constant",
+            )
         if not 0 <= self.warmup < 1:
             raise HealthForgeError(
                 f"warmup must be a share of the steps in [0, 1), got {self.warmup}",
@@ -145,7 +153,9 @@ class LlmGenerator(Generator):
                 learn.append(flags)
             return pad_batch(seqs, learn, local, special["pad"])
 
-        stats = train(lm, make_batch, self.steps, self.lr, self.warmup, rng, progress)
+        stats = train(
+            lm, make_batch, self.steps, self.lr, self.warmup, rng, progress, self.schedule
+        )
         self.adapter_ = lm.adapter_state()
         self.train_stats_ = {
             "load_seconds": self.load_seconds_,
