@@ -191,3 +191,62 @@ def test_registry_description() -> None:
     info = describe("lm")
     assert info.conditioning == "native" and info.differential_privacy
     assert info.params["epsilon"] is None
+
+
+def test_arithmetic_relations_are_found_and_recomputed() -> None:
+    from healthforge.generators.lm.relations import find_relations
+
+    rng = np.random.default_rng(0)
+    before = np.round(rng.normal(70, 15, 400), 2)
+    change = np.round(rng.normal(2, 5, 400), 2)
+    after = before + change
+    after[:20] = np.nan  # not measured at follow-up: the difference is missing too
+    diff = after - before
+    noise = rng.normal(0, 1, 400)
+    X = np.column_stack([before, after, diff, noise])
+    rel = find_relations(X, np.ones(4, dtype=bool), [2, 2, 2, None])
+    # one relation; the widest column (a weight) is computed from the other two
+    assert len(rel) == 1 and rel[0].target == 1
+    assert {rel[0].left, rel[0].right} == {0, 2} and rel[0].sign == 1.0
+    # a near-relation (off by more than the rounding) is not a relation
+    X[100, 2] += 0.5
+    assert find_relations(X, np.ones(4, dtype=bool), [2, 2, 2, None]) == []
+
+    df = pd.DataFrame({"wt71": before, "wt82": np.round(after, 2), "wt82_71": np.round(diff, 2)})
+    gen = get_generator("lm", **TINY).fit(df)
+    synth = gen.sample(500, seed=1)
+    assert len(gen.relations_) == 1
+    total = synth["wt71"] + synth["wt82_71"]
+    inside = total.between(df["wt82"].min(), df["wt82"].max())  # the encoder clips to bounds
+    assert inside.mean() > 0.9
+    assert np.allclose(synth["wt82"][inside], total[inside], atol=0.011)
+    assert (synth["wt82"].isna() == synth["wt82_71"].isna()).all()
+
+
+def test_ordinal_smoothing_targets() -> None:
+    df = bundled("icu")
+    schema = infer_schema(df)
+    enc = TableEncoder(schema)
+    tok = Tokenizer.from_data(enc.encode(df), enc.discrete, enc.cardinalities, n_bins=8)
+    soft = tok.soft_targets(0.3)
+    assert np.allclose(soft.sum(axis=1), 1.0)
+    age = enc.names.index("age")
+    first = tok.offsets[age] + 10
+    row = soft[first]
+    # most mass on the token itself, the rest on its neighbours, decaying with distance
+    assert row.argmax() == 10 and row[9] > row[7] > 0 and row[11] > row[13]
+    sex = enc.names.index("sex")
+    assert np.array_equal(soft[tok.offsets[sex]][:2], [1.0, 0.0])  # categories stay one-hot
+    feats = tok.numeric_features()
+    assert feats.shape[0] == tok.vocab_size and not feats[tok.offsets[sex]].any()
+    with pytest.raises(HealthForgeError, match="smoothing"):
+        get_generator("lm", smoothing=1.0)
+
+
+def test_rows_are_written_in_many_column_orders() -> None:
+    from healthforge.generators.lm.decoding import ORDERS_PER_BATCH, column_orders
+
+    orders = column_orders(1000, 6, [4], np.random.default_rng(0))
+    assert (orders[:, 0] == 4).all()
+    assert (np.sort(orders, axis=1) == np.arange(6)).all()
+    assert 1 < len(np.unique(orders, axis=0)) <= ORDERS_PER_BATCH

@@ -26,6 +26,7 @@ from healthforge.generators.base import Generator
 from healthforge.generators.conditions import EncodedConstraint
 from healthforge.generators.dp_base import BOUNDS_MODES
 from healthforge.generators.lm.decoding import sample_codes
+from healthforge.generators.lm.relations import apply_relations, find_relations
 from healthforge.generators.lm.rules import RuleBook, learn_rules
 from healthforge.generators.lm.tokenizer import Tokenizer
 from healthforge.generators.lm.training import TrainSettings, build_network, train
@@ -47,6 +48,8 @@ class LmGenerator(Generator):
         dropout: dropout in attention and MLPs.
         lr: AdamW learning rate.
         weight_decay: AdamW weight decay.
+        smoothing: ordinal label smoothing of numeric tokens: the share of each numeric
+            target spread over its neighbouring tokens (0 = off; not under DP).
         n_bins: quantile bins per numeric column with many distinct values (under DP:
             equal-width bins between the public or DP bounds).
         temperature: sampling temperature (1 = the learned distribution).
@@ -78,20 +81,21 @@ class LmGenerator(Generator):
 
     def __init__(
         self,
-        epochs: int = 200,
+        epochs: int = 300,
         batch_size: int = 64,
         d_model: int = 48,
         n_layers: int = 2,
         n_heads: int = 4,
-        dropout: float = 0.0,
+        dropout: float = 0.1,
         lr: float = 3e-3,
         weight_decay: float = 1e-4,
+        smoothing: float = 0.3,
         n_bins: int = 32,
         temperature: float = 1.0,
         top_p: float = 1.0,
         hard_rules: bool = True,
         early_stopping: bool = True,
-        patience: int = 15,
+        patience: int = 30,
         epsilon: float | None = None,
         delta: float | None = None,
         bounds: str = "auto",
@@ -111,6 +115,7 @@ class LmGenerator(Generator):
         self.dropout = dropout
         self.lr = lr
         self.weight_decay = weight_decay
+        self.smoothing = smoothing
         self.n_bins = n_bins
         self.temperature = temperature
         self.top_p = top_p
@@ -137,6 +142,8 @@ class LmGenerator(Generator):
             raise HealthForgeError(
                 f"lm: n_heads ({self.n_heads}) must divide d_model ({self.d_model})"
             )
+        if not 0.0 <= float(self.smoothing) < 1.0:
+            raise HealthForgeError(f"lm: smoothing must be in [0, 1), not {self.smoothing!r}")
         if not 0.0 <= float(self.dropout) < 1.0:
             raise HealthForgeError(f"lm: dropout must be in [0, 1), not {self.dropout!r}")
         if not float(self.temperature) > 0:
@@ -178,6 +185,9 @@ class LmGenerator(Generator):
         tokenizer = Tokenizer.from_data(X, self.discrete_, self.cardinalities_, self.n_bins)
         codes = tokenizer.encode(X, rng)
         self.rules_ = learn_rules(codes, tokenizer.sizes) if self.hard_rules else []
+        decimals = [c.decimals for c in self.schema_.modelled]
+        numeric = ~np.asarray(self.discrete_, dtype=bool)
+        self.relations_ = find_relations(X, numeric, decimals) if self.hard_rules else []
         self._train(tokenizer, codes, progress, None)
 
     def _train(
@@ -210,6 +220,7 @@ class LmGenerator(Generator):
             dropout=self.dropout,
             lr=self.lr,
             weight_decay=self.weight_decay,
+            smoothing=0.0 if private else float(self.smoothing),
             batch_size=self.batch_size,
             epochs=self.dp_epochs if private else self.epochs,
             early_stopping=self.early_stopping and not private,
@@ -243,7 +254,8 @@ class LmGenerator(Generator):
         codes = sample_codes(
             self._net(), self.tokenizer_, n, rng, constraints, self.temperature, self.top_p, book
         )
-        return self.tokenizer_.decode(codes, rng, constraints)
+        X = self.tokenizer_.decode(codes, rng, constraints)
+        return apply_relations(X, getattr(self, "relations_", []), set(constraints))
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()

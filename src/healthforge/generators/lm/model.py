@@ -86,6 +86,11 @@ def network_class() -> Any:
             n_columns: number of columns ``d``.
             vocab_size: number of value tokens over all columns ``V`` (id ``V`` is the
                 begin token).
+            features: ``(V, F)`` numeric tokens' place features
+                (:meth:`Tokenizer.numeric_features`), zeros for other tokens. They enter
+                the input embedding (``num_in``) and the output scores (``num_out``:
+                ``logit[v] += num_out(h) . features[v]``, smooth in the token's place), so
+                neighbouring numeric tokens are alike from the start.
         """
 
         def __init__(
@@ -96,9 +101,15 @@ def network_class() -> Any:
             n_layers: int,
             n_heads: int,
             dropout: float,
+            features: Any,
         ) -> None:
             super().__init__()
             self.vocab_size = vocab_size
+            feats = torch.as_tensor(features, dtype=torch.float32)
+            # the begin token (id V) has no place: a zero row
+            self.register_buffer("features", torch.cat([feats, feats.new_zeros(1, feats.shape[1])]))
+            self.num_in = nn.Linear(feats.shape[1], d_model, bias=False)
+            self.num_out = nn.Linear(d_model, feats.shape[1], bias=False)
             self.value_emb = nn.Embedding(vocab_size + 1, d_model)
             self.col_emb = nn.Embedding(n_columns, d_model)
             self.blocks = nn.ModuleList([Block(d_model, n_heads, dropout) for _ in range(n_layers)])
@@ -107,15 +118,20 @@ def network_class() -> Any:
 
         def hidden(self, prev_values: Any, next_columns: Any) -> Any:
             """Final hidden states ``(B, T, d_model)``; inputs ``(B, T)``."""
-            x = self.value_emb(prev_values) + self.col_emb(next_columns)
+            x = self.embed(prev_values, next_columns)
             for block in self.blocks:
                 x = block(x)
             return self.norm(x)
 
+        def embed(self, prev_values: Any, next_columns: Any) -> Any:
+            """Input vectors ``(..., d_model)`` of value ids and column ids ``(...)``."""
+            value = self.value_emb(prev_values) + self.num_in(self.features[prev_values])
+            return value + self.col_emb(next_columns)
+
         def forward(self, prev_values: Any, next_columns: Any) -> Any:
             """Logits ``(B, T, V)`` over the whole vocabulary (the DP-SGD path: opacus
             needs the head called as a module to clip per-example gradients)."""
-            return self.head(self.hidden(prev_values, next_columns))
+            return self.vocab_logits(self.hidden(prev_values, next_columns))
 
         def column_logits(self, hidden: Any, slots: Any) -> Any:
             """Logits ``(B, d, W)`` of each column's own tokens.
@@ -125,7 +141,18 @@ def network_class() -> Any:
             each column's tokens. Far cheaper than scoring the whole vocabulary.
             """
             weight, bias = self.head.weight[slots], self.head.bias[slots]  # (d, W, dm), (d, W)
-            return torch.einsum("bjm,jwm->bjw", hidden, weight) + bias
+            smooth = torch.einsum("bjf,jwf->bjw", self.num_out(hidden), self.features[slots])
+            return torch.einsum("bjm,jwm->bjw", hidden, weight) + bias + smooth
+
+        def slot_logits(self, hidden: Any, ids: Any) -> Any:
+            """Logits ``(B, W)`` of tokens ``ids`` ``(W,)`` from hidden states ``(B, d_model)``."""
+            out = hidden @ self.head.weight[ids].T + self.head.bias[ids]
+            return out + self.num_out(hidden) @ self.features[ids].T
+
+        def vocab_logits(self, hidden: Any) -> Any:
+            """Logits ``(B, V)`` of every value token from hidden states ``(B, d_model)``."""
+            smooth = self.num_out(hidden) @ self.features[: self.vocab_size].T
+            return self.head(hidden) + smooth
 
         def new_cache(self, batch: int, length: int) -> list[tuple[Any, Any]]:
             """Empty caches per block: keys ``(B, H, dh, T)``, values ``(B, H, T, dh)``."""
@@ -138,7 +165,7 @@ def network_class() -> Any:
 
         def step_hidden(self, prev_value: Any, next_column: Any, cache: list, t: int) -> Any:
             """Final hidden state ``(B, d_model)`` at position ``t`` (inputs ``(B,)``)."""
-            x = (self.value_emb(prev_value) + self.col_emb(next_column))[:, None, :]
+            x = self.embed(prev_value, next_column)[:, None, :]
             for block, (ck, cv) in zip(self.blocks, cache, strict=True):
                 x = block.step(x, ck, cv, t)
             return self.norm(x)[:, 0, :]

@@ -66,17 +66,18 @@ class RuleBook:
             self.by_source[rule.source].append(rule)
             self.by_target[rule.target].append(rule)
 
-    def apply(self, allowed: np.ndarray, column: int, tokens: np.ndarray) -> None:
-        """Restrict other columns after ``column`` was written as ``tokens`` ``(m,)``."""
+    def apply(self, allowed: np.ndarray, column: int, tokens: np.ndarray, rows: np.ndarray) -> None:
+        """Restrict other columns of ``rows`` ``(k,)`` after ``column`` was written in
+        them as ``tokens`` ``(k,)``."""
         for rule in self.by_source[column]:
             forced = rule.force[tokens]
-            rows = np.flatnonzero(forced >= 0)
-            if len(rows):
-                only = np.zeros((len(rows), allowed.shape[2]), dtype=bool)
-                only[np.arange(len(rows)), forced[rows]] = True
-                allowed[rows, rule.target] &= only
+            hit = np.flatnonzero(forced >= 0)
+            if len(hit):
+                only = np.zeros((len(hit), allowed.shape[2]), dtype=bool)
+                only[np.arange(len(hit)), forced[hit]] = True
+                allowed[rows[hit], rule.target] &= only
         for rule in self.by_target[column]:
             size = len(rule.force)
             # tokens of the source that force a value other than the one written
             clash = (rule.force[None, :] >= 0) & (rule.force[None, :] != tokens[:, None])
-            allowed[:, rule.source, :size] &= ~clash
+            allowed[rows, rule.source, :size] &= ~clash

@@ -33,6 +33,8 @@ from healthforge.generators.dp_base import DiscreteColumn
 from healthforge.generators.marginals import Marginal
 
 KINDS = ("category", "support", "bins", "edges")
+N_FOURIER = 6  # Fourier terms of a numeric token's place (numeric_features)
+N_FEATURES = 1 + 2 * N_FOURIER
 
 
 @dataclass
@@ -48,6 +50,7 @@ class ColumnCodec:
     support: np.ndarray | None = None  # "support": the distinct values
     marginal: Marginal | None = None  # "bins": empirical quantile function
     dp_column: DiscreteColumn | None = None  # "category"/"edges" under DP
+    positions: np.ndarray | None = None  # (n_levels,) numeric tokens' places in [0, 1]
 
     @property
     def size(self) -> int:
@@ -165,14 +168,34 @@ def codec_from_data(
         return ColumnCodec("category", max(int(cardinality), 1), has_missing)
     marginal = Marginal(values[finite])
     if marginal.discrete:
-        return ColumnCodec("support", marginal.n_support, has_missing, support=marginal.support)
-    return ColumnCodec("bins", n_bins, has_missing, marginal=marginal)
+        # a value's place is the middle of its step of the empirical CDF
+        share = np.diff(np.concatenate([[0.0], marginal.cdf]))
+        return ColumnCodec(
+            "support",
+            marginal.n_support,
+            has_missing,
+            support=marginal.support,
+            positions=marginal.cdf - share / 2,
+        )
+    return ColumnCodec("bins", n_bins, has_missing, marginal=marginal, positions=_middles(n_bins))
 
 
 def codec_from_release(column: DiscreteColumn) -> ColumnCodec:
     """Codec of a DP-released column: its public/noisy categories or bin edges."""
-    kind = "category" if column.discrete else "edges"
-    return ColumnCodec(kind, column.levels, column.has_missing, dp_column=column)
+    if column.discrete:
+        return ColumnCodec("category", column.levels, column.has_missing, dp_column=column)
+    # places from the public bin order only, nothing read from the data
+    return ColumnCodec(
+        "edges",
+        column.levels,
+        column.has_missing,
+        dp_column=column,
+        positions=_middles(column.levels),
+    )
+
+
+def _middles(k: int) -> np.ndarray:
+    return (np.arange(k) + 0.5) / k
 
 
 class Tokenizer:
@@ -208,6 +231,49 @@ class Tokenizer:
     @property
     def n_columns(self) -> int:
         return len(self.codecs)
+
+    def soft_targets(self, smoothing: float) -> np.ndarray:
+        """``(vocab_size, max_size)`` training targets over each token's own column.
+
+        Categories (and missing tokens) are one-hot. A numeric token keeps ``1 -
+        smoothing`` on itself and spreads ``smoothing`` over its column's numeric tokens
+        with a Gaussian kernel of one token's width (ordinal label smoothing): a
+        neighbouring bin is a near miss, not a wrong class, which keeps ~30-level
+        heads from overfitting to the few rows behind each token.
+        """
+        width = self.slots.shape[1]
+        out = np.zeros((self.vocab_size, width), dtype=np.float32)
+        for codec, offset in zip(self.codecs, self.offsets, strict=True):
+            out[offset + np.arange(codec.size), np.arange(codec.size)] = 1.0
+            k = codec.n_levels
+            if codec.positions is None or smoothing <= 0 or k < 2:
+                continue
+            idx = np.arange(k)
+            kernel = np.exp(-0.5 * (idx[:, None] - idx[None, :]) ** 2)
+            kernel /= kernel.sum(axis=1, keepdims=True)
+            block = (1 - smoothing) * np.eye(k) + smoothing * kernel
+            out[offset : offset + k, :k] = block
+        return out
+
+    def numeric_features(self) -> np.ndarray:
+        """``(vocab_size, N_FEATURES)`` smooth features of each numeric token's place.
+
+        Numeric tokens (values and bins) are otherwise unrelated symbols: with ~1,000
+        rows the network cannot learn from co-occurrence alone that neighbouring bins
+        behave alike, and numeric columns come out nearly independent of each other.
+        Their place ``u`` in ``[0, 1]`` (the middle of the token's quantile range) as
+        ``u - 1/2`` and Fourier terms ``sin/cos(pi k u)`` gives the network that order;
+        categories and missing tokens get zeros.
+        """
+        out = np.zeros((self.vocab_size, N_FEATURES), dtype=np.float32)
+        k = np.arange(1, N_FOURIER + 1)
+        for codec, offset in zip(self.codecs, self.offsets, strict=True):
+            if codec.positions is None:
+                continue
+            u = np.asarray(codec.positions, dtype=float)[:, None]
+            rows = np.hstack([u - 0.5, np.sin(np.pi * k * u), np.cos(np.pi * k * u)])
+            out[offset : offset + codec.n_levels] = rows
+        return out
 
     def encode(self, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Local codes ``(n, d)`` int64 of encoded rows ``X`` ``(n, d)``."""

@@ -47,6 +47,7 @@ class TrainSettings:
     dropout: float
     lr: float
     weight_decay: float
+    smoothing: float
     batch_size: int
     epochs: int
     early_stopping: bool
@@ -69,7 +70,13 @@ class TrainResult:
 
 def build_network(tokenizer: Tokenizer, s: TrainSettings) -> Any:
     return network_class()(
-        tokenizer.n_columns, tokenizer.vocab_size, s.d_model, s.n_layers, s.n_heads, s.dropout
+        tokenizer.n_columns,
+        tokenizer.vocab_size,
+        s.d_model,
+        s.n_layers,
+        s.n_heads,
+        s.dropout,
+        tokenizer.numeric_features(),
     )
 
 
@@ -100,6 +107,10 @@ def sequence_loss(net: Any, rows: Any, orders: Any, tables: dict[str, Any], full
         by_column = torch.gather(hidden, 1, back[..., None].expand(-1, -1, hidden.shape[-1]))
         logits = net.column_logits(by_column, tables["slots"])
         logits = logits.masked_fill(~tables["slot_valid"], -1e9)
+        if "soft" in tables:  # ordinal label smoothing of numeric tokens (training only)
+            logp = torch.log_softmax(logits, dim=-1)
+            total = -(tables["soft"][rows] * logp).sum()
+            return total / max(rows.numel(), 1)
         target = rows - tables["offsets"]  # local codes, column j at index j
     total = torch.nn.functional.cross_entropy(
         logits.reshape(-1, logits.shape[-1]), target.reshape(-1), reduction="sum"
@@ -130,6 +141,10 @@ def train(
         "offsets": torch.as_tensor(tokenizer.offsets, device=s.device),
     }
     opt = torch.optim.AdamW(net.parameters(), lr=s.lr, weight_decay=s.weight_decay)
+    # the held-out loss stays the plain cross-entropy: it judges the model, not the recipe
+    soft_tables = dict(tables)
+    if s.smoothing > 0:
+        soft_tables["soft"] = torch.as_tensor(tokenizer.soft_targets(s.smoothing), device=s.device)
 
     def orders_for(m: int) -> Any:
         return torch.argsort(torch.rand(m, d, generator=gen), dim=1).to(s.device)
@@ -155,7 +170,7 @@ def train(
         total, steps = 0.0, 0
         for start in range(0, len(train_rows), batch):
             idx = order[start : start + batch]
-            loss = sequence_loss(net, train_rows[idx], orders_for(len(idx)), tables, False)
+            loss = sequence_loss(net, train_rows[idx], orders_for(len(idx)), soft_tables, False)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
