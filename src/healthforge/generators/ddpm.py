@@ -387,7 +387,14 @@ class DdpmGenerator(Generator):
                 num_parts.append(num.cpu().numpy().astype(float))
                 cat_parts.append(cat.cpu().numpy())
         out = self._from_model_space(np.vstack(num_parts), np.vstack(cat_parts), labels)
-        apply_rules(out, getattr(self, "rules_", []), skip)
+        rules = getattr(self, "rules_", [])
+        if rules:
+            # round terms as decoding will, so that sums stay exact after decoding
+            modelled = self.schema_.modelled
+            for j in self.num_cols_:
+                if modelled[j].decimals is not None:
+                    out[:, j] = np.round(out[:, j], int(modelled[j].decimals))
+            apply_rules(out, rules, skip)
         return out if clamp is None else clamp.finish(out)
 
     def _from_model_space(self, num: np.ndarray, codes: np.ndarray, labels: np.ndarray) -> Any:
