@@ -107,8 +107,16 @@ def test_training_improves_fit(name: str) -> None:
 
 
 def test_ctgan_early_stopping_keeps_best_check() -> None:
+    # early stopping is opt-in for ctgan
     gen = get_generator(
-        "ctgan", seed=0, epochs=40, batch_size=100, check_every=2, patience=3, threads=1
+        "ctgan",
+        seed=0,
+        epochs=40,
+        batch_size=100,
+        early_stopping=True,
+        check_every=2,
+        patience=3,
+        threads=1,
     ).fit(bundled("pima"))
     checks = [h["fidelity"] for h in gen.history_ if "fidelity" in h]
     assert checks and gen.best_fidelity_ == min(checks)
