@@ -14,6 +14,12 @@ training rows with ``target="type"`` and samples 300 rows (seed 100).
 * conditioned: ``sample(50, conditions=["type=Yes", "age>=50"])``: share of rows
   satisfying both (by construction it must be 1.0) and the time taken.
 
+``great`` is GReaT (be-great, the peer venv ``.peers/great``; install it with
+``healthforge.benchmark.peers.install_peer("great")``), run by ``peer_runner.py`` on the
+same training rows and the same local Gemma 3 270M as ``llm`` (``--great-epochs``
+epochs of 8 rows, LoRA; see ``run_great`` there). Its fit and sample times are the
+peer's own; it has no conditioned row (GReaT's guided sampling was not run).
+
 Each generator's figures are kept in ``--cache`` (JSON) so that generators can be run in
 separate timed sessions (``flock /tmp/hf-bench.lock``) and assembled into one table.
 
@@ -31,9 +37,12 @@ import tempfile
 import time
 from pathlib import Path
 
+import pandas as pd
 from sklearn.model_selection import train_test_split
 
+from healthforge.benchmark import jobs
 from healthforge.benchmark.machine import machine_info
+from healthforge.benchmark.peers import peer_status
 from healthforge.data import load_table
 from healthforge.evaluation import evaluate
 from healthforge.generators import get_generator
@@ -53,9 +62,63 @@ def _pick(summary: dict, key: str) -> float | None:
     return None if value is None else float(value)
 
 
-def run(name: str, cold: bool, threads: int | None = None, extra: dict | None = None) -> dict:
+def split() -> tuple[pd.DataFrame, pd.DataFrame]:
     df = load_table("bundled:pima")
-    train, holdout = train_test_split(df, train_size=300, stratify=df["type"], random_state=0)
+    return train_test_split(df, train_size=300, stratify=df["type"], random_state=0)
+
+
+def run_great(epochs: int, threads: int | None) -> dict:
+    """GReaT in its own venv on the same split; figures as for our generators."""
+    status = peer_status("great")
+    if not status.available:
+        raise RuntimeError(f"GReaT unavailable: {status.reason}")
+    train, _ = split()
+    with tempfile.TemporaryDirectory() as work:
+        outcome = jobs.run_peer(
+            "great", "great", status.python, train, "type", len(train), 0, epochs,
+            Path(work), 3 * 3600, {"great_epochs": epochs}, "", threads,
+        )  # fmt: skip
+    if outcome.status != "ok":
+        raise RuntimeError(f"GReaT {outcome.status}: {outcome.reason}")
+    return great_row(outcome.synthetic, outcome.timing or {}, epochs)
+
+
+def read_great(folder: Path) -> dict:
+    """The row of a GReaT run made by hand with ``peer_runner.py`` (``--great-result``):
+    its ``spec.json``, ``out_csv`` and ``timing_json`` in ``folder``."""
+    spec = json.loads((folder / "spec.json").read_text())
+    train, _ = split()
+    raw = pd.read_csv(spec["out_csv"], keep_default_na=False, na_values=[""])
+    timing = json.loads(Path(spec["timing_json"]).read_text())
+    return great_row(jobs.like_real(raw, train), timing, int(spec["great_epochs"]))
+
+
+def great_row(synth: pd.DataFrame, timing: dict, epochs: int) -> dict:
+    train, holdout = split()
+    summary = evaluate(train, synth, holdout=holdout, target="type", seed=0).summary
+    row = {
+        "generator": f"great epochs={epochs}",
+        "fit_s": timing["fit_seconds"],
+        "fit_cpu_s": None,
+        "sample300_s": timing["sample_seconds"],
+        "cond50_s": None,
+        "cond_satisfied": None,
+        **{key: _pick(summary, key) for key in KEYS},
+        "diabetes_real": float((train["type"] == "Yes").mean()),
+        "diabetes_synth": float((synth["type"] == "Yes").mean()),
+        "rows_sampled": len(synth),
+        "incomplete_rows": int(synth.isna().any(axis=1).sum()),
+        "train_stats": timing.get("settings"),
+        "params": timing.get("versions", {}),
+        "machine": machine_info(),
+        "load_avg_end": os.getloadavg()[0],
+    }
+    print(json.dumps(row, default=str), flush=True)
+    return row
+
+
+def run(name: str, cold: bool, threads: int | None = None, extra: dict | None = None) -> dict:
+    train, holdout = split()
     params = {"threads": threads} if threads and name == "llm" else {}
     params.update(extra or {})
     gen = get_generator(name, seed=0, **params)
@@ -102,6 +165,10 @@ def _fmt(value: object, digits: int = 2) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
 
 
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0%}"
+
+
 FLOCK_NOTE = (
     "Each generator ran once (seed 0) in a `flock /tmp/hf-bench.lock` session while other "
     "engineers' niced work (tests, benchmarks) ran on the same 2 cores: times are wall clock "
@@ -126,7 +193,8 @@ def write(rows: list[dict], out: Path, note: str = FLOCK_NOTE) -> None:
             f"| {r['generator']} | {r['fit_s']:.0f} | {r['sample300_s']:.1f} | "
             f"{_fmt(r['utility.ratio'])} | {_fmt(r['fidelity.detection_auc'])} | "
             f"{_fmt(r['privacy.dcr_ratio'])} | {_fmt(r['privacy.exact_match_rate'], 3)} | "
-            f"{r['cond50_s']:.1f} | {r['cond_satisfied']:.0%} | {r['diabetes_synth']:.2f} |"
+            f"{_fmt(r['cond50_s'], 1)} | {_pct(r['cond_satisfied'])} | "
+            f"{r['diabetes_synth']:.2f} |"
         )
     lines += ["", "## Runs", ""]
     for r in rows:
@@ -150,6 +218,8 @@ def main() -> None:
     parser.add_argument("--param", nargs="*", default=[], help="llm: NAME=VALUE parameters")
     parser.add_argument("--note", default=FLOCK_NOTE, help="how the run was made")
     parser.add_argument("--write-only", action="store_true", help="only rewrite --out")
+    parser.add_argument("--great-epochs", type=int, default=1, help="great: epochs of 8 rows")
+    parser.add_argument("--great-result", type=Path, help="great: folder of a run by hand")
     args = parser.parse_args()
     cache = Path(args.cache)
     done = json.loads(cache.read_text()) if cache.exists() else {}
@@ -157,14 +227,19 @@ def main() -> None:
     failed = {}
     for name in [] if args.write_only else args.generators:
         try:
-            row = run(name, args.cold, args.threads, extra if name == "llm" else None)
+            if name == "great" and args.great_result:
+                row = read_great(args.great_result)
+            elif name == "great":
+                row = run_great(args.great_epochs, args.threads)
+            else:
+                row = run(name, args.cold, args.threads, extra if name == "llm" else None)
             done[row["generator"]] = row
         except Exception as exc:  # a peer that fails is reported, not hidden
             failed[name] = f"{type(exc).__name__}: {exc}"
             print(f"{name} failed: {failed[name]}", flush=True)
             continue
         cache.write_text(json.dumps(done, indent=1, default=str))
-    order = ["llm", "lm", "ctgan", "arf"]
+    order = ["llm", "great", "lm", "ctgan", "arf"]
     rows = [done[k] for k in sorted(done, key=lambda k: order.index(k.split()[0]))]
     if rows:
         write(rows, Path(args.out), args.note)
