@@ -1,4 +1,5 @@
-"""Peer libraries (SDV, synthcity), each in its own virtual environment under ``.peers/``.
+"""Peer libraries (SDV, synthcity, smartnoise-synth, GReaT), each in its own virtual
+environment under ``.peers/``.
 
 Peers are benchmark opponents, never dependencies: healthforge never imports them. Each
 lives in ``<peers_dir>/<name>/venv`` and is driven by ``peer_runner.py`` through that
