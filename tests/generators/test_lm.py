@@ -194,7 +194,10 @@ def test_registry_description() -> None:
 
 
 def test_arithmetic_relations_are_found_and_recomputed() -> None:
-    from healthforge.generators.lm.relations import find_relations
+    from healthforge.generators.column_rules import ColumnRules
+
+    def find_relations(X: np.ndarray, decimals: list[int | None]) -> list:
+        return ColumnRules.learn(X, [False] * X.shape[1], decimals, lookups=False).sums
 
     rng = np.random.default_rng(0)
     before = np.round(rng.normal(70, 15, 400), 2)
@@ -204,18 +207,18 @@ def test_arithmetic_relations_are_found_and_recomputed() -> None:
     diff = after - before
     noise = rng.normal(0, 1, 400)
     X = np.column_stack([before, after, diff, noise])
-    rel = find_relations(X, np.ones(4, dtype=bool), [2, 2, 2, None])
+    rel = find_relations(X, [2, 2, 2, None])
     # one relation; the widest column (a weight) is computed from the other two
     assert len(rel) == 1 and rel[0].target == 1
     assert {rel[0].left, rel[0].right} == {0, 2} and rel[0].sign == 1.0
     # a near-relation (off by more than the rounding) is not a relation
     X[100, 2] += 0.5
-    assert find_relations(X, np.ones(4, dtype=bool), [2, 2, 2, None]) == []
+    assert find_relations(X, [2, 2, 2, None]) == []
 
     df = pd.DataFrame({"wt71": before, "wt82": np.round(after, 2), "wt82_71": np.round(diff, 2)})
     gen = get_generator("lm", **TINY).fit(df)
     synth = gen.sample(500, seed=1)
-    assert len(gen.relations_) == 1
+    assert len(gen.relations_.sums) == 1
     total = synth["wt71"] + synth["wt82_71"]
     inside = total.between(df["wt82"].min(), df["wt82"].max())  # the encoder clips to bounds
     assert inside.mean() > 0.9

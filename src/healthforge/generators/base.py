@@ -27,6 +27,7 @@ from healthforge.data.prepare import PreparedData, prepare
 from healthforge.data.schema import Schema
 from healthforge.errors import HealthForgeError
 from healthforge.generators import conditions as cond
+from healthforge.generators.column_rules import ColumnRules
 from healthforge.progress import ProgressCallback, report
 
 CHUNK_ROWS = 50_000  # fixed, so output depends on seed and n only, not on memory settings
@@ -49,6 +50,9 @@ class Generator(ABC):
     conditioning: ClassVar[str] = "rejection"  # "native" or "rejection"
     differential_privacy: ClassVar[bool] = False
     high_dimensional: ClassVar[bool] = True  # handles p >> n tables (e.g. gene expression)
+    # keeps exact lookup/sum rules of the training rows (generators.column_rules) when its
+    # ``exact_rules`` parameter is on; never under differential privacy
+    keeps_column_rules: ClassVar[bool] = False
 
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed
@@ -100,6 +104,7 @@ class Generator(ABC):
         self.discrete_ = encoder.discrete
         self.cardinalities_ = encoder.cardinalities
         self._fit(matrix, progress)
+        self.column_rules_ = self._learn_column_rules(matrix)
         self.encoder_ = encoder
         self.train_hashes_ = np.unique(_row_hashes(encoder.decode(matrix)))
         return self
@@ -112,6 +117,18 @@ class Generator(ABC):
                 f"({len(encoder.columns)} columns, {self.n_train_} rows)",
                 "use gaussian_copula or bayesian_network for high-dimensional data",
             )
+
+    def _learn_column_rules(self, X: np.ndarray) -> ColumnRules | None:
+        if not (self.keeps_column_rules and getattr(self, "exact_rules", False)):
+            return None
+        if self.differential_privacy:  # exact statistics of the rows: never under DP
+            return None
+        modelled = self.schema_.modelled
+        names = [c.name for c in modelled]
+        target = self.schema_.target
+        exclude = (names.index(target),) if target in names else ()  # the target is learnt
+        decimals = [c.decimals for c in modelled]
+        return ColumnRules.learn(X, self.discrete_, decimals, exclude) or None
 
     @abstractmethod
     def _fit(self, X: np.ndarray, progress: ProgressCallback | None) -> None:
@@ -215,8 +232,13 @@ class Generator(ABC):
         self, n: int, rng: np.random.Generator, constraints: dict[int, cond.EncodedConstraint]
     ) -> pd.DataFrame:
         if constraints and self.conditioning == "native":
-            return self.encoder_.decode(self._sample_given(n, rng, constraints))
-        return self.encoder_.decode(self._sample(n, rng))
+            X = self._sample_given(n, rng, constraints)
+        else:
+            X = self._sample(n, rng)
+        rules = getattr(self, "column_rules_", None)
+        if rules:
+            rules.apply(X, skip=set(constraints))  # conditioned columns stay as asked
+        return self.encoder_.decode(X)
 
     def _sample_given(
         self, n: int, rng: np.random.Generator, constraints: dict[int, cond.EncodedConstraint]

@@ -118,6 +118,9 @@ class CtganGenerator(DeepGenerator):
             ``epochs``.
         check_every: epochs between fidelity checks.
         patience: checks without improvement before stopping.
+        exact_rules: keep columns that are an exact function of others in the training
+            rows (a state's cigarette price, a recode, ``wt82_71 = wt82 - wt71``) exact in
+            generated rows (:mod:`.column_rules`); the target is never rewritten.
         device: ``"auto"`` (GPU if present, else CPU), ``"cpu"``, ``"cuda"``...
         threads: CPU threads for torch; ``None`` uses every core.
         seed: seed for fitting and the default seed for sampling.
@@ -126,6 +129,7 @@ class CtganGenerator(DeepGenerator):
     name = "ctgan"
     summary = "Conditional tabular GAN (CTGAN, Xu et al. 2019); torch, CPU or GPU."
     conditioning = "native"
+    keeps_column_rules = True
 
     def __init__(
         self,
@@ -147,6 +151,7 @@ class CtganGenerator(DeepGenerator):
         early_stopping: bool = False,
         check_every: int = 5,
         patience: int = 20,
+        exact_rules: bool = True,
         device: str = "auto",
         threads: int | None = None,
         seed: int = 0,
@@ -170,6 +175,7 @@ class CtganGenerator(DeepGenerator):
         self.early_stopping = early_stopping
         self.check_every = check_every
         self.patience = patience
+        self.exact_rules = exact_rules
         self.device = device
         self.threads = threads
 

@@ -97,6 +97,9 @@ class FairGenerator(Generator):
             if k == 0:
                 continue
             part = model._sample(int(k), rng)
+            rules = getattr(model, "column_rules_", None)
+            if rules:  # the base class applies them in sample(), which this bypasses
+                rules.apply(part)
             part[:, self.group_index_] = group  # the group of a row is never in doubt
             parts.append(part)
         out = np.concatenate(parts, axis=0)

@@ -23,10 +23,10 @@ from healthforge.data.prepare import PreparedData
 from healthforge.data.schema import Schema
 from healthforge.errors import HealthForgeError
 from healthforge.generators.base import Generator
+from healthforge.generators.column_rules import ColumnRules
 from healthforge.generators.conditions import EncodedConstraint
 from healthforge.generators.dp_base import BOUNDS_MODES
 from healthforge.generators.lm.decoding import sample_codes
-from healthforge.generators.lm.relations import apply_relations, find_relations
 from healthforge.generators.lm.rules import RuleBook, learn_rules
 from healthforge.generators.lm.tokenizer import Tokenizer
 from healthforge.generators.lm.training import TrainSettings, build_network, train
@@ -186,8 +186,12 @@ class LmGenerator(Generator):
         codes = tokenizer.encode(X, rng)
         self.rules_ = learn_rules(codes, tokenizer.sizes) if self.hard_rules else []
         decimals = [c.decimals for c in self.schema_.modelled]
-        numeric = ~np.asarray(self.discrete_, dtype=bool)
-        self.relations_ = find_relations(X, numeric, decimals) if self.hard_rules else []
+        # sums only: lookups are enforced token by token while writing (rules_ above)
+        self.relations_ = (
+            ColumnRules.learn(X, list(self.discrete_), decimals, lookups=False)
+            if self.hard_rules
+            else None
+        )
         self._train(tokenizer, codes, progress, None)
 
     def _train(
@@ -255,7 +259,8 @@ class LmGenerator(Generator):
             self._net(), self.tokenizer_, n, rng, constraints, self.temperature, self.top_p, book
         )
         X = self.tokenizer_.decode(codes, rng, constraints)
-        return apply_relations(X, getattr(self, "relations_", []), set(constraints))
+        relations = getattr(self, "relations_", None)
+        return relations.apply(X, skip=set(constraints)) if relations else X
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
