@@ -32,13 +32,14 @@ What differs from the reference implementation, and why:
   indicator column diffused with the categorical block (its value is filled with the
   median normal score for training); a discrete column gets "missing" as one more
   category.
-* **Exact rules** (``exact_rules``, :mod:`.ddpm_rules`). A column that is a function of
-  another on every training row (NHEFS: the cigarette price and tax columns of the
-  state in ``birthplace``; ``education`` from ``school``) or the sum or difference of
-  two others (``wt82_71 = wt82 - wt71``) is rewritten from its sources after sampling.
-  Diffusion gets such columns nearly but not exactly right, and the mismatches were
-  the detector's strongest features: on NHEFS split 0 the rules alone moved detection
-  AUC from 0.98 to 0.62 (TSTR/TRTR 0.95 either way; ``benchmarks/results/tvae_ddpm.md``).
+* **Exact rules** (``exact_rules``, :mod:`.column_rules`, applied by the base class). A
+  column that is a function of another on every training row (NHEFS: the cigarette
+  price and tax columns of the state in ``birthplace``; ``education`` from ``school``)
+  or the sum or difference of two others (``wt82_71 = wt82 - wt71``) is rewritten
+  from its sources after sampling. Diffusion gets such columns nearly but not exactly
+  right, and the mismatches were the detector's strongest features: on NHEFS split 0
+  the rules alone moved detection AUC from 0.98 to 0.62 (TSTR/TRTR 0.95 either way;
+  ``benchmarks/results/tvae_ddpm.md``).
 * **Heaped columns.** Numeric columns with few distinct values (coarsely rounded
   measurements, counts) are snapped to their observed values after the inverse
   quantile transform, since off-grid values are a strong tell for detectors.
@@ -61,7 +62,6 @@ from healthforge.generators.conditions import EncodedConstraint
 from healthforge.generators.ddpm_conditions import Clamp, encoded_mask
 from healthforge.generators.ddpm_diffusion import CLIP, Schedule, fixed_validation
 from healthforge.generators.ddpm_net import build_net
-from healthforge.generators.ddpm_rules import apply_rules, learn_rules, learn_sums
 from healthforge.generators.torch_support import (
     EarlyStopping,
     configure,
@@ -102,7 +102,7 @@ class DdpmGenerator(Generator):
         condition_on_target: feed a discrete target to the denoiser instead of diffusing it.
         exact_rules: keep columns that are an exact function of another in the training
             rows (a state's cigarette price; a recode; a difference of two columns)
-            exact in generated rows (:mod:`.ddpm_rules`); the target is never rewritten.
+            exact in generated rows (:mod:`.column_rules`); the target is never rewritten.
         device: ``"auto"`` (GPU when present), ``"cpu"``, ``"cuda"``, ...
         threads: torch CPU threads; ``None`` uses every core. One by default: this MLP's
             operations are too short to split, and with other work on the machine two
@@ -116,6 +116,7 @@ class DdpmGenerator(Generator):
     family = "deep"
     high_dimensional = False
     conditioning = "native"
+    keeps_column_rules = True
 
     def __init__(
         self,
@@ -236,13 +237,6 @@ class DdpmGenerator(Generator):
         if n < 10:
             raise HealthForgeError(f"ddpm needs at least 10 rows to train, not {n}")
         self._layout(X)
-        names = [c.name for c in self.schema_.modelled]
-        target = (names.index(self.schema_.target),) if self.schema_.target in names else ()
-        self.rules_: list[Any] = []
-        if self.exact_rules:
-            self.rules_ = learn_rules(X, exclude=target)
-            taken = {r.src for r in self.rules_} | {r.dst for r in self.rules_}
-            self.rules_ += learn_sums(X, [int(j) for j in self.num_cols_], taken, target)
         if len(self.num_cols_):
             self.quantile_ = QuantileTransformer(
                 output_distribution="normal",
@@ -357,16 +351,15 @@ class DdpmGenerator(Generator):
             accepted = encoded_mask(pilot, constraints)
             labels = pilot[:, self.cond_col_]
             clamp.reweight_classes(labels, accepted, self.n_classes_)
-        return self._denoise(n, rng, clamp, skip=set(constraints))
+        return self._denoise(n, rng, clamp)
 
     def _denoise(
         self,
         n: int,
         rng: np.random.Generator,
         clamp: Clamp | None,
-        skip: set[int] | None = None,
     ) -> np.ndarray:
-        """``n`` encoded rows; exact rules rewrite every column but those in ``skip``."""
+        """``n`` encoded rows (the base class then applies the exact column rules)."""
         torch = import_torch()
         gen = configure(int(rng.integers(2**62)), self.threads)
         device = select_device(self.device)
@@ -387,14 +380,6 @@ class DdpmGenerator(Generator):
                 num_parts.append(num.cpu().numpy().astype(float))
                 cat_parts.append(cat.cpu().numpy())
         out = self._from_model_space(np.vstack(num_parts), np.vstack(cat_parts), labels)
-        rules = getattr(self, "rules_", [])
-        if rules:
-            # round terms as decoding will, so that sums stay exact after decoding
-            modelled = self.schema_.modelled
-            for j in self.num_cols_:
-                if modelled[j].decimals is not None:
-                    out[:, j] = np.round(out[:, j], int(modelled[j].decimals))
-            apply_rules(out, rules, skip)
         return out if clamp is None else clamp.finish(out)
 
     def _from_model_space(self, num: np.ndarray, codes: np.ndarray, labels: np.ndarray) -> Any:

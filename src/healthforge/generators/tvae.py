@@ -109,6 +109,9 @@ class TvaeGenerator(DeepGenerator):
         early_stopping: hold out 10% of rows and stop on the validation ELBO (off by
             default: on NHEFS it lowered TSTR/TRTR, see the module docstring).
         patience: epochs without improvement before stopping.
+        exact_rules: keep columns that are an exact function of others in the training
+            rows exact in generated rows (:mod:`.column_rules`); the target is never
+            rewritten.
         device: ``"auto"`` (GPU if present, else CPU), ``"cpu"``, ``"cuda"``...
         threads: CPU threads for torch; ``None`` uses every core.
         seed: seed for fitting and the default seed for sampling.
@@ -116,6 +119,7 @@ class TvaeGenerator(DeepGenerator):
 
     name = "tvae"
     summary = "Tabular variational autoencoder (TVAE, Xu et al. 2019); torch, CPU or GPU."
+    keeps_column_rules = True
 
     def __init__(
         self,
@@ -129,6 +133,7 @@ class TvaeGenerator(DeepGenerator):
         loss_factor: float = 2.0,
         early_stopping: bool = False,
         patience: int = 20,
+        exact_rules: bool = True,
         device: str = "auto",
         threads: int | None = None,
         seed: int = 0,
@@ -144,6 +149,7 @@ class TvaeGenerator(DeepGenerator):
         self.loss_factor = loss_factor
         self.early_stopping = early_stopping
         self.patience = patience
+        self.exact_rules = exact_rules
         self.device = device
         self.threads = threads
 

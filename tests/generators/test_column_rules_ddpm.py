@@ -1,4 +1,5 @@
-"""Exact column rules (ddpm_rules): found where the data has them, and only there."""
+"""Exact column rules (generators.column_rules): found where the data has them, and only
+there; ddpm keeps them."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import pandas as pd
 import pytest
 
 from healthforge.generators import get_generator
-from healthforge.generators.ddpm_rules import SumRule, apply_rules, learn_rules, learn_sums
+from healthforge.generators.column_rules import ColumnRules, learn_lookups, learn_sums
+
+DECIMALS: list[int | None] = [0, 2, None, 0, 1, 2, 2]
 
 
 def _table(n: int = 600, seed: int = 0) -> np.ndarray:
@@ -27,32 +30,31 @@ def _table(n: int = 600, seed: int = 0) -> np.ndarray:
 
 def test_learns_lookup_and_difference_and_rewrites_generated_rows() -> None:
     X = _table()
-    rules = learn_rules(X, exclude=(3,))
-    assert [(r.src, r.dst) for r in rules] == [(0, 1)]  # state -> price, not the reverse
-    taken = {0, 1}
-    sums = learn_sums(X, [2, 4, 5, 6], taken, exclude=(3,))
-    assert sums == [SumRule(6, 5, 4, -1.0)]
+    rules = ColumnRules.learn(X, [True, False, False, True, False, False, False], DECIMALS, (3,))
+    assert [(r.src, r.dst) for r in rules.lookups] == [(0, 1)]  # state -> price, not reverse
+    # a and b are independent, so their difference has the widest spread: it is computed
+    assert len(rules.sums) == 1 and rules.sums[0].target == 6
     # generated rows: right states, wrong prices and differences -> made exact
     rng = np.random.default_rng(1)
     G = X[rng.permutation(len(X))].copy()
     G[:, 1] = rng.permutation(G[:, 1])
     G[:, 6] = rng.normal(size=len(G))
-    apply_rules(G, [*rules, *sums])
+    rules.apply(G)
     lookup = dict(zip(X[:, 0], X[:, 1], strict=True))
     for s, p in zip(G[:, 0], G[:, 1], strict=True):
         assert (np.isnan(s) and np.isnan(p)) or lookup[s] == p
-    np.testing.assert_allclose(G[:, 6], G[:, 5] - G[:, 4])
+    np.testing.assert_allclose(G[:, 6], G[:, 5] - G[:, 4], atol=1e-9)
     assert np.isnan(G[np.isnan(G[:, 5]), 6]).all()
 
 
 def test_skipped_destinations_and_target_are_never_rewritten() -> None:
     X = _table()
     X[:, 3] = (X[:, 0] % 2 == 0).astype(float)  # target is a function of state ...
-    rules = learn_rules(X, exclude=(3,))
-    assert all(r.dst != 3 for r in rules)  # ... but is never a destination
+    rules = ColumnRules(learn_lookups(X, exclude=(3,)))
+    assert all(r.dst != 3 for r in rules.lookups)  # ... but is never a destination
     G = X.copy()
     G[:, 1] = 0.0
-    apply_rules(G, rules, skip={1})
+    rules.apply(G, skip={1})
     assert (G[:, 1] == 0.0).all()
 
 
@@ -61,8 +63,8 @@ def test_no_rule_from_unique_or_unrelated_columns() -> None:
     n = 400
     ident = np.arange(n, dtype=float)  # unique per row: determines everything, no rule
     X = np.column_stack([ident, rng.integers(0, 3, n), rng.normal(size=n), rng.normal(size=n)])
-    assert learn_rules(X) == []
-    assert learn_sums(X, [2, 3], set()) == []
+    assert learn_lookups(X) == []
+    assert learn_sums(X, [2, 3], [None] * 4) == []
 
 
 def test_ddpm_rows_keep_the_rules_of_the_training_rows() -> None:
