@@ -211,3 +211,11 @@ def test_privacy_filter_keeps_the_conditions(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     rows = pd.read_csv(out)
     assert len(rows) == 150 and (rows.sex == "Female").all()
+
+
+def test_param_values_read_shell_spellings_of_booleans_and_none() -> None:
+    from healthforge.cli.generator_commands import parse_params
+
+    params = parse_params(["exact_rules=false", "early_stopping=True", "threads=none", "lr=1e-3"])
+    assert params == {"exact_rules": False, "early_stopping": True, "threads": None, "lr": 1e-3}
+    assert parse_params(["device=cpu"]) == {"device": "cpu"}

@@ -70,6 +70,10 @@ def parse_params(items: list[str] | None) -> dict[str, Any]:
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
             raise HealthForgeError(f"cannot read --param '{item}'", "write it as NAME=VALUE")
+        words = {"true": True, "false": False, "none": None, "null": None}
+        if raw.strip().lower() in words:  # shell spellings: the string "false" is truthy
+            params[key.strip()] = words[raw.strip().lower()]
+            continue
         try:
             params[key.strip()] = ast.literal_eval(raw.strip())
         except (ValueError, SyntaxError):
