@@ -172,7 +172,8 @@ def like_real(synthetic: pd.DataFrame, real: pd.DataFrame) -> pd.DataFrame:
     Numbers stay as the peer produced them (no rounding: unrounded values are part of
     what the detection metric judges); text columns become strings like the real ones.
     """
-    out: dict[str, pd.Series] = {}  # built as a dict: 500 gene columns inserted one by one fragment a frame
+    # built as a dict: inserting 500 gene columns one by one fragments a frame
+    out: dict[str, pd.Series] = {}
     for column in real.columns:
         if column not in synthetic.columns:
             continue  # evaluate() reports the missing column
