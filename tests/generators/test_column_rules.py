@@ -55,3 +55,15 @@ def test_excluded_columns_are_never_rewritten_and_missing_values_follow_the_part
     X[5, 3] = np.nan  # missing target with present parts: not an exact sum any more
     assert not ColumnRules.learn(X, DISCRETE, DECIMALS, lookups=False).sums
     assert not ColumnRules()
+
+
+def test_large_tables_are_screened_on_a_sample_and_confirmed_on_every_row() -> None:
+    X = _table(n=12_000, seed=3)  # more rows than SCREEN_ROWS
+    rules = ColumnRules.learn(X, DISCRETE, DECIMALS)
+    assert [(r.src, r.dst) for r in rules.lookups] == [(0, 1)] and len(rules.sums) == 1
+    assert len(rules.lookups[0].keys) == 8  # keys come from all rows, not the sample
+    broken = X.copy()
+    broken[:, 1] = np.where(np.arange(len(X)) % 2000 == 7, 9.9, broken[:, 1])  # a few rows
+    broken[11_999, 3] += 5.0  # one row breaks the sum
+    again = ColumnRules.learn(broken, DISCRETE, DECIMALS)
+    assert not again.lookups and not again.sums

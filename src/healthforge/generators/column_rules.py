@@ -37,6 +37,7 @@ MAX_SOURCE_VALUES = 64  # a lookup's source has at most this many distinct value
 MIN_ROWS_PER_VALUE = 5.0  # ... each seen this many times on average
 MIN_SUM_ROWS = 20  # rows with all three values present before a sum is believed
 MIN_SUM_DISTINCT = 5  # each column of a sum has this many distinct values (no flags)
+SCREEN_ROWS = 5_000  # candidates are searched on this many rows, then checked on all
 
 
 @dataclass(frozen=True)
@@ -82,10 +83,21 @@ class ColumnRules:
         """Rules of encoded rows ``X`` ``(n, d)``; ``discrete`` and ``decimals`` are per
         column. Columns in ``exclude`` (e.g. the target) are never rewritten;
         ``lookups=False`` learns sums only (for a generator that enforces lookups itself)."""
-        found = learn_lookups(X, exclude) if lookups else []
+        # A rule of every row holds on any subset: screen candidates on a sample (the
+        # search is quadratic/cubic in columns), then keep those that hold on all rows.
+        screen = X
+        if len(X) > SCREEN_ROWS:
+            rng = np.random.default_rng(0)
+            screen = X[np.sort(rng.choice(len(X), SCREEN_ROWS, replace=False))]
+        found = learn_lookups(screen, exclude) if lookups else []
+        if screen is not X:
+            found = learn_lookups(X, exclude, pairs=[(r.src, r.dst) for r in found])
         taken = {r.src for r in found} | {r.dst for r in found} | set(exclude)
         numeric = [j for j in range(X.shape[1]) if not discrete[j] and j not in taken]
-        return cls(found, learn_sums(X, numeric, list(decimals)), list(decimals))
+        sums = learn_sums(screen, numeric, list(decimals))
+        if screen is not X:
+            sums = [r for r in sums if _sum_holds(X, r, list(decimals))]
+        return cls(found, sums, list(decimals))
 
     def apply(self, X: np.ndarray, skip: set[int] | None = None) -> np.ndarray:
         """``X`` ``(m, d)`` with each rule's destination rewritten, in place.
@@ -113,14 +125,18 @@ class ColumnRules:
         return X
 
 
-def learn_lookups(X: np.ndarray, exclude: Sequence[int] = ()) -> list[Lookup]:
+def learn_lookups(
+    X: np.ndarray, exclude: Sequence[int] = (), pairs: list[tuple[int, int]] | None = None
+) -> list[Lookup]:
     """Lookup rules between the columns of ``X`` ``(n, d)`` (NaN = missing).
 
     A column is the destination of at most one rule and never both a source and a
     destination, so rules apply in one pass; sources with more distinct values are
-    taken first (a state determines its price, not the other way round).
+    taken first (a state determines its price, not the other way round). ``pairs``
+    limits the search to these ``(src, dst)`` candidates.
     """
     n, d = X.shape
+    allowed = None if pairs is None else set(pairs)
     codes, keys = [], []
     for j in range(d):
         k, inv = np.unique(X[:, j], return_inverse=True, equal_nan=True)
@@ -140,6 +156,8 @@ def learn_lookups(X: np.ndarray, exclude: Sequence[int] = ()) -> list[Lookup]:
             continue
         for k in range(d):
             if k == j or k in used_dst or k in used_src or len(keys[k]) < 2:
+                continue
+            if allowed is not None and (j, k) not in allowed:
                 continue
             # dst is a function of src when each src code sees a single dst code
             first = np.full(len(keys[j]), -1, dtype=np.int64)
@@ -181,6 +199,18 @@ def learn_sums(X: np.ndarray, numeric: Sequence[int], decimals: list[int | None]
                         found.append(_solve_for_widest(X, a, b, c, sign))
     targets = {r.target for r in found}
     return [r for r in found if r.left not in targets and r.right not in targets]
+
+
+def _sum_holds(X: np.ndarray, rule: Sum, decimals: list[int | None]) -> bool:
+    """``rule`` holds on every row of ``X``, missing pattern included."""
+    finite = np.isfinite(X)
+    parts = finite[:, rule.left] & finite[:, rule.right]
+    if not np.array_equal(finite[:, rule.target], parts):
+        return False
+    cols = (rule.target, rule.left, rule.right)
+    tol = _tolerance(decimals, cols, X[parts][:, list(cols)])
+    combo = X[parts, rule.left] + rule.sign * X[parts, rule.right]
+    return bool(np.all(np.abs(X[parts, rule.target] - combo) <= tol))
 
 
 def _tolerance(decimals: list[int | None], cols: tuple[int, ...], values: np.ndarray) -> float:
