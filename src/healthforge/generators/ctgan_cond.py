@@ -78,12 +78,17 @@ class SamplingCond:
     def draw(
         self, batch: int, rng: np.random.Generator, log_frequency: bool = False
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Columns ``(batch,)``, levels ``(batch,)``, vectors ``(batch, cond_dim)``."""
         col = rng.integers(0, self.n_cond, batch)
         opt = (self.freq_cum[col] <= rng.random((batch, 1))).sum(axis=1)
         opt = np.minimum(opt, self.n_levels[col] - 1)
-        vec = np.zeros((batch, self.cond_dim), dtype=np.float32)
-        vec[np.arange(batch), self.offsets[col] + opt] = 1.0
-        return col, opt, vec
+        return col, opt, self.vectors(col, opt)
+
+    def vectors(self, col: np.ndarray, opt: np.ndarray) -> np.ndarray:
+        """One-hot conditional vectors ``(len(col), cond_dim)`` for levels ``opt`` of ``col``."""
+        vec = np.zeros((len(col), self.cond_dim), dtype=np.float32)
+        vec[np.arange(len(col)), self.offsets[col] + opt] = 1.0
+        return vec
 
 
 def conditioning_choice(

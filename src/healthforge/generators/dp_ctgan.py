@@ -30,6 +30,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from healthforge.generators.ctgan import GUMBEL_TAU, CtganGenerator, _networks
+from healthforge.generators.ctgan_cond import SamplingCond
 from healthforge.generators.dp_deep import DeepDPGenerator, isolated_rng
 from healthforge.generators.dp_sgd import DPSGDBudget, make_private
 from healthforge.generators.neural_transform import NeuralTransformer, SpanLayout
@@ -37,11 +38,12 @@ from healthforge.generators.torch_support import configure, import_torch, module
 from healthforge.progress import ProgressCallback, report
 
 
-class NoisyCond:
+class NoisyCond(SamplingCond):
     """Conditional vectors over discrete columns, levels drawn by noisy frequencies.
 
     ``histograms`` maps column position -> noisy counts ``(levels,)``; ``offsets``
-    place each column's levels in the ``(cond_dim,)`` vector. Holds no row data.
+    place each column's levels in the ``(cond_dim,)`` vector. Holds no row data. Draws
+    like :class:`SamplingCond`, from noisy rather than exact frequencies.
     """
 
     def __init__(self, columns: list[int], histograms: dict[int, np.ndarray]) -> None:
@@ -57,20 +59,6 @@ class NoisyCond:
             counts = counts if counts.sum() > 0 else np.ones_like(counts)  # all noise: uniform
             freq[c, : len(counts)] = counts / counts.sum()
         self.freq_cum = np.cumsum(freq, axis=1)
-
-    def draw(
-        self, batch: int, rng: np.random.Generator, log_frequency: bool = False
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Columns ``(batch,)``, levels ``(batch,)``, vectors ``(batch, cond_dim)``."""
-        col = rng.integers(0, self.n_cond, batch)
-        opt = (self.freq_cum[col] <= rng.random((batch, 1))).sum(axis=1)
-        opt = np.minimum(opt, self.n_levels[col] - 1)
-        return col, opt, self.vectors(col, opt)
-
-    def vectors(self, col: np.ndarray, opt: np.ndarray) -> np.ndarray:
-        vec = np.zeros((len(col), self.cond_dim), dtype=np.float32)
-        vec[np.arange(len(col)), self.offsets[col] + opt] = 1.0
-        return vec
 
 
 class DPCtganGenerator(DeepDPGenerator):
