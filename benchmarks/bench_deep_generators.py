@@ -145,6 +145,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--generators", nargs="*", default=["ctgan", "tvae"])
     parser.add_argument("--no-sdv", action="store_true")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="results Markdown file")
     args = parser.parse_args()
 
     df = load_table("bundled:nhefs_complete").drop(columns=DROP)
@@ -216,10 +217,10 @@ def main() -> None:
         lines += ["", "Speed ratios (higher = ours faster):", *ratios]
     elif sdv is None:
         lines += ["", "SDV venv not found (.peers/sdv): no side-by-side run."]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text("\n".join(lines) + "\n")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines[-len(ratios) - 1 :]) if ratios else "", flush=True)
-    print(f"written to {RESULTS}")
+    print(f"written to {args.out}")
 
 
 if __name__ == "__main__":
