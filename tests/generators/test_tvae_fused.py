@@ -183,3 +183,24 @@ def test_blocks_far_below_the_row_maximum_take_the_stable_path() -> None:
     assert loss.item() == pytest.approx((gauss + ce).item(), abs=1e-4)
     torch.testing.assert_close(raw.grad, ref_raw.grad)
     torch.testing.assert_close(sigma.grad, ref_sigma.grad)
+
+
+def test_kernel_adam_updates_as_torch_optim_fused_adam() -> None:
+    from healthforge.generators.adam_kernel import KernelAdam
+
+    torch.manual_seed(0)
+    ours = torch.nn.Sequential(torch.nn.Linear(6, 5), torch.nn.ReLU(), torch.nn.Linear(5, 2))
+    theirs = torch.nn.Sequential(torch.nn.Linear(6, 5), torch.nn.ReLU(), torch.nn.Linear(5, 2))
+    theirs.load_state_dict(ours.state_dict())
+    unused = torch.nn.Parameter(torch.ones(3))  # no gradient: left alone, as torch.optim
+    opt_ours = KernelAdam([*ours.parameters(), unused], lr=1e-2, weight_decay=1e-3)
+    opt_theirs = torch.optim.Adam(theirs.parameters(), lr=1e-2, weight_decay=1e-3, fused=True)
+    for step in range(5):
+        x = torch.randn(16, 6, generator=torch.Generator().manual_seed(step))
+        for net, opt in ((ours, opt_ours), (theirs, opt_theirs)):
+            opt.zero_grad(set_to_none=True)
+            (net(x) ** 2).mean().backward()
+            opt.step()
+    for a, b in zip(ours.parameters(), theirs.parameters(), strict=True):
+        assert torch.equal(a, b)
+    assert torch.equal(unused, torch.ones(3))
