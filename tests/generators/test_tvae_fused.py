@@ -204,3 +204,13 @@ def test_kernel_adam_updates_as_torch_optim_fused_adam() -> None:
     for a, b in zip(ours.parameters(), theirs.parameters(), strict=True):
         assert torch.equal(a, b)
     assert torch.equal(unused, torch.ones(3))
+
+
+def test_early_stopping_runs_on_the_fused_validation_loss() -> None:
+    # the validation -ELBO (loss_factor 1, no gradient) goes through the fused loss too
+    gen = Captured(**{**SMALL, "epochs": 6, "early_stopping": True, "patience": 2})
+    gen.fit(bundled("nhefs").head(500))
+    scores = [entry["valid_nelbo"] for entry in gen.history_]
+    assert all(np.isfinite(scores)) and 1 <= len(scores) <= 6
+    assert gen.epochs_trained_ == len(scores)
+    assert len(gen.sample(50, seed=0)) == 50
