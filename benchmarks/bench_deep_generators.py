@@ -30,15 +30,16 @@ import argparse
 import contextlib
 import json
 import os
-import platform
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
+from healthforge.benchmark.machine import machine_info
 from healthforge.data import load_table
 from healthforge.evaluation import evaluate
 from healthforge.generators import get_generator
@@ -51,6 +52,7 @@ SDV_PYTHONS = [ROOT / ".peers/sdv/bin/python", ROOT / ".peers/sdv/venv/bin/pytho
 
 SDV_SCRIPT = r"""
 import json, sys, time
+import numpy as np
 import pandas as pd
 import torch
 spec = json.loads(sys.argv[1])
@@ -73,16 +75,12 @@ print(json.dumps({"fit_s": fit_s, "sample_s": sample_s}))
 
 
 def _machine() -> str:
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return f"{os.cpu_count()} cores (nproc), {model}, load average at start {load:.1f}"
+    info = machine_info()
+    return (
+        f"{info['nproc']} cores (nproc), {info['cpu']}, {info['memory_gb']} GiB, "
+        f"torch {info['torch']}, commit {info['git_commit']}, {info['date']}, "
+        f"load average at start {info['load_average_start']}"
+    )
 
 
 def _scores(train: pd.DataFrame, test: pd.DataFrame, synth: pd.DataFrame) -> tuple[float, float]:
@@ -91,15 +89,17 @@ def _scores(train: pd.DataFrame, test: pd.DataFrame, synth: pd.DataFrame) -> tup
     return summary["utility"]["ratio"], summary["fidelity"]["detection_auc"]
 
 
-def run_ours(name: str, train: pd.DataFrame, args: argparse.Namespace, fixed: bool) -> dict:
+def run_ours(
+    name: str, train: pd.DataFrame, args: argparse.Namespace, fixed: bool, seed: int
+) -> dict:
     # fixed: SDV's epochs and batch size, no early stopping; else the generator's defaults
     like_sdv = {"epochs": args.epochs, "batch_size": args.batch_size, "early_stopping": False}
-    gen = get_generator(name, threads=args.threads, seed=args.seed, **(like_sdv if fixed else {}))
+    gen = get_generator(name, threads=args.threads, seed=seed, **(like_sdv if fixed else {}))
     start = time.perf_counter()
     gen.fit(train, target=TARGET)
     fit_s = time.perf_counter() - start
     start = time.perf_counter()
-    big = gen.sample(10_000, seed=args.seed + 1)
+    big = gen.sample(10_000, seed=seed + 1)
     sample_s = time.perf_counter() - start
     return {
         "fit_s": fit_s,
@@ -137,48 +137,60 @@ def run_sdv(python: Path, name: str, train: pd.DataFrame, args: argparse.Namespa
     return {**timing, "epochs": args.epochs, "synth": synth}
 
 
+def _split(df: pd.DataFrame, split: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    # split 0 is the single split of earlier versions of this script (random_state 0)
+    train, test = train_test_split(df, test_size=0.2, stratify=df[TARGET], random_state=split)
+    return train.reset_index(drop=True), test.reset_index(drop=True)
+
+
+def _mean_sd(values: list[float]) -> str:
+    arr = np.asarray(values, dtype=float)
+    return f"{arr.mean():.3f}" if len(arr) == 1 else f"{arr.mean():.3f} ± {arr.std(ddof=1):.3f}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=300)
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="generator seed of split 0")
     parser.add_argument("--generators", nargs="*", default=["ctgan", "tvae"])
     parser.add_argument("--no-sdv", action="store_true")
+    parser.add_argument(
+        "--splits", type=int, default=1, help="seeded 80/20 splits (random_state 0..N-1)"
+    )
+    parser.add_argument(
+        "--no-defaults", action="store_true", help="skip the 'ours with its defaults' runs"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS, help="results Markdown file")
     args = parser.parse_args()
 
     df = load_table("bundled:nhefs_complete").drop(columns=DROP)
-    train, test = train_test_split(df, test_size=0.2, stratify=df[TARGET], random_state=0)
-    train, test = train.reset_index(drop=True), test.reset_index(drop=True)
     sdv = None if args.no_sdv else next((p for p in SDV_PYTHONS if p.exists()), None)
-
+    n_train = len(_split(df, 0)[0])
+    command = (
+        ".venv/bin/python benchmarks/bench_deep_generators.py "
+        f"--epochs {args.epochs} --batch-size {args.batch_size} --threads {args.threads} "
+        f"--seed {args.seed} --splits {args.splits} --generators {' '.join(args.generators)}"
+        + (" --no-defaults" if args.no_defaults else "")
+        + (" --no-sdv" if args.no_sdv else "")
+    )
     lines = [
         "# Deep generators on NHEFS: ours vs SDV at equal epochs and batch size",
         "",
         f"machine: {_machine()}; torch threads {args.threads}",
-        f"data: nhefs_complete {df.shape}, train {len(train)}, holdout {len(test)}; "
-        f"epochs {args.epochs}, batch size {args.batch_size}, seed {args.seed}",
-        "command: `.venv/bin/python benchmarks/bench_deep_generators.py "
-        f"--epochs {args.epochs} --batch-size {args.batch_size} --threads {args.threads}`",
+        f"data: nhefs_complete {df.shape}, train {n_train}, holdout {len(df) - n_train}; "
+        f"epochs {args.epochs}, batch size {args.batch_size}; {args.splits} split(s), "
+        f"split s: random_state s, generator seed {args.seed} + s",
+        f"command: `{command}`",
         "",
-        "| method | epochs trained | fit (s) | s/epoch | sample 10k (s) | TSTR/TRTR | "
+        "Per split, the runs alternate (ours first on even splits, SDV first on odd ones), "
+        "so load from other work on the machine slows both sides alike.",
+        "",
+        "| split | method | epochs trained | fit (s) | s/epoch | sample 10k (s) | TSTR/TRTR | "
         "detection AUC |",
-        "|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    ratios: list[str] = []
-
-    def emit(label: str, res: dict) -> None:
-        utility, detect = _scores(train, test, res["synth"])
-        row = (
-            f"| {label} | {res['epochs']} | {res['fit_s']:.1f} | "
-            f"{res['fit_s'] / res['epochs']:.3f} | {res['sample_s']:.2f} | "
-            f"{utility:.2f} | {detect:.3f} |"
-        )
-        lines.append(row)
-        print(row, flush=True)
-        res["utility"], res["detect"] = utility, detect
-
     print("\n".join(lines), flush=True)
     # pay torch's import (and the optimiser's lazy imports) before any timer starts, as
     # SDV's subprocess does when it imports sdv
@@ -186,26 +198,73 @@ def main() -> None:
 
     torch = import_torch()
     torch.optim.Adam(torch.nn.Linear(1, 1).parameters())
-    for name in args.generators:
-        fixed = run_ours(name, train, args, fixed=True)
-        emit(f"healthforge {name}, {args.epochs} epochs fixed", fixed)
-        default = run_ours(name, train, args, fixed=False)
-        emit(f"healthforge {name}, defaults", default)
-        if sdv is not None:
-            try:
-                peer = run_sdv(sdv, name, train, args)
-            except subprocess.CalledProcessError as exc:
-                lines.append(f"| SDV {name} | failed: {exc.stderr.strip().splitlines()[-1]} |")
-                print(lines[-1], flush=True)
-                continue
-            emit(f"SDV {name}, {args.epochs} epochs", peer)
-            ratios.append(
-                f"- {name}: SDV fit ÷ ours at equal epochs = "
-                f"{peer['fit_s'] / fixed['fit_s']:.1f}x; SDV fit ÷ ours with defaults "
-                f"= {peer['fit_s'] / default['fit_s']:.1f}x; sample 10k SDV ÷ ours = "
-                f"{peer['sample_s'] / fixed['sample_s']:.1f}x; our transformer took "
-                f"{fixed['transformer_s']:.1f} s of our fit"
+    # results[name][label] = list of per-split dicts
+    results: dict[str, dict[str, list[dict]]] = {}
+    failures: list[str] = []
+    for split in range(args.splits):
+        train, test = _split(df, split)
+        seed = args.seed + split
+        for name in args.generators:
+            order = ["fixed", "SDV"] if split % 2 == 0 else ["SDV", "fixed"]
+            if sdv is None:
+                order.remove("SDV")
+            if not args.no_defaults:
+                order.append("defaults")
+            for label in order:
+                try:
+                    if label == "SDV":
+                        res = run_sdv(sdv, name, train, args)
+                    else:
+                        res = run_ours(name, train, args, label == "fixed", seed)
+                except subprocess.CalledProcessError as exc:
+                    failures.append(f"- SDV {name}, split {split}: {exc.stderr.strip()[-300:]}")
+                    print(failures[-1], flush=True)
+                    continue
+                res["utility"], res["detect"] = _scores(train, test, res.pop("synth"))
+                results.setdefault(name, {}).setdefault(label, []).append(res)
+                row = (
+                    f"| {split} | {_label(name, label, args)} | {res['epochs']} | "
+                    f"{res['fit_s']:.1f} | {res['fit_s'] / res['epochs']:.3f} | "
+                    f"{res['sample_s']:.2f} | {res['utility']:.3f} | {res['detect']:.3f} |"
+                )
+                lines.append(row)
+                print(row, flush=True)
+
+    lines += [
+        "",
+        f"Over {args.splits} split(s): fit and sample times as median (per split), "
+        "TSTR/TRTR and detection AUC as mean ± sd.",
+        "",
+        "| method | fit (s) | sample 10k (s) | TSTR/TRTR | detection AUC |",
+        "|---|---|---|---|---|",
+    ]
+    ratios: list[str] = []
+    for name, by_label in results.items():
+        for label, runs_ in by_label.items():
+            fits = [r["fit_s"] for r in runs_]
+            lines.append(
+                f"| {_label(name, label, args)} | {np.median(fits):.1f} "
+                f"({', '.join(f'{f:.1f}' for f in fits)}) | "
+                f"{np.median([r['sample_s'] for r in runs_]):.2f} | "
+                f"{_mean_sd([r['utility'] for r in runs_])} | "
+                f"{_mean_sd([r['detect'] for r in runs_])} |"
             )
+        peer, fixed = by_label.get("SDV", []), by_label.get("fixed", [])
+        if peer and len(peer) == len(fixed):
+            per_split = [p["fit_s"] / f["fit_s"] for p, f in zip(peer, fixed, strict=True)]
+            sample = [p["sample_s"] / f["sample_s"] for p, f in zip(peer, fixed, strict=True)]
+            line = (
+                f"- {name}: SDV fit ÷ ours at equal epochs = **{np.median(per_split):.2f}x** "
+                f"(median of per-split ratios {', '.join(f'{r:.2f}' for r in per_split)}); "
+                f"sample 10k SDV ÷ ours = {np.median(sample):.1f}x; our transformer took "
+                f"{np.median([f['transformer_s'] for f in fixed]):.1f} s of our fit"
+            )
+            if by_label.get("defaults"):
+                defaults = [
+                    p["fit_s"] / d["fit_s"] for p, d in zip(peer, by_label["defaults"], strict=True)
+                ]
+                line += f"; SDV fit ÷ ours with defaults = {np.median(defaults):.2f}x"
+            ratios.append(line)
     load_end = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     lines += [
         "",
@@ -217,10 +276,20 @@ def main() -> None:
         lines += ["", "Speed ratios (higher = ours faster):", *ratios]
     elif sdv is None:
         lines += ["", "SDV venv not found (.peers/sdv): no side-by-side run."]
+    if failures:
+        lines += ["", "Failed runs:", *failures]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines[-len(ratios) - 1 :]) if ratios else "", flush=True)
     print(f"written to {args.out}")
+
+
+def _label(name: str, label: str, args: argparse.Namespace) -> str:
+    return {
+        "fixed": f"healthforge {name}, {args.epochs} epochs fixed",
+        "defaults": f"healthforge {name}, defaults",
+        "SDV": f"SDV {name}, {args.epochs} epochs",
+    }[label]
 
 
 if __name__ == "__main__":
