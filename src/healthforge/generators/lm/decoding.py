@@ -4,7 +4,9 @@ Rows are written column by column, each row in its own random order (an ensemble
 the orders the network was trained on: one shared order would carry that order's
 particular errors into every row); columns
 under a condition are written first (the prompt), most restrictive first. Hard rules
-learnt from the data (:mod:`.rules`) narrow later columns once a column is written.
+learnt from the data (:mod:`.rules`) narrow later columns once a column is written, and
+so do order relations between numeric columns (:mod:`.orders`, e.g. years smoked <=
+age: whichever of the two comes first bounds the other's tokens). Only
 the current column's value tokens can be drawn: the network's logits are gathered at
 that column's slots, divided by the temperature, and weighted by the constraint's
 token weights (0 = impossible, the share of a bin inside an allowed range at its edge),
@@ -20,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from healthforge.generators.conditions import EncodedConstraint
+from healthforge.generators.lm.orders import OrderBook
 from healthforge.generators.lm.rules import RuleBook
 from healthforge.generators.lm.tokenizer import Tokenizer
 from healthforge.generators.torch_support import import_torch
@@ -52,8 +55,10 @@ def sample_codes(
     temperature: float = 1.0,
     top_p: float = 1.0,
     rules: RuleBook | None = None,
+    bounds: OrderBook | None = None,
 ) -> np.ndarray:
-    """Local codes ``(n, d)`` drawn from ``net`` under ``constraints`` and ``rules``.
+    """Local codes ``(n, d)`` drawn from ``net`` under ``constraints``, ``rules`` and
+    ``bounds`` (order relations between numeric columns, :mod:`.orders`).
 
     Rows are written in many random column orders (the network was trained on all
     orders, so any is valid; :func:`column_orders`).
@@ -73,7 +78,9 @@ def sample_codes(
         for start in range(0, n, SAMPLE_BATCH):
             m = min(SAMPLE_BATCH, n - start)
             orders = column_orders(m, d, first, rng)
-            out.append(_write(net, tokenizer, orders, weights, rng, temperature, top_p, rules))
+            out.append(
+                _write(net, tokenizer, orders, weights, rng, temperature, top_p, rules, bounds)
+            )
     return np.concatenate(out) if out else np.zeros((0, d), dtype=np.int64)
 
 
@@ -86,6 +93,7 @@ def _write(
     temperature: float,
     top_p: float,
     rules: RuleBook | None,
+    bounds: OrderBook | None = None,
 ) -> np.ndarray:
     """Codes ``(m, d)`` of ``m`` rows, row ``i`` written column by column in ``orders[i]``."""
     torch = import_torch()
@@ -93,6 +101,8 @@ def _write(
     rows = np.arange(m)
     codes = np.zeros((m, d), dtype=np.int64)
     allowed = np.repeat((weights > 0)[None], m, axis=0) if rules is not None else None
+    # order relations in a mask of their own: where they clash with a rule, the rule wins
+    in_order = np.ones((m, d, weights.shape[1]), dtype=bool) if bounds is not None else None
     with np.errstate(divide="ignore"):
         log_w = np.log(weights)  # -inf on padding and on tokens a condition rules out
     slots = torch.as_tensor(tokenizer.slots)
@@ -108,18 +118,24 @@ def _write(
         for lo, hi in itertools.pairwise(blocks):
             scores[lo:hi] = net.slot_logits(hidden[lo:hi], slots[int(cols[lo])])
         logits = scores.double().numpy() / temperature + log_w[cols]
-        if allowed is not None:
-            ok = allowed[rows, cols]
+        if allowed is not None or in_order is not None:
+            ok = allowed[rows, cols] if allowed is not None else weights[cols] > 0
+            if in_order is not None:
+                both = ok & in_order[rows, cols]
+                ok = np.where(both.any(axis=1, keepdims=True), both, ok)
             # rules never override a condition: rows left with nothing follow the condition
             empty = ~ok.any(axis=1)
             ok[empty] = weights[cols[empty]] > 0
             logits = np.where(ok, logits, -np.inf)
         pick = _draw(logits, rng, top_p)
         codes[rows, cols] = pick
-        if rules is not None:
+        if rules is not None or bounds is not None:
             for j in np.unique(cols):
                 at = np.flatnonzero(cols == j)
-                rules.apply(allowed, int(j), pick[at], at)  # type: ignore[arg-type]
+                if rules is not None:
+                    rules.apply(allowed, int(j), pick[at], at)  # type: ignore[arg-type]
+                if bounds is not None:
+                    bounds.apply(in_order, int(j), pick[at], at)  # type: ignore[arg-type]
         prev = slots[torch.as_tensor(cols), torch.as_tensor(pick)]
     return codes
 

@@ -27,6 +27,7 @@ from healthforge.generators.column_rules import ColumnRules
 from healthforge.generators.conditions import EncodedConstraint
 from healthforge.generators.dp_base import BOUNDS_MODES
 from healthforge.generators.lm.decoding import sample_codes
+from healthforge.generators.lm.orders import OrderBook, learn_orders
 from healthforge.generators.lm.rules import RuleBook, learn_rules
 from healthforge.generators.lm.tokenizer import Tokenizer
 from healthforge.generators.lm.training import TrainSettings, build_network, train
@@ -192,6 +193,9 @@ class LmGenerator(Generator):
             if self.hard_rules
             else None
         )
+        # a sum's result is recomputed after writing: bound its parts, not the result
+        computed = [s.target for s in self.relations_.sums] if self.relations_ else []
+        self.orders_ = learn_orders(X, self.discrete_, computed) if self.hard_rules else []
         self._train(tokenizer, codes, progress, None)
 
     def _train(
@@ -255,10 +259,16 @@ class LmGenerator(Generator):
         """Rows ``(n, d)`` written with the constrained columns first, masked to what is allowed."""
         rules = getattr(self, "rules_", [])
         book = RuleBook(rules, self.tokenizer_.n_columns) if rules else None
+        found = getattr(self, "orders_", [])  # none under DP
+        orders = OrderBook(found, self.tokenizer_) if found else None
         codes = sample_codes(
-            self._net(), self.tokenizer_, n, rng, constraints, self.temperature, self.top_p, book
-        )
-        X = self.tokenizer_.decode(codes, rng, constraints)
+            self._net(), self.tokenizer_, n, rng, constraints, self.temperature, self.top_p,
+            book, orders,
+        )  # fmt: skip
+        if orders is not None:
+            X = orders.decode(codes, rng, constraints)
+        else:
+            X = self.tokenizer_.decode(codes, rng, constraints)
         relations = getattr(self, "relations_", None)
         return relations.apply(X, skip=set(constraints)) if relations else X
 

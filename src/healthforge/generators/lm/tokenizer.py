@@ -49,6 +49,7 @@ class ColumnCodec:
     has_missing: bool
     support: np.ndarray | None = None  # "support": the distinct values
     marginal: Marginal | None = None  # "bins": empirical quantile function
+    values: np.ndarray | None = None  # "bins": the sorted training values (see decode)
     dp_column: DiscreteColumn | None = None  # "category"/"edges" under DP
     positions: np.ndarray | None = None  # (n_levels,) numeric tokens' places in [0, 1]
 
@@ -116,11 +117,20 @@ class ColumnCodec:
 
     def _uniform_range(self, low: float, high: float) -> tuple[float, float]:
         """The quantile levels ``(F(low), F(high))`` of the bins' empirical distribution."""
+        lo, hi = self._uniform_ranges(np.array([low], float), np.array([high], float))
+        return float(lo[0]), float(hi[0])
+
+    def _uniform_ranges(self, low: np.ndarray, high: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`_uniform_range` of per-row bounds ``(n,)``: the share of training values
+        below ``low`` and up to ``high`` (of the interpolated quantiles without them)."""
+        if self.values is not None:
+            n = len(self.values)
+            lo = np.searchsorted(self.values, low, side="left") / n
+            return lo, np.searchsorted(self.values, high, side="right") / n
         m = self.marginal
         assert m is not None
-        lo = 0.0 if not np.isfinite(low) else float(np.interp(low, m.quantiles, m.levels))
-        hi = 1.0 if not np.isfinite(high) else float(np.interp(high, m.quantiles, m.levels))
-        return lo, hi
+        lo = np.where(np.isfinite(low), np.interp(low, m.quantiles, m.levels), 0.0)
+        return lo, np.where(np.isfinite(high), np.interp(high, m.quantiles, m.levels), 1.0)
 
     # -- codes -> values -------------------------------------------------------------
     def decode(
@@ -128,8 +138,13 @@ class ColumnCodec:
         codes: np.ndarray,
         rng: np.random.Generator,
         constraint: EncodedConstraint | None = None,
+        bounds: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> np.ndarray:
-        """Encoded values ``(n,)`` of codes ``(n,)``; bins refined inside the allowed range."""
+        """Encoded values ``(n,)`` of codes ``(n,)``; bins refined inside the allowed range.
+
+        ``bounds``: per-row ``(low, high)`` ``(n,)`` within which a bin's value is refined
+        (``lm``'s order relations, :mod:`.orders`), on top of ``constraint``'s range.
+        """
         missing = codes >= self.n_levels
         level = np.minimum(codes, self.n_levels - 1)
         low = -np.inf if constraint is None else constraint.low
@@ -140,10 +155,22 @@ class ColumnCodec:
             out = self.support[level].astype(float)  # type: ignore[index]
         elif self.kind == "bins":
             k = self.n_levels
-            lo_u, hi_u = self._uniform_range(low, high)
+            if bounds is not None:
+                low, high = np.maximum(bounds[0], low), np.minimum(bounds[1], high)
+                lo_u, hi_u = self._uniform_ranges(low, high)
+            else:
+                lo_u, hi_u = self._uniform_range(low, high)
             start = np.maximum(level / k, lo_u)
             end = np.maximum(np.minimum((level + 1) / k, hi_u), start)
-            out = self.marginal.ppf(start + (end - start) * rng.random(len(codes)))  # type: ignore[union-attr]
+            u = start + (end - start) * rng.random(len(codes))
+            if self.values is not None:
+                # a training value at that rank: real columns sit on a lattice (pounds or
+                # inches converted to kg or cm) that interpolated values leave, and a
+                # detector sees it (NHEFS wt71: 484 distinct values, 856 interpolated)
+                n_values = len(self.values)
+                out = self.values[np.minimum((u * n_values).astype(np.int64), n_values - 1)]
+            else:
+                out = self.marginal.ppf(u)  # type: ignore[union-attr]
             out = np.clip(out, low, high)
         else:
             col = self.dp_column
@@ -177,7 +204,14 @@ def codec_from_data(
             support=marginal.support,
             positions=marginal.cdf - share / 2,
         )
-    return ColumnCodec("bins", n_bins, has_missing, marginal=marginal, positions=_middles(n_bins))
+    return ColumnCodec(
+        "bins",
+        n_bins,
+        has_missing,
+        marginal=marginal,
+        values=np.sort(values[finite]),
+        positions=_middles(n_bins),
+    )
 
 
 def codec_from_release(column: DiscreteColumn) -> ColumnCodec:
