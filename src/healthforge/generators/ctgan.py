@@ -47,7 +47,11 @@ Differences, and why:
   training-by-sampling draws are vectorised numpy, the gradient penalty and critic
   loss share one backward pass, and the critic and generator steps share one batch of
   generated rows (one generator forward per step instead of two, as in PyTorch's DCGAN
-  example).
+  example). With ``pac=1`` (the default) the critic is written out layer by layer
+  (:mod:`~healthforge.generators.ctgan_critic`: gradient penalty in closed form, the
+  conditional vector looked up rather than multiplied, cheap dropout masks) and the
+  generator's backward skips the gradient for its input columns
+  (``forward_train``): the same model and losses in about a quarter fewer operations.
 * **Native conditions** (``conditioning = "native"``): a condition on a discrete (or
   one-hot numeric) column sets the conditional vector to the requested level, drawn by
   training frequency within an allowed set (:func:`conditioning_choice`); the base
@@ -69,6 +73,7 @@ import numpy as np
 from healthforge.errors import HealthForgeError
 from healthforge.generators.conditions import EncodedConstraint
 from healthforge.generators.ctgan_cond import CondSampler, SamplingCond, conditioning_choice
+from healthforge.generators.ctgan_critic import FastCritic
 from healthforge.generators.ctgan_nets import _networks, critic_loss
 from healthforge.generators.deep_base import SAMPLE_BATCH, DeepGenerator
 from healthforge.generators.neural_transform import FidelitySignal, NeuralTransformer, SpanLayout
@@ -259,6 +264,17 @@ class CtganGenerator(DeepGenerator):
         self.history_: list[dict[str, float]] = []
         has_cond = sampler.n_cond > 0
 
+        # pac 1: the critic written out layer by layer (same loss, far fewer operations)
+        fast = None
+        if pac == 1:
+            drop_rng = np.random.default_rng([self.seed, 2])
+            fast = FastCritic(critic, transformer.dim, self.discriminator_dropout, drop_rng)
+        offsets = sampler.offsets
+
+        def cond_pos(col: np.ndarray, opt: np.ndarray) -> Any:
+            # hot position of each row's conditional vector
+            return torch.as_tensor(offsets[col] + opt, device=device) if has_cond else None
+
         def noise_and_cond() -> tuple[Any, Any, Any, np.ndarray, np.ndarray]:
             z = torch.randn(batch, self.embedding_dim, device=device)
             if not has_cond:
@@ -276,7 +292,7 @@ class CtganGenerator(DeepGenerator):
                     if d_step == self.discriminator_steps - 1:
                         # the generator step below reuses this batch (as PyTorch's DCGAN
                         # example does): one generator forward per step instead of two
-                        raw = gen(zin)
+                        raw = gen.forward_train(zin)
                         act = layout.activate(raw, self.gumbel_tau)
                         fake_act = act.detach()
                     else:
@@ -285,18 +301,29 @@ class CtganGenerator(DeepGenerator):
                     if has_cond:
                         perm = rng.permutation(batch)
                         real_idx = sampler.rows_for(col[perm], opt[perm], rng)
+                    else:
+                        real_idx = rng.integers(0, n, batch)
+                    if fast is not None:
+                        pos = cond_pos(col, opt)
+                        loss_d, penalty = fast.loss(
+                            fake_act, data[real_idx], pos, None if pos is None else pos[perm]
+                        )
+                    elif has_cond:
                         real = torch.cat([data[real_idx], cvec[perm]], dim=1)
                         fake = torch.cat([fake_act, cvec], dim=1)
+                        loss_d, penalty = critic_loss(torch, critic, real, fake, pac)
                     else:
-                        real, fake = data[rng.integers(0, n, batch)], fake_act
-                    loss_d, penalty = critic_loss(torch, critic, real, fake, pac)
+                        loss_d, penalty = critic_loss(torch, critic, data[real_idx], fake_act, pac)
                     opt_d.zero_grad(set_to_none=True)
                     (loss_d + penalty).backward()
                     if self.max_grad_norm:
                         torch.nn.utils.clip_grad_norm_(critic.parameters(), self.max_grad_norm)
                     opt_d.step()
                 critic.requires_grad_(False)  # only the generator learns here
-                loss_g = -critic(torch.cat([act, cvec], dim=1) if has_cond else act).mean()
+                if fast is not None:
+                    loss_g = -fast.score(act, cond_pos(col, opt)).mean()
+                else:
+                    loss_g = -critic(torch.cat([act, cvec], dim=1) if has_cond else act).mean()
                 critic.requires_grad_(True)
                 if has_cond:
                     # the generator must output the level its conditional vector asks for

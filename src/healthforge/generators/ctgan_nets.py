@@ -52,6 +52,27 @@ def _networks() -> Any:
         def forward(self, x: Any) -> Any:
             return self.seq(x)
 
+        def forward_train(self, x: Any) -> Any:
+            """``forward(x)`` when ``x`` (noise and conditional vector) needs no gradient.
+
+            Each layer's product is split into its part on ``x`` and its part on the
+            earlier layers' outputs, so the backward pass skips the gradient for the
+            ``x`` columns of every layer's input (on NHEFS ~90 of ~1,500 million
+            multiply-adds of a training step).
+            """
+            functional = torch.nn.functional
+            k = x.shape[1]
+            outs: list[Any] = []  # newest first, as the residual blocks concatenate
+            for block in self.seq[:-1]:
+                weight = block.fc.weight
+                h = functional.linear(x, weight[:, -k:], block.fc.bias)
+                if outs:
+                    h = h + functional.linear(torch.cat(outs, dim=1), weight[:, :-k])
+                outs.insert(0, torch.relu(block.bn(h)))
+            last = self.seq[-1]
+            h = functional.linear(x, last.weight[:, -k:], last.bias)
+            return h + functional.linear(torch.cat(outs, dim=1), last.weight[:, :-k])
+
     class Critic(nn.Module):
         """PacGAN critic: ``pac`` rows ``(n, in_dim)`` are scored together, ``(n/pac, 1)``."""
 
@@ -59,6 +80,7 @@ def _networks() -> Any:
             self, in_dim: int, dims: tuple[int, ...], pac: int, dropout: float = 0.5
         ) -> None:
             super().__init__()
+            self.pac = pac
             self.pacdim = in_dim * pac
             layers: list[Any] = []
             width = self.pacdim
