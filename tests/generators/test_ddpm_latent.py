@@ -21,6 +21,7 @@ from tests.fixtures_data import assert_rows_valid, bundled
 from healthforge.errors import HealthForgeError
 from healthforge.generators import describe, get_generator, load_model, save_model
 from healthforge.generators.base import Generator
+from healthforge.generators.ddpm import auto_hidden
 
 pytest.importorskip("torch")
 
@@ -103,12 +104,26 @@ def test_ddpm_same_seed_same_rows() -> None:
 def test_ddpm_trains_with_early_stopping_and_progress() -> None:
     calls: list[tuple[str, int, int | None]] = []
     params = {**SMALL_DDPM, "hidden": 32, "max_steps": 5000, "check_every": 10, "patience": 2}
-    params["lr"] = 0.05
+    params.update(lr=0.05, max_epochs=None)
     gen = get_generator("ddpm", **params).fit(table("icu"), progress=lambda *a: calls.append(a))
     # a too-large learning rate plateaus fast: stopping must come well before max_steps
     assert gen.steps_ < 5000
     assert calls and calls[-1] == ("training", 5000, 5000)
     assert gen.best_loss_ == min(gen.loss_history_)
+
+
+def test_ddpm_max_epochs_caps_training_on_small_tables() -> None:
+    # ICU: 180 training rows after validation, one full batch per step
+    params = {**SMALL_DDPM, "max_steps": 5000, "max_epochs": 30, "check_every": 10}
+    gen = get_generator("ddpm", **params).fit(table("icu"), target="died")
+    assert gen.steps_ <= 30
+    assert len(gen.loss_history_) == 3
+
+
+def test_ddpm_auto_width_grows_with_the_table() -> None:
+    assert [auto_hidden(n) for n in (50, 160, 614, 1303, 100_000)] == [64, 64, 128, 256, 256]
+    gen = get_generator("ddpm", **{**SMALL_DDPM, "hidden": "auto", "max_steps": 10})
+    assert gen.fit(table("icu"), target="died").arch_["hidden"] == 64
 
 
 @pytest.mark.parametrize(("name", "dataset"), [("ddpm", "pima_missing"), ("latent_copula", "icu")])

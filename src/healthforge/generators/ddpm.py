@@ -82,7 +82,9 @@ class DdpmGenerator(Generator):
     """TabDDPM-style diffusion: Gaussian for numeric, multinomial for categorical columns.
 
     Args:
-        hidden: width of the denoising MLP.
+        hidden: width of the denoising MLP; ``"auto"`` (default): :func:`auto_hidden`
+            of the number of training rows - 256 from 1,024 rows up (NHEFS), 64 below
+            256 rows (ICU), where a wider net learnt the rows themselves.
         layers: number of hidden layers of the MLP.
         batch_size: rows per training step (capped at the training rows).
         lr: AdamW learning rate; 2e-3 as TabDDPM's (on 3 NHEFS splits it stopped after
@@ -90,6 +92,12 @@ class DdpmGenerator(Generator):
             detection AUC 0.612 vs 0.620: ``benchmarks/results/tvae_ddpm.md``).
         weight_decay: Adam weight decay.
         max_steps: upper bound on optimiser steps; early stopping usually ends sooner.
+        max_epochs: upper bound on passes over the training rows (``None``: none). The
+            validation loss kept improving long after a small table's rows were being
+            reproduced: on ICU (144 rows, one full batch per step) the checkpoint it chose
+            at 800-1,400 steps gave DCR ratio 0.80, 600 steps of the 64-wide net 1.12
+            (``benchmarks/results/best_generator.md``). On NHEFS early stopping ends
+            before 600 epochs anyway.
         check_every: optimiser steps between validation checks.
         patience: checks without improvement before training stops.
         validation: share of rows held out for the validation loss (at least 1 row).
@@ -120,12 +128,13 @@ class DdpmGenerator(Generator):
 
     def __init__(
         self,
-        hidden: int = 256,
+        hidden: int | str = "auto",
         layers: int = 3,
         batch_size: int = 256,
         lr: float = 2e-3,
         weight_decay: float = 1e-5,
         max_steps: int = 20_000,
+        max_epochs: int | None = 600,
         check_every: int = 200,
         patience: int = 6,
         validation: float = 0.1,
@@ -146,6 +155,7 @@ class DdpmGenerator(Generator):
         self.lr = lr
         self.weight_decay = weight_decay
         self.max_steps = max_steps
+        self.max_epochs = max_epochs
         self.check_every = check_every
         self.patience = patience
         self.validation = validation
@@ -161,7 +171,9 @@ class DdpmGenerator(Generator):
     # -- layout of the encoded table ---------------------------------------------------
     def _check_params(self) -> None:
         checks = [
-            (int(self.hidden) >= 1 and int(self.layers) >= 1, "hidden and layers must be >= 1"),
+            (_auto_or_positive(self.hidden), "hidden must be 'auto' or a whole number >= 1"),
+            (int(self.layers) >= 1, "layers must be >= 1"),
+            (self.max_epochs is None or int(self.max_epochs) >= 1, "max_epochs must be >= 1"),
             (int(self.batch_size) >= 1, "batch_size must be >= 1"),
             (int(self.max_steps) >= 1 and int(self.check_every) >= 1, "steps must be >= 1"),
             (0.0 < float(self.validation) < 0.5, "validation must be in (0, 0.5)"),
@@ -261,7 +273,7 @@ class DdpmGenerator(Generator):
             "d_num": num.shape[1],
             "cards": [k for _, k, _ in self.cat_cols_],
             "n_classes": self.n_classes_,
-            "hidden": int(self.hidden),
+            "hidden": auto_hidden(n) if self.hidden == "auto" else int(self.hidden),
             "layers": int(self.layers),
         }
         net = build_net(self.arch_).to(device)
@@ -279,9 +291,12 @@ class DdpmGenerator(Generator):
         stopper = EarlyStopping(patience=int(self.patience), min_delta=1e-4)
         n_train = len(train[0])
         batch = min(int(self.batch_size), n_train)
+        max_steps = int(self.max_steps)
+        if self.max_epochs is not None:
+            max_steps = min(max_steps, int(self.max_epochs) * (n_train // batch))
         self.loss_history_: list[float] = []
         step = 0
-        while step < int(self.max_steps):
+        while step < max_steps:
             order = torch.randperm(n_train, generator=gen).to(device)
             for start in range(0, n_train - batch + 1, batch):
                 idx = order[start : start + batch]
@@ -294,20 +309,20 @@ class DdpmGenerator(Generator):
                     for e, p in zip(ema_net.parameters(), net.parameters(), strict=True):
                         e.lerp_(p, 1.0 - float(self.ema))
                 step += 1
-                if step % int(self.check_every) == 0 or step >= int(self.max_steps):
+                if step % int(self.check_every) == 0 or step >= max_steps:
                     with torch.no_grad():
                         val_loss = float(schedule.loss(ema_net, *val))
                     self.loss_history_.append(val_loss)
-                    report(progress, "training", step, int(self.max_steps))
+                    report(progress, "training", step, max_steps)
                     if stopper.step(val_loss, ema_net):
-                        step = int(self.max_steps)
-                if step >= int(self.max_steps):
+                        step = max_steps
+                if step >= max_steps:
                     break
         stopper.restore(ema_net)
         self.steps_ = len(self.loss_history_) * int(self.check_every)
         self.best_loss_ = stopper.best
         self.state_ = module_to_cpu_state(ema_net)
-        report(progress, "training", int(self.max_steps), int(self.max_steps))
+        report(progress, "training", max_steps, max_steps)
 
     # -- sampling ----------------------------------------------------------------------
     def _network(self, device: Any) -> Any:
@@ -403,6 +418,20 @@ class DdpmGenerator(Generator):
 
 
 # -- pieces ------------------------------------------------------------------------------
+def _auto_or_positive(value: Any) -> bool:
+    if isinstance(value, str):
+        return value == "auto"
+    return isinstance(value, int | np.integer) and not isinstance(value, bool) and value >= 1
+
+
+def auto_hidden(n: int) -> int:
+    """Default width of the denoiser for ``n`` training rows: a power of two near ``n / 4``.
+
+    Within [64, 256]: 64 on ICU (160 rows), 128 on pima (614), 256 on NHEFS (1,303).
+    """
+    return int(np.clip(2 ** np.floor(np.log2(max(n, 4) / 4)), 64, 256))
+
+
 def _small_support(values: np.ndarray) -> np.ndarray | None:
     """Sorted distinct finite values when there are at most ``MAX_SUPPORT``, else ``None``."""
     support = np.unique(values[np.isfinite(values)])
