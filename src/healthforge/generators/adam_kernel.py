@@ -1,8 +1,9 @@
 """Adam through torch's fused kernel, without constructing a ``torch.optim`` optimizer.
 
 Constructing any ``torch.optim.Optimizer`` imports ``torch._dynamo`` (torch 2.13), which
-took 3-4 s per process on the shared 2-core benchmark machine (``python -X importtime``)
-- a fixed cost of every fresh fit, 10-30% of a 300-epoch TVAE fit on NHEFS. The update
+took 1.1 s per process on the 2-core benchmark machine at load average 3, and 3-4 s at
+load 10 (``python -X importtime``): a fixed cost of every fresh fit, about an eighth of
+a 300-epoch TVAE fit on NHEFS (8.1 s timed). The update
 itself is one call of ``torch._fused_adam_``, the kernel ``torch.optim.Adam(fused=True)``
 runs, with the same state (``exp_avg``, ``exp_avg_sq``, a float32 step per parameter):
 same update, bit for bit (the tests compare trajectories).
