@@ -57,8 +57,9 @@ def main() -> None:
                 row["steps"] = float(model.steps_)
             rows.append(row)
             print(name, seed, " ".join(f"{k}={v:.3f}" for k, v in row.items()), flush=True)
+        ddof = 1 if len(rows) > 1 else 0  # one split: sd 0, not a warning
         stats = " ".join(
-            f"{k}={np.mean([r[k] for r in rows]):.3f}±{np.std([r[k] for r in rows], ddof=1):.3f}"
+            f"{k}={np.mean([r[k] for r in rows]):.3f}±{np.std([r[k] for r in rows], ddof=ddof):.3f}"
             for k in rows[0]
         )
         print(f"mean {args.generator} {args.params} {name} n={len(rows)} {stats}", flush=True)
