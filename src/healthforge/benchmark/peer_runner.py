@@ -237,11 +237,15 @@ def great_model_dir(spec: dict[str, Any], workdir: str) -> str:
 def run_great(method: str, train: pd.DataFrame, spec: dict[str, Any]) -> tuple[Any, float, float]:
     """GReaT (be-great) with LoRA on a local model, never the hub.
 
-    CPU budget: ``great_epochs`` (default 3) epochs of batches of 8, LoRA at GReaT's own
+    CPU budget: ``great_epochs`` epochs (default: the harness's peer epochs, at most 3) of
+    batches of 8, LoRA at GReaT's own
     defaults (rank 16), and the learning-rate schedule of our ``llm`` (peak
     ``great_lr`` 3e-3, 10% warmup, cosine): the Trainer's default 5e-5 is meant for
     full fine-tuning over many epochs and learns nearly nothing in a hundred LoRA steps.
-    Sampling uses GReaT's defaults (temperature 0.7, rows that do not parse are redrawn).
+    Sampling uses GReaT's defaults (temperature 0.7, rows that do not parse are redrawn)
+    and writes at most ``len(train)`` rows - the rows the harness evaluates - because its
+    unconstrained decoding takes seconds per row on a CPU; the harness scales the time to
+    10,000 rows from ``rows_sampled``.
     """
     import tempfile
 
@@ -253,7 +257,9 @@ def run_great(method: str, train: pd.DataFrame, spec: dict[str, Any]) -> tuple[A
         torch.set_num_threads(int(threads))
     workdir = os.path.dirname(os.path.abspath(spec["out_csv"]))
     settings = {
-        "epochs": int(spec.get("great_epochs", GREAT_EPOCHS)),
+        "epochs": int(
+            spec.get("great_epochs") or min(int(spec.get("epochs") or GREAT_EPOCHS), GREAT_EPOCHS)
+        ),
         "batch_size": GREAT_BATCH,
         "learning_rate": float(spec.get("great_lr", 3e-3)),
     }
@@ -277,7 +283,7 @@ def run_great(method: str, train: pd.DataFrame, spec: dict[str, Any]) -> tuple[A
         started = time.perf_counter()
         model.fit(train)
         fitted = time.perf_counter()
-        synthetic = model.sample(n_samples=spec["rows"], device="cpu")
+        synthetic = model.sample(n_samples=min(int(spec["rows"]), len(train)), device="cpu")
         sampled = time.perf_counter()
     return synthetic[list(train.columns)], fitted - started, sampled - fitted
 
