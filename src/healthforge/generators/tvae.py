@@ -268,9 +268,7 @@ class TvaeGenerator(DeepGenerator):
         factor: float,
     ) -> Any:
         """Mean over rows of ``factor`` x reconstruction NLL + KL (per row: a -ELBO)."""
-        mu, logvar = encoder(real)
-        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
-        raw = decoder(z)
+        raw, kld = _latent_pass(torch, encoder, decoder, real)
         tanh_cols = layout.tanh_cols
         sigma = decoder.sigma[tanh_cols]
         diff = real[:, tanh_cols] - torch.tanh(raw[:, tanh_cols])
@@ -279,7 +277,6 @@ class TvaeGenerator(DeepGenerator):
         # sum_b -log p(level_b) = sum_b logsumexp_b(raw) - sum_c real_c * raw_c
         soft = layout.soft_cols
         ce = layout.block_logsumexp(raw).sum(dim=1) - (real[:, soft] * raw[:, soft]).sum(dim=1)
-        kld = -0.5 * (1 + logvar - mu**2 - logvar.exp()).sum(dim=1)
         return (factor * (gauss.sum(dim=1) + ce) + kld).mean()
 
     def _net(self) -> Any:
@@ -315,13 +312,19 @@ def _fused_loss(
     factor: float,
 ) -> Any:
     """:meth:`TvaeGenerator._loss` on networks and rows in the training order."""
-    mu, logvar = encoder(real)
-    z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
-    raw = decoder(z)
+    raw, kld = _latent_pass(torch, encoder, decoder, real)
     sigma = decoder.sigma[: recon_loss.layout.n_alpha]
     recon = recon_loss(raw, sigma, real, observed)
-    kld = -0.5 * (1 + logvar - mu**2 - logvar.exp()).sum()
-    return (factor * recon + kld) / real.shape[0]
+    return (factor * recon + kld.sum()) / real.shape[0]
+
+
+def _latent_pass(torch: Any, encoder: Any, decoder: Any, real: Any) -> tuple[Any, Any]:
+    """The decoder's output ``(n, dim)`` for one reparameterised draw of the latent code of
+    ``real`` ``(n, dim)``, and each row's KL divergence from the prior ``(n,)``."""
+    mu, logvar = encoder(real)
+    z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+    kld = -0.5 * (1 + logvar - mu**2 - logvar.exp()).sum(dim=1)
+    return decoder(z), kld
 
 
 def _alpha_observed(transformer: NeuralTransformer, data: Any) -> Any:
