@@ -38,3 +38,19 @@ def test_demo_never_clobbers_or_half_writes(tmp_path: Path) -> None:
         run_demo(out, generators=["nope"], force=True)
     assert (out / "keep.txt").read_text() == "mine"
     assert [p.name for p in tmp_path.iterdir()] == ["demo"]  # no temporary folder left
+
+
+def test_demo_cli_names_the_extra_a_skipped_generator_needs(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from healthforge.cli.app import app
+    from healthforge.generators.registry import missing_extra
+
+    extra = missing_extra("llm")
+    if not extra:
+        pytest.skip("the llm extra is installed here: the demo has nothing to name")
+    out = tmp_path / "demo"
+    result = CliRunner().invoke(app, ["demo", "--generators", "independent", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    # rich would read "[llm]" as a style tag and drop it
+    assert f"pip install 'healthforge[{extra}]'" in " ".join(result.output.split())

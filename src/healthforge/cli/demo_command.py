@@ -75,4 +75,5 @@ def demo(
             "run them with --generators all or --generators NAME,..."
             + (f" ({'; '.join(needs)})" if needs else ""),
             highlight=False,
+            markup=False,  # "healthforge[llm]" is an extra, not a rich style tag
         )
