@@ -92,3 +92,64 @@ def test_generator_forward_train_matches_forward(batch_norm: bool) -> None:
     torch.testing.assert_close(again, out, rtol=1e-5, atol=1e-6)
     for want, param in zip(expected, gen.parameters(), strict=True):
         torch.testing.assert_close(param.grad, want, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("batch_norm", [False, True])
+def test_generator_forward_train_with_looked_up_condition_matches_forward(
+    batch_norm: bool,
+) -> None:
+    # input = 8 noise columns + a one-hot conditional vector of 12; pos are the hot spots
+    torch.manual_seed(0)
+    gen = _networks()[1](8 + COND, (16, 16), 30, batch_norm)
+    z = torch.randn(64, 8)
+    pos = torch.randint(0, COND - 2, (64,))  # the last two levels never asked for
+    x = torch.cat([z, torch.nn.functional.one_hot(pos, COND).float()], dim=1)
+    out = gen(x)
+    out.square().sum().backward()
+    expected = [p.grad.clone() for p in gen.parameters()]
+    gen.zero_grad()
+    again = gen.forward_train(z, pos)
+    again.square().sum().backward()
+    torch.testing.assert_close(again, out, rtol=1e-5, atol=1e-5)
+    for want, param in zip(expected, gen.parameters(), strict=True):
+        torch.testing.assert_close(param.grad, want, rtol=1e-4, atol=1e-5)
+    # columns of levels no row asked for get no gradient, as in the dense product
+    cond_grad = gen.seq[0].fc.weight.grad[:, 8:]
+    assert float(cond_grad[:, COND - 2 :].abs().max()) == 0.0
+    assert float(cond_grad[:, : COND - 2].abs().max()) > 0.0
+
+
+def test_conditional_cross_entropy_matches_every_blocks_normaliser() -> None:
+    # the generator's conditional loss over each row's own block equals the previous
+    # form, raw[target] - logsumexp of that block taken from every block's normaliser
+    from healthforge.generators.ctgan_cond import CondCrossEntropy
+    from healthforge.generators.neural_transform import NeuralTransformer, SpanLayout
+
+    rng = np.random.default_rng(0)
+    X = np.column_stack(
+        [
+            rng.integers(0, 3, 300),  # 3 levels
+            rng.integers(0, 7, 300),  # 7 levels: blocks of different widths
+            rng.normal(size=300),  # a mixture column (its modes are not conditioned on)
+            rng.integers(0, 2, 300),
+        ]
+    ).astype(float)
+    transformer = NeuralTransformer(seed=0).fit(X, np.array([True, True, False, True]))
+    layout = SpanLayout(transformer, "cpu")
+    cond_cols = transformer.cond_columns
+    n_levels = np.array([transformer.plans[j].n_levels for j in cond_cols])
+    assert len(cond_cols) == 3 and set(n_levels) == {2, 3, 7}
+    raw = torch.randn(200, transformer.dim, requires_grad=True)
+    col = rng.integers(0, len(cond_cols), 200)
+    opt = rng.integers(0, n_levels[col])
+    loss = CondCrossEntropy(transformer, "cpu")(raw, col, opt)
+    (grad,) = torch.autograd.grad(loss, raw)
+
+    block_of = {start: b for b, start in enumerate(layout.block_start)}
+    blocks = torch.as_tensor([block_of[transformer.plans[cond_cols[c]].softmax_start] for c in col])
+    target = torch.as_tensor(layout.block_start)[blocks] + torch.as_tensor(opt)
+    lse = layout.block_logsumexp(raw).gather(1, blocks[:, None])
+    want = -(raw.gather(1, target[:, None]) - lse).mean()
+    (want_grad,) = torch.autograd.grad(want, raw)
+    torch.testing.assert_close(loss, want, rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(grad, want_grad, rtol=1e-5, atol=1e-8)

@@ -80,10 +80,16 @@ class KernelAdam:
             )
 
 
-def make_adam(params: Iterable[Any], lr: float, weight_decay: float, device: Any) -> Any:
+def make_adam(
+    params: Iterable[Any],
+    lr: float,
+    weight_decay: float,
+    device: Any,
+    betas: tuple[float, float] = (0.9, 0.999),
+) -> Any:
     """:class:`KernelAdam` where torch has the fused kernel (CPU, CUDA), else
     ``torch.optim.Adam`` - the same update either way."""
     torch = import_torch()
     if fused_adam(device) and hasattr(torch, "_fused_adam_"):
-        return KernelAdam(params, lr=lr, weight_decay=weight_decay)
-    return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+        return KernelAdam(params, lr=lr, weight_decay=weight_decay, betas=betas)
+    return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, betas=betas)

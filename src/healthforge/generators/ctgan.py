@@ -71,8 +71,14 @@ from typing import Any
 import numpy as np
 
 from healthforge.errors import HealthForgeError
+from healthforge.generators.adam_kernel import make_adam
 from healthforge.generators.conditions import EncodedConstraint
-from healthforge.generators.ctgan_cond import CondSampler, SamplingCond, conditioning_choice
+from healthforge.generators.ctgan_cond import (
+    CondCrossEntropy,
+    CondSampler,
+    SamplingCond,
+    conditioning_choice,
+)
 from healthforge.generators.ctgan_critic import FastCritic
 from healthforge.generators.ctgan_nets import _networks, critic_loss
 from healthforge.generators.deep_base import SAMPLE_BATCH, DeepGenerator
@@ -80,7 +86,6 @@ from healthforge.generators.neural_transform import FidelitySignal, NeuralTransf
 from healthforge.generators.torch_support import (
     EarlyStopping,
     configure,
-    fused_adam,
     import_torch,
     module_to_cpu_state,
 )
@@ -220,11 +225,7 @@ class CtganGenerator(DeepGenerator):
         n_levels = np.array([transformer.plans[j].n_levels for j in cond_cols], dtype=np.int64)
         sampler = CondSampler(transformer.level_codes(X, cond_cols), n_levels)
         layout = SpanLayout(transformer, device)
-        # conditioning block of each cond column, as an index into the layout's blocks
-        block_of = {start: b for b, start in enumerate(layout.block_start)}
-        cond_blocks = torch.as_tensor(
-            [block_of[transformer.plans[j].softmax_start] for j in cond_cols], device=device
-        )
+        cond_loss = CondCrossEntropy(transformer, device)
 
         n = len(X)
         pac = self.pac if min(self.batch_size, n) >= self.pac else 1
@@ -244,23 +245,16 @@ class CtganGenerator(DeepGenerator):
             self.discriminator_dropout,
         )
         gen, critic = gen.to(device), critic.to(device)
-        opt_g = torch.optim.Adam(
-            gen.parameters(),
-            lr=self.generator_lr,
-            betas=(0.5, 0.9),
-            weight_decay=self.weight_decay,
-            **fused_adam(device),
+        # torch's fused Adam kernel called directly: the same update as
+        # torch.optim.Adam(fused=True), without its per-step bookkeeping
+        opt_g = make_adam(
+            gen.parameters(), self.generator_lr, self.weight_decay, device, betas=(0.5, 0.9)
         )
-        opt_d = torch.optim.Adam(
-            critic.parameters(),
-            lr=self.discriminator_lr,
-            betas=(0.5, 0.9),
-            weight_decay=self.weight_decay,
-            **fused_adam(device),
+        opt_d = make_adam(
+            critic.parameters(), self.discriminator_lr, self.weight_decay, device, (0.5, 0.9)
         )
         signal = FidelitySignal(X, self.discrete_)
         stopper = EarlyStopping(patience=self.patience, min_delta=0.0)
-        block_start = torch.as_tensor(layout.block_start, device=device)
         self.history_: list[dict[str, float]] = []
         has_cond = sampler.n_cond > 0
 
@@ -288,11 +282,16 @@ class CtganGenerator(DeepGenerator):
             gen.train()
             for _ in range(steps):
                 for d_step in range(self.discriminator_steps):
-                    _, cvec, zin, col, opt = noise_and_cond()
+                    z, cvec, zin, col, opt = noise_and_cond()
+                    # hot positions of the conditional vectors (fast path: the critic
+                    # and the generator look them up instead of multiplying one-hots)
+                    pos = cond_pos(col, opt) if fast is not None else None
                     if d_step == self.discriminator_steps - 1:
                         # the generator step below reuses this batch (as PyTorch's DCGAN
                         # example does): one generator forward per step instead of two
-                        raw = gen.forward_train(zin)
+                        raw = (
+                            gen.forward_train(z, pos) if pos is not None else gen.forward_train(zin)
+                        )
                         act = layout.activate(raw, self.gumbel_tau)
                         fake_act = act.detach()
                     else:
@@ -304,7 +303,6 @@ class CtganGenerator(DeepGenerator):
                     else:
                         real_idx = rng.integers(0, n, batch)
                     if fast is not None:
-                        pos = cond_pos(col, opt)
                         loss_d, penalty = fast.loss(
                             fake_act, data[real_idx], pos, None if pos is None else pos[perm]
                         )
@@ -321,16 +319,13 @@ class CtganGenerator(DeepGenerator):
                     opt_d.step()
                 critic.requires_grad_(False)  # only the generator learns here
                 if fast is not None:
-                    loss_g = -fast.score(act, cond_pos(col, opt)).mean()
+                    loss_g = -fast.score(act, pos).mean()
                 else:
                     loss_g = -critic(torch.cat([act, cvec], dim=1) if has_cond else act).mean()
                 critic.requires_grad_(True)
                 if has_cond:
                     # the generator must output the level its conditional vector asks for
-                    blocks = cond_blocks[torch.as_tensor(col, device=device)]
-                    target = block_start[blocks] + torch.as_tensor(opt, device=device)
-                    lse = layout.block_logsumexp(raw).gather(1, blocks[:, None])
-                    loss_g = loss_g - (raw.gather(1, target[:, None]) - lse).mean()
+                    loss_g = loss_g + cond_loss(raw, col, opt)
                 opt_g.zero_grad(set_to_none=True)
                 loss_g.backward()
                 if self.max_grad_norm:

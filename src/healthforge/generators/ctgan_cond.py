@@ -9,6 +9,9 @@ most selective constrained column to its allowed levels (:func:`conditioning_cho
 
 from __future__ import annotations
 
+from math import inf
+from typing import Any
+
 import numpy as np
 
 from healthforge.generators.conditions import EncodedConstraint
@@ -55,6 +58,38 @@ class CondSampler:
         """A random training row having level ``opt`` in column ``col``, per entry."""
         pick = (rng.random(len(col)) * self.counts[col, opt]).astype(np.int64)
         return self.rows[col, self.first[col, opt] + pick]
+
+
+class CondCrossEntropy:
+    """The generator's conditional loss: cross-entropy of each row's asked-for level.
+
+    Row ``r`` asks for level ``opt[r]`` of conditioning column ``col[r]``; the loss is
+    ``mean(logsumexp(raw[r, block]) - raw[r, block[opt[r]]])`` over that column's output
+    block only (other blocks' normalisers are not needed). The blocks are gathered to
+    ``(n, widest)``; pads repeat the block's last column and are masked to ``-inf``.
+
+    Args:
+        transformer: the fitted transformer (its ``cond_columns`` define the blocks).
+        device: torch device of the generator's outputs.
+    """
+
+    def __init__(self, transformer: NeuralTransformer, device: Any) -> None:
+        plans = [transformer.plans[j] for j in transformer.cond_columns]
+        start = np.array([p.softmax_start for p in plans], dtype=np.int64)
+        n_levels = np.array([p.n_levels for p in plans], dtype=np.int64)
+        span = np.arange(n_levels.max(initial=1))
+        self.cols = start[:, None] + np.minimum(span, n_levels[:, None] - 1)  # (n_cond, w)
+        self.pad = span >= n_levels[:, None]
+        self.device = device
+
+    def __call__(self, raw: Any, col: np.ndarray, opt: np.ndarray) -> Any:
+        """Scalar loss for raw generator outputs ``raw`` ``(n, dim)``; ``col``, ``opt`` ``(n,)``."""
+        from healthforge.generators.torch_support import import_torch
+
+        torch = import_torch()
+        block = raw.gather(1, torch.as_tensor(self.cols[col], device=self.device))
+        block = block.masked_fill(torch.as_tensor(self.pad[col], device=self.device), -inf)
+        return torch.nn.functional.cross_entropy(block, torch.as_tensor(opt, device=self.device))
 
 
 def _cumulative(weights: np.ndarray) -> np.ndarray:
