@@ -173,7 +173,9 @@ def test_dp_run_reports_its_budget() -> None:
     real = bundled("icu")
     schema = infer_schema(real, target="died")
     gen = get_generator("lm", epsilon=2.0, dp_epochs=2, noise_seed=0, **TINY)
+    gen.orders_, gen.relations_ = ["stale"], "stale"  # as an earlier fit without DP left
     gen.fit(real, schema, target="died")
+    assert gen.relations_ is None  # sums are read from the rows: never under DP
     budget = gen.dp_budget_
     assert 0 < budget["epsilon"] <= 2.0
     assert budget["split"]["dp_sgd"]["steps"] > 0
