@@ -276,9 +276,14 @@ def main() -> None:
     load_end = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     lines += [
         "",
-        f"load average at end {load_end:.1f}. Run under `flock /tmp/hf-bench.lock` (no other "
-        "timed benchmark at the same time); other, niced work may have shared the cores, "
-        "which slows both sides - compare within this table, not across runs.",
+        f"load average at end {load_end:.1f}. "
+        + (
+            "Run under `flock /tmp/hf-bench.lock` (no other timed benchmark at the same time)"
+            if _bench_lock_held()
+            else "NOT run under `flock /tmp/hf-bench.lock` (the lock was free at the end)"
+        )
+        + "; other, niced work may have shared the cores, which slows both sides - compare "
+        "within this table, not across runs.",
     ]
     if ratios:
         lines += ["", "Speed ratios (higher = ours faster):", *ratios]
@@ -290,6 +295,22 @@ def main() -> None:
     args.out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines[-len(ratios) - 1 :]) if ratios else "", flush=True)
     print(f"written to {args.out}")
+
+
+def _bench_lock_held(path: str = "/tmp/hf-bench.lock") -> bool:
+    """Whether the shared benchmark lock is held (by the ``flock`` running this, or others):
+    a non-blocking attempt to take it fails."""
+    import fcntl
+
+    try:
+        with open(path) as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(handle, fcntl.LOCK_UN)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    return False
 
 
 def _label(name: str, label: str, args: argparse.Namespace) -> str:
