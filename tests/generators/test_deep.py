@@ -104,7 +104,7 @@ def test_training_improves_fit(name: str) -> None:
     # the outcome's rate (0.33) is learned within a few points. A GAN's rate swings with
     # the seed: after 60 epochs (best checked epoch kept) ctgan's was off by 0.00-0.14 over
     # seeds 0-12, no better than a 1-epoch model's 0.05-0.18; after 150 epochs by at most
-    # 0.107 over seeds 0-12, 0.057 on average (ctgan_speed.md)
+    # 0.107 over seeds 0-12, 0.061 on average (ctgan_speed.md)
     rate = (real["type"] == "Yes").mean()
     tolerance = 0.12 if name == "ctgan" else 0.08
     assert abs((trained.sample(3000, seed=0)["type"] == "Yes").mean() - rate) < tolerance
