@@ -96,8 +96,9 @@ class DdpmGenerator(Generator):
             validation loss kept improving long after a small table's rows were being
             reproduced: on ICU (144 rows, one full batch per step) the checkpoint it chose
             at 800-1,400 steps gave DCR ratio 0.80, 600 steps of the 64-wide net 1.12
-            (``benchmarks/results/best_generator.md``). On NHEFS early stopping ended
-            at 2,400 steps, the cap itself, on all 3 splits: same rows as before.
+            (``benchmarks/results/best_generator.md``). On NHEFS the cap does not bind:
+            the best checkpoint is at about 1,200 steps on all 3 splits and early
+            stopping's patience ends training at 2,400: same rows as before.
         check_every: optimiser steps between validation checks.
         patience: checks without improvement before training stops.
         validation: share of rows held out for the validation loss (at least 1 row).
