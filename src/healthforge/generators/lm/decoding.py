@@ -24,6 +24,7 @@ import numpy as np
 from healthforge.generators.conditions import EncodedConstraint
 from healthforge.generators.lm.orders import OrderBook
 from healthforge.generators.lm.rules import RuleBook
+from healthforge.generators.lm.ties import TieBook
 from healthforge.generators.lm.tokenizer import Tokenizer
 from healthforge.generators.torch_support import import_torch
 
@@ -56,9 +57,11 @@ def sample_codes(
     top_p: float = 1.0,
     rules: RuleBook | None = None,
     bounds: OrderBook | None = None,
+    ties: TieBook | None = None,
 ) -> np.ndarray:
-    """Local codes ``(n, d)`` drawn from ``net`` under ``constraints``, ``rules`` and
-    ``bounds`` (order relations between numeric columns, :mod:`.orders`).
+    """Local codes ``(n, d)`` drawn from ``net`` under ``constraints``, ``rules``,
+    ``bounds`` (order relations between numeric columns, :mod:`.orders`) and ``ties``
+    (a category that puts two numeric columns on a diagonal, :mod:`.ties`).
 
     Rows are written in many random column orders (the network was trained on all
     orders, so any is valid; :func:`column_orders`).
@@ -78,8 +81,12 @@ def sample_codes(
         for start in range(0, n, SAMPLE_BATCH):
             m = min(SAMPLE_BATCH, n - start)
             orders = column_orders(m, d, first, rng)
+            if ties is not None:
+                orders = ties.reorder(orders)
             out.append(
-                _write(net, tokenizer, orders, weights, rng, temperature, top_p, rules, bounds)
+                _write(
+                    net, tokenizer, orders, weights, rng, temperature, top_p, rules, bounds, ties
+                )
             )
     return np.concatenate(out) if out else np.zeros((0, d), dtype=np.int64)
 
@@ -94,13 +101,16 @@ def _write(
     top_p: float,
     rules: RuleBook | None,
     bounds: OrderBook | None = None,
+    ties: TieBook | None = None,
 ) -> np.ndarray:
     """Codes ``(m, d)`` of ``m`` rows, row ``i`` written column by column in ``orders[i]``."""
     torch = import_torch()
     m, d = orders.shape
     rows = np.arange(m)
     codes = np.zeros((m, d), dtype=np.int64)
-    allowed = np.repeat((weights > 0)[None], m, axis=0) if rules is not None else None
+    masked = rules is not None or ties is not None
+    allowed = np.repeat((weights > 0)[None], m, axis=0) if masked else None
+    written = np.zeros((m, d), dtype=bool)
     # order relations in a mask of their own: where they clash with a rule, the rule wins
     in_order = np.ones((m, d, weights.shape[1]), dtype=bool) if bounds is not None else None
     with np.errstate(divide="ignore"):
@@ -129,11 +139,14 @@ def _write(
             logits = np.where(ok, logits, -np.inf)
         pick = _draw(logits, rng, top_p)
         codes[rows, cols] = pick
-        if rules is not None or bounds is not None:
+        written[rows, cols] = True
+        if masked or bounds is not None:
             for j in np.unique(cols):
                 at = np.flatnonzero(cols == j)
                 if rules is not None:
                     rules.apply(allowed, int(j), pick[at], at)  # type: ignore[arg-type]
+                if ties is not None:
+                    ties.apply(allowed, int(j), at, codes, written)  # type: ignore[arg-type]
                 if bounds is not None:
                     bounds.apply(in_order, int(j), pick[at], at)  # type: ignore[arg-type]
         prev = slots[torch.as_tensor(cols), torch.as_tensor(pick)]

@@ -29,6 +29,7 @@ from healthforge.generators.dp_base import BOUNDS_MODES
 from healthforge.generators.lm.decoding import sample_codes
 from healthforge.generators.lm.orders import OrderBook, learn_orders
 from healthforge.generators.lm.rules import RuleBook, learn_rules
+from healthforge.generators.lm.ties import TieBook, learn_ties
 from healthforge.generators.lm.tokenizer import Tokenizer
 from healthforge.generators.lm.training import TrainSettings, build_network, train
 from healthforge.generators.torch_support import import_torch, select_device
@@ -57,7 +58,9 @@ class LmGenerator(Generator):
         top_p: nucleus sampling mass (1 = off).
         hard_rules: keep exact rules between token values seen in the data (``school``
             determines ``education``; a question never asked of men) as rules when
-            writing rows (:mod:`.rules`); never under DP.
+            writing rows (:mod:`.rules`), and the order relations (:mod:`.orders`),
+            ties (:mod:`.ties`: quitters' 1982 intensity is 0) and sums found in the
+            training rows; never under DP.
         early_stopping: hold out 10% of rows and stop on their loss (not under DP).
         patience: epochs without improvement before stopping.
         epsilon: DP budget; ``None`` (default) trains without differential privacy.
@@ -196,6 +199,7 @@ class LmGenerator(Generator):
         # a sum's result is recomputed after writing: bound its parts, not the result
         computed = [s.target for s in self.relations_.sums] if self.relations_ else []
         self.orders_ = learn_orders(X, self.discrete_, computed) if self.hard_rules else []
+        self.ties_ = learn_ties(codes, tokenizer, computed) if self.hard_rules else []
         self._train(tokenizer, codes, progress, None)
 
     def _train(
@@ -261,9 +265,11 @@ class LmGenerator(Generator):
         book = RuleBook(rules, self.tokenizer_.n_columns) if rules else None
         found = getattr(self, "orders_", [])  # none under DP
         orders = OrderBook(found, self.tokenizer_) if found else None
+        tied = getattr(self, "ties_", [])  # none under DP
+        ties = TieBook(tied, self.tokenizer_.n_columns) if tied else None
         codes = sample_codes(
             self._net(), self.tokenizer_, n, rng, constraints, self.temperature, self.top_p,
-            book, orders,
+            book, orders, ties,
         )  # fmt: skip
         if orders is not None:
             X = orders.decode(codes, rng, constraints)

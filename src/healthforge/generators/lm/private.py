@@ -105,7 +105,7 @@ def fit_private(
     }
     gen.rules_ = []  # type: ignore[attr-defined]  # rules would be read from the data for free
     # nor bounds or sums (an earlier fit without DP on the same object left its own)
-    gen.orders_, gen.relations_ = [], None  # type: ignore[attr-defined]
+    gen.orders_, gen.relations_, gen.ties_ = [], None, []  # type: ignore[attr-defined]
     result = gen._train(tokenizer, codes, progress, private)  # type: ignore[attr-defined]
     sgd = result.private.budget()
 
