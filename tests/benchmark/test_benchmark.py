@@ -105,6 +105,36 @@ def test_cache_reuses_finished_runs(
     assert statuses == {("independent", "ok"), ("cart", "not run"), ("bayesian_network", "ok")}
 
 
+def test_ratios_against_a_stand_in_reference_are_paired_again(
+    small_run: tuple[BenchmarkResult, Path], tmp_path: Path
+) -> None:
+    # a file whose runs were timed against bayesian_network (e.g. a run without the
+    # wanted reference): assembled against independent, they are paired with its runs
+    _, cache = small_run
+    document = json.loads(cache.read_text())
+    document.setdefault("settings", {})["reference"] = "bayesian_network"  # as the CLI writes
+    for run in document["runs"]:
+        run["fit_ratio"] = run["sample_ratio"] = 1.0
+    stand_in = tmp_path / "benchmark.json"
+    stand_in.write_text(json.dumps(document))
+    assembled = run_benchmark(
+        ["pima"],
+        ["independent", "bayesian_network"],
+        repeats=2,
+        rows=200,
+        reference="independent",
+        evaluate_options=FAST_EVALUATION,
+        results_json=stand_in,
+        cached_only=True,
+    )
+    fits = {(r.method, r.repeat): r.fit_seconds for r in assembled.records}
+    for r in assembled.records:
+        assert r.fit_ratio == pytest.approx(
+            fits[(r.method, r.repeat)] / fits[("independent", r.repeat)]
+        )
+    assert any(r.fit_ratio != 1.0 for r in assembled.records)
+
+
 def test_refused_generator_and_unavailable_peer(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -224,7 +224,9 @@ def run_benchmark(
     }
     machine = machine_info()
     results_path = None if results_json is None else Path(results_json)
-    previous = {} if force or results_path is None else store.previous_runs(results_path)
+    previous = (
+        {} if force or results_path is None else store.previous_runs(results_path, wanted_reference)
+    )
     records: list[RunRecord] = []
     work = Path(tempfile.mkdtemp(prefix="healthforge-benchmark-"))
     splits: dict[tuple[str, int], tuple[pd.DataFrame, pd.DataFrame, Any]] = {}

@@ -95,9 +95,13 @@ def _imported_sources(start: Path, root: Path) -> set[Path]:
     return seen - skip - {root / "generators" / "registry.py"}
 
 
-def previous_runs(path: Path) -> dict[str, RunRecord]:
+def previous_runs(path: Path, reference: str | None = None) -> dict[str, RunRecord]:
     """Runs of an earlier ``benchmark.json`` by key (an unreadable file is an error:
-    silently starting afresh would overwrite hours of measurements)."""
+    silently starting afresh would overwrite hours of measurements).
+
+    Time ratios are kept only when that file's reference is ``reference``: a run without
+    the wanted reference timed against a stand-in (the first generator, itself 1.0), and
+    those ratios must be paired afresh with the reference's runs."""
     if not path.exists():
         return {}
     try:
@@ -108,6 +112,10 @@ def previous_runs(path: Path) -> dict[str, RunRecord]:
             f"'{path}' is not a benchmark results file ({exc})",
             "pass --force to replace it, or choose another --out folder",
         ) from exc
+    used = (document.get("settings") or {}).get("reference")
+    if reference is not None and used is not None and used != reference:
+        for run in runs:
+            run.fit_ratio = run.sample_ratio = None
     return {run.key: run for run in runs if run.key}
 
 
