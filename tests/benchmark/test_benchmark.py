@@ -34,6 +34,20 @@ def small_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[BenchmarkResult
     return result, cache
 
 
+def _assembled(cache: Path, generators: list[str]) -> BenchmarkResult:
+    """The small run's table built from ``cache`` alone, against ``independent``."""
+    return run_benchmark(
+        ["pima"],
+        generators,
+        repeats=2,
+        rows=200,
+        reference="independent",
+        evaluate_options=FAST_EVALUATION,
+        results_json=cache,
+        cached_only=True,
+    )
+
+
 def test_writes_table_json_and_html(
     small_run: tuple[BenchmarkResult, Path], tmp_path: Path
 ) -> None:
@@ -90,16 +104,7 @@ def test_cache_reuses_finished_runs(
     )
     assert [r.metrics for r in again.records] == [r.metrics for r in result.records]
     # from the cache alone: a run never measured is listed as not run, nothing is fitted
-    assembled = run_benchmark(
-        ["pima"],
-        ["independent", "cart"],
-        repeats=2,
-        rows=200,
-        reference="independent",
-        evaluate_options=FAST_EVALUATION,
-        results_json=cache,
-        cached_only=True,
-    )
+    assembled = _assembled(cache, ["independent", "cart"])
     statuses = {(r.method, r.status) for r in assembled.records}
     # bayesian_network was not asked for this time: its cached runs are merged in
     assert statuses == {("independent", "ok"), ("cart", "not run"), ("bayesian_network", "ok")}
@@ -117,16 +122,7 @@ def test_ratios_against_a_stand_in_reference_are_paired_again(
         run["fit_ratio"] = run["sample_ratio"] = 1.0
     stand_in = tmp_path / "benchmark.json"
     stand_in.write_text(json.dumps(document))
-    assembled = run_benchmark(
-        ["pima"],
-        ["independent", "bayesian_network"],
-        repeats=2,
-        rows=200,
-        reference="independent",
-        evaluate_options=FAST_EVALUATION,
-        results_json=stand_in,
-        cached_only=True,
-    )
+    assembled = _assembled(stand_in, ["independent", "bayesian_network"])
     fits = {(r.method, r.repeat): r.fit_seconds for r in assembled.records}
     for r in assembled.records:
         assert r.fit_ratio == pytest.approx(
