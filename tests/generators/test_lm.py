@@ -258,6 +258,30 @@ def test_rows_are_written_in_many_column_orders() -> None:
     assert (orders[:, 0] == 4).all()
     assert (np.sort(orders, axis=1) == np.arange(6)).all()
     assert 1 < len(np.unique(orders, axis=0)) <= ORDERS_PER_BATCH
+    tailed = column_orders(1000, 6, [4], np.random.default_rng(0), last=[2])
+    assert (tailed[:, 0] == 4).all() and (tailed[:, -1] == 2).all()
+    assert (np.sort(tailed, axis=1) == np.arange(6)).all()
+    # a column under a condition is a prompt: written first even if it is the target
+    assert (column_orders(50, 6, [2], np.random.default_rng(0), last=[2])[:, 0] == 2).all()
+
+
+def test_the_target_is_written_last_unless_conditioned(monkeypatch: pytest.MonkeyPatch) -> None:
+    import healthforge.generators.lm.decoding as decoding
+
+    seen: list[np.ndarray] = []
+    original = decoding.column_orders
+
+    def recording(*args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(original(*args, **kwargs))
+        return seen[-1]
+
+    monkeypatch.setattr(decoding, "column_orders", recording)
+    gen = fitted_nhefs()
+    death = [c.name for c in gen.schema_.modelled].index("death")
+    gen.sample(50, seed=1)
+    assert (seen[-1][:, -1] == death).all()
+    given = gen.sample(50, seed=1, conditions=["death=1"])
+    assert (seen[-1][:, 0] == death).all() and (given["death"] == 1).all()
 
 
 def test_dropout_masks_from_random_bits_drop_at_rate_p_seeded() -> None:

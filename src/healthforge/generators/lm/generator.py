@@ -269,7 +269,7 @@ class LmGenerator(Generator):
         ties = TieBook(tied, self.tokenizer_.n_columns) if tied else None
         codes = sample_codes(
             self._net(), self.tokenizer_, n, rng, constraints, self.temperature, self.top_p,
-            book, orders, ties,
+            book, orders, ties, self._target_columns(),
         )  # fmt: skip
         if orders is not None:
             X = orders.decode(codes, rng, constraints)
@@ -277,6 +277,12 @@ class LmGenerator(Generator):
             X = self.tokenizer_.decode(codes, rng, constraints)
         relations = getattr(self, "relations_", None)
         return relations.apply(X, skip=set(constraints)) if relations else X
+
+    def _target_columns(self) -> list[int]:
+        """The schema's prediction target as a modelled column index, if it has one."""
+        names = [c.name for c in self.schema_.modelled]
+        target = self.schema_.target
+        return [names.index(target)] if target in names else []
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()

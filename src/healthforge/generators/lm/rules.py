@@ -56,6 +56,15 @@ def learn_rules(codes: np.ndarray, sizes: np.ndarray) -> list[Rule]:
     return rules
 
 
+def force_tokens(allowed: np.ndarray, rows: np.ndarray, column: int, tokens: np.ndarray) -> None:
+    """Narrow ``column`` of ``rows`` ``(k,)`` in ``allowed`` ``(m, d, W)`` to one token
+    each, ``tokens`` ``(k,)``."""
+    if len(rows):
+        only = np.zeros((len(rows), allowed.shape[2]), dtype=bool)
+        only[np.arange(len(rows)), tokens] = True
+        allowed[rows, column] &= only
+
+
 class RuleBook:
     """Rules indexed by column, applied to an ``allowed`` mask ``(m, d, W)`` in place."""
 
@@ -71,11 +80,8 @@ class RuleBook:
         them as ``tokens`` ``(k,)``."""
         for rule in self.by_source[column]:
             forced = rule.force[tokens]
-            hit = np.flatnonzero(forced >= 0)
-            if len(hit):
-                only = np.zeros((len(hit), allowed.shape[2]), dtype=bool)
-                only[np.arange(len(hit)), forced[hit]] = True
-                allowed[rows[hit], rule.target] &= only
+            hit = forced >= 0
+            force_tokens(allowed, rows[hit], rule.target, forced[hit])
         for rule in self.by_target[column]:
             size = len(rule.force)
             # tokens of the source that force a value other than the one written

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from healthforge.generators.lm.rules import force_tokens
 from healthforge.generators.lm.tokenizer import Tokenizer
 
 MAX_CHANCE = 1e-6  # a tie must be this unlikely to hold by chance
@@ -162,13 +163,14 @@ class TieBook:
     """Ties indexed by column, applied to an ``allowed`` mask ``(m, d, W)`` in place."""
 
     def __init__(self, ties: list[Tie], d: int) -> None:
+        self.ties = list(ties)
         self.by_column: list[list[Tie]] = [[] for _ in range(d)]
         for tie in ties:
             for j in (tie.column, tie.a, tie.b):
                 self.by_column[j].append(tie)
 
     def __bool__(self) -> bool:
-        return any(self.by_column)
+        return bool(self.ties)
 
     def reorder(self, orders: np.ndarray) -> np.ndarray:
         """``orders`` ``(m, d)`` with each tie's ``F`` written before the later of its
@@ -176,13 +178,12 @@ class TieBook:
         them off the diagonal, which skews ``F``'s shares; written before, ``F`` keeps
         the model's share and the partner is drawn on the diagonal.
         """
-        ties = {id(t): t for column in self.by_column for t in column}.values()
-        if not ties:
+        if not self.ties:
             return orders
         distinct, inverse = np.unique(orders, axis=0, return_inverse=True)
         for k, order in enumerate(distinct):
             seq = list(order)
-            for tie in ties:
+            for tie in self.ties:
                 where_f = seq.index(tie.column)
                 later = max(seq.index(tie.a), seq.index(tie.b))
                 if where_f > later:
@@ -210,11 +211,7 @@ class TieBook:
             ):
                 hit = rows[on & doing]
                 forced = forward[codes[hit, have]]
-                hit, forced = hit[forced >= 0], forced[forced >= 0]
-                if len(hit):
-                    only = np.zeros((len(hit), allowed.shape[2]), dtype=bool)
-                    only[np.arange(len(hit)), forced] = True
-                    allowed[hit, want] &= only
+                force_tokens(allowed, hit[forced >= 0], want, forced[forced >= 0])
             # F = t with neither partner written: only values with a diagonal partner
             fresh = rows[on & ~done_a & ~done_b]
             if len(fresh):
