@@ -307,3 +307,46 @@ def test_code_version_covers_every_module_a_generator_imports() -> None:
     assert {"generators/lm/model.py", "generators/lm/training.py"} <= found
     assert "generators/torch_support.py" in found  # shared helpers count too
     assert "generators/registry.py" not in found  # naming a generator changes no number
+
+
+def test_eval_draws_average_disjoint_blocks_and_are_part_of_the_key(
+    small_run: tuple[BenchmarkResult, Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from types import SimpleNamespace
+
+    import healthforge.evaluation as evaluation
+    from healthforge.benchmark.output import markdown_tables
+
+    _, cache = small_run
+    saved = tmp_path / "benchmark.json"
+    shutil.copy(cache, saved)
+    blocks: list[pd.DataFrame] = []
+
+    def fake_evaluate(train: pd.DataFrame, synthetic: pd.DataFrame, **kwargs: object):  # type: ignore[no-untyped-def]
+        blocks.append(synthetic)
+        auc = (0.5, 0.6, 0.7)[len(blocks) - 1]
+        return SimpleNamespace(summary={"fidelity": {"detection_auc": auc}})
+
+    monkeypatch.setattr(evaluation, "evaluate", fake_evaluate)
+    again = run_benchmark(
+        ["pima"],
+        ["independent"],
+        repeats=1,
+        rows=200,
+        reference="independent",
+        evaluate_options=FAST_EVALUATION,
+        results_json=saved,
+        eval_draws=3,
+    )
+    (record,) = [r for r in again.records if r.method == "independent" and r.repeat == 0]
+    # a cached one-block run is not reused for three blocks: it was measured again
+    assert len(blocks) == 3 and record.eval_draws == 3
+    n = len(blocks[0])
+    assert n == 160 and all(len(b) == n for b in blocks)  # len(train) rows each
+    rows = pd.concat(blocks)
+    assert len(rows.drop_duplicates()) > 2 * n  # disjoint blocks, not one block thrice
+    assert record.metrics["detection_auc"] == pytest.approx(0.6)
+    assert record.draw_sd["detection_auc"] == pytest.approx(0.1)
+    assert record.metrics["utility_ratio"] is None
+    # with the cached one-block run of repeat 1 beside it
+    assert "| independent | 2 ×1-3 |" in markdown_tables(again)

@@ -59,7 +59,11 @@ def _cells(summary: Summary) -> list[str]:
 
 
 def _runs(summary: Summary) -> str:
-    return str(summary.runs) if summary.ok == summary.runs else f"{summary.ok}/{summary.runs}"
+    runs = str(summary.runs) if summary.ok == summary.runs else f"{summary.ok}/{summary.runs}"
+    low, high = summary.draws
+    if high > 1:  # each run's metrics are a mean over that many sampled blocks
+        runs += f" ×{low}" if low == high else f" ×{low}-{high}"
+    return runs
 
 
 def markdown_tables(result: BenchmarkResult) -> str:
@@ -104,9 +108,17 @@ def markdown(result: BenchmarkResult, command: str | None = None, note: str | No
         f"{s['peer_repeats']} for peers"
         + (f" (peers on {', '.join(s['peer_datasets'])} only)" if s.get("peer_datasets") else ""),
         f"- each method fits on the train part in a child process; sampling is timed on "
-        f"{s['sample_rows']:,} rows and the first len(train) of them are evaluated against "
-        "the holdout with healthforge's `evaluate()` - the same call for every method; "
-        f"peers run {s['peer_epochs']} epochs where they have epochs",
+        f"{s['sample_rows']:,} rows and "
+        + (
+            f"up to {s['eval_draws']} disjoint blocks of len(train) of them (as many as the "
+            "method wrote) are each evaluated against "
+            "the holdout with healthforge's `evaluate()` - the same call for every method - "
+            "and a run's metrics are the blocks' mean (runs ×k: k blocks per run)"
+            if s.get("eval_draws", 1) > 1
+            else "the first len(train) of them are evaluated against the holdout with "
+            "healthforge's `evaluate()` - the same call for every method"
+        )
+        + f"; peers run {s['peer_epochs']} epochs where they have epochs",
     ]
     if s.get("epsilons"):
         lines.append(

@@ -55,6 +55,8 @@ class RunRecord:
     peak_rss_mb: float | None = None
     added_rss_mb: float | None = None
     evaluate_seconds: float | None = None
+    eval_draws: int | None = None  # blocks of len(train) rows evaluated (None: one)
+    draw_sd: dict[str, float | None] = field(default_factory=dict)
     fit_ratio: float | None = None
     sample_ratio: float | None = None
     metrics: dict[str, float | None] = field(default_factory=dict)
@@ -114,6 +116,7 @@ class Summary:
     status: str  # "ok", or the first non-ok status with its reason when nothing succeeded
     stats: dict[str, Stat]
     epsilon: float | None = None
+    draws: tuple[int, int] = (1, 1)  # fewest and most blocks evaluated per run
 
     @property
     def label(self) -> str:
@@ -129,6 +132,7 @@ class Summary:
             "ok": self.ok,
             "status": self.status,
             "stats": {k: v.to_dict() for k, v in self.stats.items()},
+            "eval_draws": list(self.draws),
         }
 
 
@@ -168,5 +172,9 @@ def summarise(records: list[RunRecord]) -> list[Summary]:
             status = f"{first.status}: {first.reason}" if first.reason else first.status
         stats = {name: Stat.of([r.value(name) for r in ok]) for name in (*TIMINGS, *METRICS)}
         source = runs[0].source
-        out.append(Summary(dataset, method, source, len(runs), len(ok), status, stats, epsilon))
+        blocks = [r.eval_draws or 1 for r in ok] or [1]
+        draws = (min(blocks), max(blocks))
+        out.append(
+            Summary(dataset, method, source, len(runs), len(ok), status, stats, epsilon, draws)
+        )
     return out

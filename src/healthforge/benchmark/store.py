@@ -57,8 +57,14 @@ def code_version(source: str, method: str, statuses: dict[str, PeerStatus]) -> s
 
 
 def slot(key: str) -> str:
-    """A run key without its code version: which job it is, whatever code measured it."""
-    return json.dumps(json.loads(key)[:-1], sort_keys=True)
+    """A run key without its code version: which job it is, whatever code measured it.
+
+    The number of sampled blocks evaluated is left out too: a run evaluated on more
+    blocks is the same job measured better, and replaces the other."""
+    job = json.loads(key)[:-1]
+    if isinstance(job[-1], dict):
+        job[-1] = {k: v for k, v in job[-1].items() if k != "eval_draws"}
+    return json.dumps(job, sort_keys=True)
 
 
 def _imported_sources(start: Path, root: Path) -> set[Path]:

@@ -75,6 +75,13 @@ def benchmark(
         min=1,
         help="Compute threads for every fit, ours and peers alike (default: the libraries').",
     ),
+    eval_draws: int = typer.Option(
+        1,
+        "--eval-draws",
+        min=1,
+        help="Evaluate up to K disjoint blocks of len(train) sampled rows per run and "
+        "average them (one block's detection and TSTR move with the sampling draw).",
+    ),
 ) -> None:
     """Benchmark generators (and peers) on fixed splits; write a table, JSON and a plot.
 
@@ -119,6 +126,7 @@ def benchmark(
             force=force,
             cached_only=cached_only,
             threads=threads,
+            eval_draws=eval_draws,
         )
     paths = result.write(out, command, note, stem)
     _print_summary(result)
