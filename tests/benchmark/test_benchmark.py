@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -34,18 +35,29 @@ def small_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[BenchmarkResult
     return result, cache
 
 
-def _assembled(cache: Path, generators: list[str]) -> BenchmarkResult:
-    """The small run's table built from ``cache`` alone, against ``independent``."""
+def _rerun(cache: Path, generators: list[str], repeats: int = 2, **options: Any) -> BenchmarkResult:
+    """The small run's settings again with ``cache`` as the results file."""
     return run_benchmark(
         ["pima"],
         generators,
-        repeats=2,
+        repeats=repeats,
         rows=200,
         reference="independent",
         evaluate_options=FAST_EVALUATION,
         results_json=cache,
-        cached_only=True,
+        **options,
     )
+
+
+def _assembled(cache: Path, generators: list[str]) -> BenchmarkResult:
+    """The small run's table built from ``cache`` alone, against ``independent``."""
+    return _rerun(cache, generators, cached_only=True)
+
+
+def _copy_of(small_run: tuple[BenchmarkResult, Path], tmp_path: Path) -> Path:
+    saved = tmp_path / "benchmark.json"
+    shutil.copy(small_run[1], saved)
+    return saved
 
 
 def test_writes_table_json_and_html(
@@ -93,15 +105,7 @@ def test_cache_reuses_finished_runs(
         raise AssertionError("a cached run was fitted again")
 
     monkeypatch.setattr(jobs, "run_ours", no_new_work)
-    again = run_benchmark(
-        ["pima"],
-        ["independent", "bayesian_network"],
-        repeats=2,
-        rows=200,
-        reference="independent",
-        evaluate_options=FAST_EVALUATION,
-        results_json=cache,
-    )
+    again = _rerun(cache, ["independent", "bayesian_network"])
     assert [r.metrics for r in again.records] == [r.metrics for r in result.records]
     # from the cache alone: a run never measured is listed as not run, nothing is fitted
     assembled = _assembled(cache, ["independent", "cart"])
@@ -211,9 +215,7 @@ def test_changed_code_measures_again_without_duplicates(
 ) -> None:
     from healthforge.benchmark import store
 
-    _, cache = small_run
-    saved = tmp_path / "benchmark.json"
-    shutil.copy(cache, saved)
+    saved = _copy_of(small_run, tmp_path)
     calls: list[str] = []
     real_run = jobs.run_ours
 
@@ -223,15 +225,7 @@ def test_changed_code_measures_again_without_duplicates(
 
     monkeypatch.setattr(jobs, "run_ours", counting)
     monkeypatch.setattr(store, "code_version", lambda *args: "changed")
-    again = run_benchmark(
-        ["pima"],
-        ["independent"],
-        repeats=2,
-        rows=200,
-        reference="independent",
-        evaluate_options=FAST_EVALUATION,
-        results_json=saved,
-    )
+    again = _rerun(saved, ["independent"])
     assert calls == ["independent", "independent"]  # stale runs measured again
     methods = sorted(r.method for r in again.records)
     # the new independent runs replace the stale ones; bayesian_network's are merged in
@@ -317,9 +311,7 @@ def test_eval_draws_average_disjoint_blocks_and_are_part_of_the_key(
     import healthforge.evaluation as evaluation
     from healthforge.benchmark.output import markdown_tables
 
-    _, cache = small_run
-    saved = tmp_path / "benchmark.json"
-    shutil.copy(cache, saved)
+    saved = _copy_of(small_run, tmp_path)
     blocks: list[pd.DataFrame] = []
 
     def fake_evaluate(train: pd.DataFrame, synthetic: pd.DataFrame, **kwargs: object):  # type: ignore[no-untyped-def]
@@ -328,16 +320,7 @@ def test_eval_draws_average_disjoint_blocks_and_are_part_of_the_key(
         return SimpleNamespace(summary={"fidelity": {"detection_auc": auc}})
 
     monkeypatch.setattr(evaluation, "evaluate", fake_evaluate)
-    again = run_benchmark(
-        ["pima"],
-        ["independent"],
-        repeats=1,
-        rows=200,
-        reference="independent",
-        evaluate_options=FAST_EVALUATION,
-        results_json=saved,
-        eval_draws=3,
-    )
+    again = _rerun(saved, ["independent"], repeats=1, eval_draws=3)
     (record,) = [r for r in again.records if r.method == "independent" and r.repeat == 0]
     # a cached one-block run is not reused for three blocks: it was measured again
     assert len(blocks) == 3 and record.eval_draws == 3
