@@ -308,3 +308,56 @@ def test_dropout_masks_from_random_bits_drop_at_rate_p_seeded() -> None:
     written = net.hidden(prev, cols)
     net.eval()
     assert torch.allclose(written, net.hidden(prev, cols), atol=1e-5)
+
+
+def test_the_target_counts_target_weight_times_in_the_loss(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import torch
+
+    import healthforge.generators.lm.training as training
+
+    weights = training._column_weights(5, [2], 4.0)
+    assert weights.mean() == pytest.approx(1.0) and weights[2] / weights[0] == pytest.approx(4.0)
+    # the loss is linear in the column weights: each column's cross-entropy times its weight
+    gen = fitted_nhefs()
+    tok = gen.tokenizer_
+    net = training.build_network(tok, gen._settings(False))
+    net.load_state_dict(gen.state_)
+    net.eval()  # no dropout: the same loss on every call
+    d = tok.n_columns
+    codes = tok.encode(gen.encoder_.encode(nhefs_small().head(64)), np.random.default_rng(0))
+    rows = torch.as_tensor(codes + tok.offsets[None, :])
+    orders = torch.argsort(torch.rand(len(rows), d, generator=torch.Generator().manual_seed(0)))
+    tables = {
+        "bos": tok.vocab_size,
+        "slots": torch.as_tensor(tok.slots),
+        "slot_valid": torch.as_tensor(tok.slot_valid),
+        "offsets": torch.as_tensor(tok.offsets),
+    }
+
+    def loss(w: np.ndarray) -> float:
+        with torch.no_grad():
+            return float(
+                training.sequence_loss(
+                    net, rows, orders, {**tables, "weights": torch.as_tensor(w)}, False
+                )
+            )
+
+    one_hot = [loss(np.eye(d, dtype=np.float32)[j]) for j in range(d)]
+    assert loss(weights := training._column_weights(d, [1], 4.0)) == pytest.approx(
+        float(np.dot(weights, one_hot)), rel=1e-5
+    )
+    # the generator weights its target, and not under DP
+    seen: list[tuple[list[int], float]] = []
+    original = training._column_weights
+
+    def recording(d: int, target: list[int], weight: float) -> np.ndarray:
+        seen.append((target, weight))
+        return original(d, target, weight)
+
+    monkeypatch.setattr(training, "_column_weights", recording)
+    fitted = get_generator("lm", **{**NHEFS, "epochs": 1}).fit(nhefs_small(), target="death")
+    assert seen[-1] == ([[c.name for c in fitted.schema_.modelled].index("death")], 4.0)
+    with pytest.raises(HealthForgeError, match="target_weight"):
+        get_generator("lm", target_weight=0)

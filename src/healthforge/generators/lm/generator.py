@@ -50,6 +50,9 @@ class LmGenerator(Generator):
         dropout: dropout in attention and MLPs.
         lr: AdamW learning rate.
         weight_decay: AdamW weight decay.
+        target_weight: how many columns' worth the prediction target's training loss
+            counts (1 = like any other column; not under DP): more of the network goes
+            to the outcome's dependence on the other columns (:mod:`.training`).
         smoothing: ordinal label smoothing of numeric tokens: the share of each numeric
             target spread over its neighbouring tokens (0 = off; not under DP).
         n_bins: quantile bins per numeric column with many distinct values (under DP:
@@ -93,6 +96,7 @@ class LmGenerator(Generator):
         dropout: float = 0.1,
         lr: float = 3e-3,
         weight_decay: float = 1e-4,
+        target_weight: float = 4.0,
         smoothing: float = 0.3,
         n_bins: int = 32,
         temperature: float = 1.0,
@@ -119,6 +123,7 @@ class LmGenerator(Generator):
         self.dropout = dropout
         self.lr = lr
         self.weight_decay = weight_decay
+        self.target_weight = target_weight
         self.smoothing = smoothing
         self.n_bins = n_bins
         self.temperature = temperature
@@ -148,6 +153,8 @@ class LmGenerator(Generator):
             )
         if not 0.0 <= float(self.smoothing) < 1.0:
             raise HealthForgeError(f"lm: smoothing must be in [0, 1), not {self.smoothing!r}")
+        if not float(self.target_weight) > 0:
+            raise HealthForgeError(f"lm: target_weight must be > 0, not {self.target_weight!r}")
         if not 0.0 <= float(self.dropout) < 1.0:
             raise HealthForgeError(f"lm: dropout must be in [0, 1), not {self.dropout!r}")
         if not float(self.temperature) > 0:
@@ -210,7 +217,8 @@ class LmGenerator(Generator):
         private: dict[str, Any] | None,
     ) -> Any:
         """Train the network on local codes ``(n, d)``; returns the training result."""
-        result = train(codes, tokenizer, self._settings(private is not None), progress, private)
+        settings = self._settings(private is not None)
+        result = train(codes, tokenizer, settings, progress, private, self._target_columns())
         self.tokenizer_ = tokenizer
         self.state_ = result.state
         self.epochs_trained_ = result.epochs_trained
@@ -236,6 +244,7 @@ class LmGenerator(Generator):
             batch_size=self.batch_size,
             epochs=self.dp_epochs if private else self.epochs,
             early_stopping=self.early_stopping and not private,
+            target_weight=1.0 if private else float(self.target_weight),
             patience=self.patience,
             seed=self.seed,
             threads=self.threads,

@@ -169,9 +169,6 @@ class TieBook:
             for j in (tie.column, tie.a, tie.b):
                 self.by_column[j].append(tie)
 
-    def __bool__(self) -> bool:
-        return bool(self.ties)
-
     def reorder(self, orders: np.ndarray) -> np.ndarray:
         """``orders`` ``(m, d)`` with each tie's ``F`` written before the later of its
         partners: written after both, ``F = t`` would be ruled out whenever the model put
