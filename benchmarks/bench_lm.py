@@ -217,6 +217,7 @@ def main() -> None:
     parser.add_argument("--note", help="replace the run-conditions paragraph of lm.md")
     args = parser.parse_args()
     path = args.results / "lm.json"
+    path.parent.mkdir(parents=True, exist_ok=True)  # a fresh --results folder
     cache = json.loads(path.read_text()) if path.exists() else {"runs": {}, "sessions": {}}
     if args.note:
         cache["note"] = args.note
