@@ -348,7 +348,9 @@ def test_the_target_counts_target_weight_times_in_the_loss(
     assert loss(weights := training._column_weights(d, [1], 4.0)) == pytest.approx(
         float(np.dot(weights, one_hot)), rel=1e-5
     )
-    # the generator weights its target, and not under DP
+    # the generator weights its target; DP-SGD trains every column alike
+    dp = get_generator("lm", epsilon=1.0)
+    assert dp._settings(True).target_weight == 1.0 and dp._settings(False).target_weight == 4.0
     seen: list[tuple[list[int], float]] = []
     original = training._column_weights
 
