@@ -169,6 +169,26 @@ def test_save_load_round_trip(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(gen.sample(100, seed=2), loaded.sample(100, seed=2))
 
 
+def test_models_saved_by_older_versions(tmp_path: Path) -> None:
+    """A model saved before ``target_weight`` existed samples as trained (weight 1); one
+    whose network predates this version's design is refused in one line, not a traceback."""
+    import pickle
+    import zipfile
+
+    gen = fitted_nhefs()
+    path = tmp_path / "old.hfm"
+    gen.save(path)
+    state = pickle.loads(zipfile.ZipFile(path).read("state.pkl"))
+    del state.__dict__["target_weight"]  # as written before the parameter was added
+    older = pickle.loads(pickle.dumps(state))
+    assert older.target_weight == 1.0
+    pd.testing.assert_frame_equal(older.sample(50, seed=3), gen.sample(50, seed=3))
+    older.__dict__.pop("_net_cache", None)
+    older.state_ = {k: v for k, v in older.state_.items() if not k.startswith("num_")}
+    with pytest.raises(HealthForgeError, match="older healthforge"):
+        older.sample(10, seed=0)
+
+
 def test_dp_run_reports_its_budget() -> None:
     real = bundled("icu")
     schema = infer_schema(real, target="died")
@@ -329,12 +349,7 @@ def test_the_target_counts_target_weight_times_in_the_loss(
     codes = tok.encode(gen.encoder_.encode(nhefs_small().head(64)), np.random.default_rng(0))
     rows = torch.as_tensor(codes + tok.offsets[None, :])
     orders = torch.argsort(torch.rand(len(rows), d, generator=torch.Generator().manual_seed(0)))
-    tables = {
-        "bos": tok.vocab_size,
-        "slots": torch.as_tensor(tok.slots),
-        "slot_valid": torch.as_tensor(tok.slot_valid),
-        "offsets": torch.as_tensor(tok.offsets),
-    }
+    tables = training.loss_tables(tok)
 
     def loss(w: np.ndarray) -> float:
         with torch.no_grad():

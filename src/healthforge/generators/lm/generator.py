@@ -258,7 +258,14 @@ class LmGenerator(Generator):
         if net is None:
             import_torch()
             net = build_network(self.tokenizer_, self._settings(False))
-            net.load_state_dict(self.state_)
+            try:
+                net.load_state_dict(self.state_)
+            except RuntimeError:  # missing or misshapen weights: an older network design
+                raise HealthForgeError(
+                    "this lm model was saved by an older healthforge whose network differs "
+                    "from this version's",
+                    "refit it: `healthforge fit DATA --generator lm --save MODEL`",
+                ) from None
             net.eval()
             self._net_cache = net
         return net
@@ -293,10 +300,20 @@ class LmGenerator(Generator):
         target = self.schema_.target
         return [names.index(target)] if target in names else []
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # a model saved before a parameter existed was trained as with its old value
+        for name, value in _BEFORE_PARAMETER.items():
+            state.setdefault(name, value)
+        self.__dict__.update(state)
+
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state.pop("_net_cache", None)  # live modules are rebuilt; the weights are CPU tensors
         return state
+
+
+# what training did before each parameter was added (models saved then load as they were)
+_BEFORE_PARAMETER = {"target_weight": 1.0, "smoothing": 0.0, "hard_rules": True}
 
 
 def _positive_int(gen: LmGenerator, name: str) -> None:

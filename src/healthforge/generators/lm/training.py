@@ -105,6 +105,18 @@ def _value_mask(tokenizer: Tokenizer, device: Any) -> Any:
     return torch.as_tensor(mask, device=device)
 
 
+def loss_tables(tokenizer: Tokenizer, device: Any = "cpu") -> dict[str, Any]:
+    """The lookup tables :func:`sequence_loss` needs, as tensors on ``device``."""
+    torch = import_torch()
+    return {
+        "bos": tokenizer.vocab_size,
+        "value_mask": _value_mask(tokenizer, device),
+        "slots": torch.as_tensor(tokenizer.slots, device=device),
+        "slot_valid": torch.as_tensor(tokenizer.slot_valid, device=device),
+        "offsets": torch.as_tensor(tokenizer.offsets, device=device),
+    }
+
+
 def sequence_loss(net: Any, rows: Any, orders: Any, tables: dict[str, Any], full: bool) -> Any:
     """Mean cross-entropy of ``rows`` ``(B, d)`` global ids written in ``orders`` ``(B, d)``.
 
@@ -137,7 +149,7 @@ def sequence_loss(net: Any, rows: Any, orders: Any, tables: dict[str, Any], full
     total = torch.nn.functional.cross_entropy(
         logits.reshape(-1, logits.shape[-1]), target.reshape(-1), reduction="sum"
     )
-    return total / max(target.numel(), 1)
+    return total / max(target.numel(), 1)  # 0, not NaN, on an empty Poisson batch
 
 
 def train(
@@ -157,13 +169,7 @@ def train(
     rows = torch.as_tensor(codes + tokenizer.offsets[None, :], device=s.device)
     n, d = codes.shape
     net = build_network(tokenizer, s).to(s.device)
-    tables = {
-        "bos": tokenizer.vocab_size,
-        "value_mask": _value_mask(tokenizer, s.device),
-        "slots": torch.as_tensor(tokenizer.slots, device=s.device),
-        "slot_valid": torch.as_tensor(tokenizer.slot_valid, device=s.device),
-        "offsets": torch.as_tensor(tokenizer.offsets, device=s.device),
-    }
+    tables = loss_tables(tokenizer, s.device)
     opt = torch.optim.AdamW(net.parameters(), lr=s.lr, weight_decay=s.weight_decay)
     # the held-out loss stays the plain cross-entropy: it judges the model, not the recipe
     soft_tables = dict(tables)
