@@ -141,6 +141,13 @@ def test_bad_calls() -> None:
         get_generator("gan9000")
     with pytest.raises(HealthForgeError, match="bad parameters"):
         get_generator("bayesian_network", max_parrots=2)
+    # text for a number or a switch (a mistyped --param) is refused by name, in one line
+    with pytest.raises(HealthForgeError, match="target_weight must be a number, not 'abc'"):
+        get_generator("lm", target_weight="abc")
+    with pytest.raises(HealthForgeError, match="early_stopping must be true or false"):
+        get_generator("lm", early_stopping="maybe")
+    assert get_generator("cart", min_samples_leaf="auto").min_samples_leaf == "auto"
+    assert get_generator("lm", threads=None, device="cpu").device == "cpu"
 
 
 def test_model_files_from_other_versions_are_refused(tmp_path) -> None:

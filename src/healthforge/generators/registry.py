@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import inspect
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,6 +91,7 @@ def generator_class(name: str) -> type[Generator]:
 def get_generator(name: str, **params: Any) -> Generator:
     """An unfitted generator ``name`` with constructor ``params``."""
     cls = generator_class(name)
+    _check_kinds(name, cls, params)
     try:
         return cls(**params)
     except TypeError as exc:
@@ -109,3 +111,19 @@ def describe(name: str) -> GeneratorInfo:
         high_dimensional=cls.high_dimensional,
         params=instance.get_params(),
     )
+
+
+def _check_kinds(name: str, cls: type[Generator], params: dict[str, Any]) -> None:
+    """Text where a parameter's default is a number or a switch (``--param lr=abc``) is
+    refused here in one line, before a generator's own checks meet it as a ValueError."""
+    defaults = inspect.signature(cls.__init__).parameters
+    for key, value in params.items():
+        default = defaults[key].default if key in defaults else None
+        if not isinstance(value, str) or default is None or isinstance(default, str):
+            continue
+        kind = "true or false" if isinstance(default, bool) else "a number"
+        if isinstance(default, bool | int | float):
+            raise HealthForgeError(
+                f"generator '{name}': {key} must be {kind}, not '{value}'",
+                f"e.g. --param {key}={default!r}",
+            )
