@@ -119,10 +119,8 @@ def _check_kinds(name: str, cls: type[Generator], params: dict[str, Any]) -> Non
     defaults = inspect.signature(cls.__init__).parameters
     for key, value in params.items():
         default = defaults[key].default if key in defaults else None
-        if not isinstance(value, str) or default is None or isinstance(default, str):
-            continue
-        kind = "true or false" if isinstance(default, bool) else "a number"
-        if isinstance(default, bool | int | float):
+        if isinstance(value, str) and isinstance(default, bool | int | float):
+            kind = "true or false" if isinstance(default, bool) else "a number"
             raise HealthForgeError(
                 f"generator '{name}': {key} must be {kind}, not '{value}'",
                 f"e.g. --param {key}={default!r}",
