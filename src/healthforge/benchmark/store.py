@@ -19,6 +19,7 @@ from healthforge.benchmark.records import RunRecord
 from healthforge.errors import HealthForgeError
 
 RETRY = {"timeout", "unavailable", "not run"}  # may pass on a quieter machine or later
+COMPOSITE = {"ensemble"}  # generators that fit other generators, named in their parameters
 
 
 def code_version(source: str, method: str, statuses: dict[str, PeerStatus]) -> str:
@@ -44,6 +45,8 @@ def code_version(source: str, method: str, statuses: dict[str, PeerStatus]) -> s
         files += [root / "generators" / "base.py", root / "generators" / "dp_base.py"]
         files += [root / "benchmark" / "worker.py"]
         files += sorted(_imported_sources(origin, root)) if origin else []
+        if method in COMPOSITE:  # its members are chosen by a parameter: any may matter
+            files += sorted((root / "generators").rglob("*.py"))
         extra = healthforge.__version__
     else:
         files += [root / "benchmark" / "peer_runner.py"]

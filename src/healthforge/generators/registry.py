@@ -26,6 +26,7 @@ _GENERATORS: dict[str, str] = {
     "tvae": "healthforge.generators.tvae:TvaeGenerator",
     "ddpm": "healthforge.generators.ddpm:DdpmGenerator",
     "latent_copula": "healthforge.generators.latent:LatentCopulaGenerator",
+    "ensemble": "healthforge.generators.ensemble:EnsembleGenerator",
     "lm": "healthforge.generators.lm.generator:LmGenerator",
     "llm": "healthforge.generators.llm.generator:LlmGenerator",
 }
