@@ -165,6 +165,25 @@ def test_refused_generator_and_unavailable_peer(
     assert "unavailable: not installed" in table
 
 
+def test_table_from_the_cache_keeps_the_peer_state_it_recorded(
+    small_run: tuple[BenchmarkResult, Path], tmp_path: Path
+) -> None:
+    """Assembling a table on a machine without a peer must not report the peer's cached
+    runs as unavailable: the state recorded when they were measured is kept."""
+    saved = _copy_of(small_run, tmp_path)
+    document = json.loads(saved.read_text())
+    recorded = {"available": True, "reason": "", "versions": "2.0.0", "install_seconds": 300.0}
+    document["peers"] = {"sdv": {**recorded, "note": "BSL"}}
+    saved.write_text(json.dumps(document))
+    options = {"peers": ["sdv:tvae"], "peers_dir": tmp_path / "no-peers"}
+    result = _rerun(saved, ["independent"], cached_only=True, **options)
+    assert result.peers["sdv"]["available"] and result.peers["sdv"]["versions"] == "2.0.0"
+    table = result.write(tmp_path / "out")["markdown"].read_text()
+    assert "installed (2.0.0, install took 300 s) when its runs were measured" in table
+    measured_now = _rerun(saved, ["independent"], **options)  # a real run says what is
+    assert not measured_now.peers["sdv"]["available"]
+
+
 def test_missing_values_survive_the_peer_round_trip() -> None:
     frame = pd.DataFrame({"x": [1.0, None, 3.0], "s": ["a", None, "b"], "k": [1, 2, 3]})
     filled, kinds = fill_missing(frame)

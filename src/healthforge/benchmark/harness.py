@@ -343,16 +343,7 @@ def run_benchmark(
         summaries=summarise(records),
         settings=settings,
         machine=machine,
-        peers={
-            name: {
-                "available": s.available,
-                "reason": s.reason,
-                "versions": s.versions,
-                "install_seconds": s.install_seconds,
-                "note": PEERS[name].licence_note if name in PEERS else "",
-            }
-            for name, s in statuses.items()
-        },
+        peers=_peer_summaries(statuses, results_path if cached_only else None),
         datasets={
             **store.previous_datasets(results_path, merged),
             **{
@@ -378,6 +369,27 @@ def _peer_statuses(
             status = install_peer(name, peers_dir)
         statuses[name] = status
     return statuses
+
+
+def _peer_summaries(
+    statuses: dict[str, PeerStatus], cache: Path | None
+) -> dict[str, dict[str, Any]]:
+    """Each peer's install state. A table assembled from ``cache`` on a machine without
+    a peer keeps the state the cache recorded when the peer's runs were measured."""
+    before = store.previous_peers(cache)
+    summaries = {}
+    for name, s in statuses.items():
+        summary = {
+            "available": s.available,
+            "reason": s.reason,
+            "versions": s.versions,
+            "install_seconds": s.install_seconds,
+            "note": PEERS[name].licence_note if name in PEERS else "",
+        }
+        if not s.available and (before.get(name) or {}).get("available"):
+            summary = {**before[name], "assembled_without": True}
+        summaries[name] = summary
+    return summaries
 
 
 def _finish(

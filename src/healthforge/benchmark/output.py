@@ -136,6 +136,8 @@ def markdown(result: BenchmarkResult, command: str | None = None, note: str | No
             if peer["available"]
             else f"unavailable: {peer['reason']}"
         )
+        if peer.get("assembled_without"):
+            state += " when its runs were measured; not installed where this table was assembled"
         lines.append(f"- peer {name}: {state}. {peer['note']}")
     if note:
         lines += ["", note]

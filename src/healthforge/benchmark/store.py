@@ -135,6 +135,13 @@ def previous_datasets(path: Path | None, merged: list[RunRecord]) -> dict[str, A
     return {name: datasets[name] for name in {r.dataset for r in merged} if name in datasets}
 
 
+def previous_peers(path: Path | None) -> dict[str, Any]:
+    """The peers' install states recorded in the results file ``path``."""
+    if path is None or not path.exists():
+        return {}
+    return json.loads(path.read_text()).get("peers") or {}
+
+
 def checkpoint(path: Path | None, records: list[RunRecord], previous: dict) -> None:
     """Write every run so far (and earlier ones not yet reached) into ``path``, so an
     interrupted benchmark resumes from its last finished job."""
