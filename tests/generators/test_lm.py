@@ -202,6 +202,7 @@ def test_dp_run_reports_its_budget() -> None:
     assert budget["public_schema"] is True
     assert len(gen.train_hashes_) == 0  # a DP model keeps no hashes of training rows
     assert not getattr(gen, "orders_", [])  # nor order relations read from the rows
+    assert not hasattr(gen, "token_ratios_")  # nor token shares (calibration)
     rows = gen.sample(200, seed=1, conditions=["sex=Female", "age>=65"])
     assert ((rows["sex"] == "Female") & (rows["age"] >= 65)).all()
     # without a public schema part of the budget releases the domain (200 rows need a
@@ -378,3 +379,37 @@ def test_the_target_counts_target_weight_times_in_the_loss(
     assert seen[-1] == ([[c.name for c in fitted.schema_.modelled].index("death")], 4.0)
     with pytest.raises(HealthForgeError, match="target_weight"):
         get_generator("lm", target_weight=0)
+
+
+def test_token_ratios_move_shares_to_the_training_rows() -> None:
+    from healthforge.generators.lm.calibration import MAX_RATIO, token_ratios, token_shares
+
+    valid = np.array([[True, True, True], [True, True, False]])
+    train = np.array([[0, 0], [0, 1], [1, 1], [2, 1]])  # column 0: 1/2, 1/4, 1/4
+    drawn = np.array([[1, 0], [1, 0], [1, 0], [2, 0]])  # column 0 never drew token 0
+    np.testing.assert_allclose(token_shares(train, valid)[0], [0.5, 0.25, 0.25])
+    ratios = token_ratios(train, drawn, valid)
+    # one training row's worth (1/4) added to both shares: (1/2 + 1/4) / (0 + 1/4) = 3, ...
+    np.testing.assert_allclose(ratios[0], [3.0, 0.5, 1.0])
+    assert ratios[1, 0] == pytest.approx(0.4) and ratios[1, 1] == MAX_RATIO  # 4: clipped
+    assert ratios[1, 2] == 1.0  # padding
+
+
+def test_calibration_brings_each_columns_shares_closer_to_the_training_rows() -> None:
+    from healthforge.generators.lm.calibration import token_shares
+
+    calibrated = fitted_nhefs()
+    plain = get_generator("lm", seed=0, calibrate=False, **NHEFS)
+    plain.fit(nhefs_small(), target="death")
+    assert calibrated.token_ratios_.shape == calibrated.tokenizer_.slot_valid.shape
+    assert not hasattr(plain, "token_ratios_")
+    tok = calibrated.tokenizer_
+    valid = tok.slot_valid
+    X = calibrated.encoder_.encode(nhefs_small()[calibrated.schema_.modelled_names])
+    wanted = token_shares(tok.encode(X, np.random.default_rng(0)), valid)
+
+    def distance(model) -> float:  # mean total variation over the columns
+        codes, _ = model._draw_codes(4000, np.random.default_rng(5), {})
+        return float(np.abs(token_shares(codes, valid) - wanted).sum(axis=1).mean() / 2)
+
+    assert distance(calibrated) < 0.8 * distance(plain)

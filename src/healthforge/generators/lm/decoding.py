@@ -67,6 +67,7 @@ def sample_codes(
     bounds: OrderBook | None = None,
     ties: TieBook | None = None,
     last: list[int] | None = None,
+    ratios: np.ndarray | None = None,
 ) -> np.ndarray:
     """Local codes ``(n, d)`` drawn from ``net`` under ``constraints``, ``rules``,
     ``bounds`` (order relations between numeric columns, :mod:`.orders`) and ``ties``
@@ -74,10 +75,13 @@ def sample_codes(
 
     Rows are written in many random column orders (the network was trained on all
     orders, so any is valid; :func:`column_orders`), with ``last`` (the prediction
-    target) written last unless a constraint puts it first.
+    target) written last unless a constraint puts it first. ``ratios`` ``(d, W)``
+    multiply each token's weight (:mod:`.calibration`).
     """
     constraints = constraints or {}
     weights = tokenizer.slot_weights(constraints)  # (d, W), 0 on padding
+    if ratios is not None:
+        weights = weights * ratios
     # a constraint no token can meet (e.g. a point outside every bin): write the column
     # freely and let the base class's exact row mask reject the rows, as it would anyway
     empty = weights.sum(axis=1) <= 0

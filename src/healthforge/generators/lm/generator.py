@@ -14,6 +14,7 @@ release (:mod:`.private`), and the network trains with DP-SGD; the budget is rec
 
 from __future__ import annotations
 
+import time
 from typing import Any, Self
 
 import numpy as np
@@ -26,6 +27,7 @@ from healthforge.generators.base import Generator
 from healthforge.generators.column_rules import ColumnRules
 from healthforge.generators.conditions import EncodedConstraint
 from healthforge.generators.dp_base import BOUNDS_MODES
+from healthforge.generators.lm.calibration import CALIBRATION_ROWS, token_ratios
 from healthforge.generators.lm.decoding import sample_codes
 from healthforge.generators.lm.orders import OrderBook, learn_orders
 from healthforge.generators.lm.rules import RuleBook, learn_rules
@@ -64,6 +66,10 @@ class LmGenerator(Generator):
             writing rows (:mod:`.rules`), and the order relations (:mod:`.orders`),
             ties (:mod:`.ties`: quitters' 1982 intensity is 0) and sums found in the
             training rows; never under DP.
+        calibrate: after training, reweight each column's tokens at decoding so that the
+            model's token shares match the training rows' (:mod:`.calibration`: heaps
+            such as 20 cigarettes a day come back); costs 20,000 sampled rows at the end
+            of fitting; never under DP.
         early_stopping: hold out 10% of rows and stop on their loss (not under DP).
         patience: epochs without improvement before stopping.
         epsilon: DP budget; ``None`` (default) trains without differential privacy.
@@ -102,6 +108,7 @@ class LmGenerator(Generator):
         temperature: float = 1.0,
         top_p: float = 1.0,
         hard_rules: bool = True,
+        calibrate: bool = True,
         early_stopping: bool = True,
         patience: int = 30,
         epsilon: float | None = None,
@@ -129,6 +136,7 @@ class LmGenerator(Generator):
         self.temperature = temperature
         self.top_p = top_p
         self.hard_rules = hard_rules
+        self.calibrate = calibrate
         self.early_stopping = early_stopping
         self.patience = patience
         self.epsilon = epsilon
@@ -182,7 +190,7 @@ class LmGenerator(Generator):
     ) -> Self:
         """Learn ``data`` ``(n_rows, n_columns)``; with ``epsilon`` set, under DP-SGD."""
         self._check_params()
-        for stale in ("_net_cache", "dp_budget_"):
+        for stale in ("_net_cache", "dp_budget_", "token_ratios_"):
             self.__dict__.pop(stale, None)
         if self.epsilon is None:
             return super().fit(data, schema, target=target, drop=drop, progress=progress)
@@ -208,6 +216,11 @@ class LmGenerator(Generator):
         self.orders_ = learn_orders(X, self.discrete_, computed) if self.hard_rules else []
         self.ties_ = learn_ties(codes, tokenizer, computed) if self.hard_rules else []
         self._train(tokenizer, codes, progress, None)
+        if self.calibrate:  # after training: the ratios correct this network's shares
+            started = time.perf_counter()
+            drawn, _ = self._draw_codes(CALIBRATION_ROWS, np.random.default_rng([self.seed, 1]), {})
+            self.token_ratios_ = token_ratios(codes, drawn, tokenizer.slot_valid)
+            self.timing_["calibration_s"] = time.perf_counter() - started
 
     def _train(
         self,
@@ -277,6 +290,19 @@ class LmGenerator(Generator):
         self, n: int, rng: np.random.Generator, constraints: dict[int, EncodedConstraint]
     ) -> np.ndarray:
         """Rows ``(n, d)`` written with the constrained columns first, masked to what is allowed."""
+        codes, orders = self._draw_codes(n, rng, constraints)
+        if orders is not None:
+            X = orders.decode(codes, rng, constraints)
+        else:
+            X = self.tokenizer_.decode(codes, rng, constraints)
+        relations = getattr(self, "relations_", None)
+        return relations.apply(X, skip=set(constraints)) if relations else X
+
+    def _draw_codes(
+        self, n: int, rng: np.random.Generator, constraints: dict[int, EncodedConstraint]
+    ) -> tuple[np.ndarray, OrderBook | None]:
+        """Local token codes ``(n, d)`` of ``n`` rows before decoding, and the order
+        relations that decoding keeps."""
         rules = getattr(self, "rules_", [])
         book = RuleBook(rules, self.tokenizer_.n_columns) if rules else None
         found = getattr(self, "orders_", [])  # none under DP
@@ -285,14 +311,9 @@ class LmGenerator(Generator):
         ties = TieBook(tied, self.tokenizer_.n_columns) if tied else None
         codes = sample_codes(
             self._net(), self.tokenizer_, n, rng, constraints, self.temperature, self.top_p,
-            book, orders, ties, self._target_columns(),
+            book, orders, ties, self._target_columns(), getattr(self, "token_ratios_", None),
         )  # fmt: skip
-        if orders is not None:
-            X = orders.decode(codes, rng, constraints)
-        else:
-            X = self.tokenizer_.decode(codes, rng, constraints)
-        relations = getattr(self, "relations_", None)
-        return relations.apply(X, skip=set(constraints)) if relations else X
+        return codes, orders
 
     def _target_columns(self) -> list[int]:
         """The schema's prediction target as a modelled column index, if it has one."""
@@ -313,7 +334,7 @@ class LmGenerator(Generator):
 
 
 # what training did before each parameter was added (models saved then load as they were)
-_BEFORE_PARAMETER = {"target_weight": 1.0, "smoothing": 0.0, "hard_rules": True}
+_BEFORE_PARAMETER = {"target_weight": 1.0, "smoothing": 0.0, "hard_rules": True, "calibrate": False}
 
 
 def _positive_int(gen: LmGenerator, name: str) -> None:
