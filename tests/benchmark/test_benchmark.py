@@ -184,6 +184,28 @@ def test_table_from_the_cache_keeps_the_peer_state_it_recorded(
     assert not measured_now.peers["sdv"]["available"]
 
 
+def test_a_run_of_ours_alone_keeps_the_peers_recorded_state(
+    small_run: tuple[BenchmarkResult, Path], tmp_path: Path
+) -> None:
+    """Re-measuring one generator of ours must not drop the record of the peers whose
+    cached runs the table keeps, or a later assembly would call them unavailable."""
+    saved = _copy_of(small_run, tmp_path)
+    document = json.loads(saved.read_text())
+    peer_run = {
+        **document["runs"][0],
+        "method": "tvae",
+        "source": "sdv",
+        "key": json.dumps(["sdv:tvae", 0, "v"]),
+    }
+    recorded = {"available": True, "reason": "", "versions": "2.0.0", "install_seconds": 1.0}
+    document["runs"].append(peer_run)
+    document["peers"] = {"sdv": {**recorded, "note": "BSL"}}
+    saved.write_text(json.dumps(document))
+    result = _rerun(saved, ["independent"])  # no --peers: sdv's cached run is merged
+    assert any(r.source == "sdv" for r in result.records)
+    assert result.peers["sdv"]["versions"] == "2.0.0"
+
+
 def test_missing_values_survive_the_peer_round_trip() -> None:
     frame = pd.DataFrame({"x": [1.0, None, 3.0], "s": ["a", None, "b"], "k": [1, 2, 3]})
     filled, kinds = fill_missing(frame)

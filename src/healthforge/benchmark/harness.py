@@ -243,6 +243,7 @@ def run_benchmark(
     previous = (
         {} if force or results_path is None else store.previous_runs(results_path, wanted_reference)
     )
+    recorded_peers = {} if force else store.previous_peers(results_path)
     records: list[RunRecord] = []
     work = Path(tempfile.mkdtemp(prefix="healthforge-benchmark-"))
     splits: dict[tuple[str, int], tuple[pd.DataFrame, pd.DataFrame, Any]] = {}
@@ -343,7 +344,9 @@ def run_benchmark(
         summaries=summarise(records),
         settings=settings,
         machine=machine,
-        peers=_peer_summaries(statuses, results_path if cached_only else None),
+        peers=_peer_summaries(
+            statuses, recorded_peers, cached_only, {r.source for r in merged} - {"healthforge"}
+        ),
         datasets={
             **store.previous_datasets(results_path, merged),
             **{
@@ -372,11 +375,14 @@ def _peer_statuses(
 
 
 def _peer_summaries(
-    statuses: dict[str, PeerStatus], cache: Path | None
+    statuses: dict[str, PeerStatus],
+    recorded: dict[str, dict[str, Any]],
+    cached_only: bool,
+    kept: set[str],
 ) -> dict[str, dict[str, Any]]:
-    """Each peer's install state. A table assembled from ``cache`` on a machine without
-    a peer keeps the state the cache recorded when the peer's runs were measured."""
-    before = store.previous_peers(cache)
+    """Each peer's install state. The results file's ``recorded`` state stays for a peer
+    whose cached runs are ``kept`` without being asked for (a run of ours alone), and
+    for one assembled ``cached_only`` on a machine without it."""
     summaries = {}
     for name, s in statuses.items():
         summary = {
@@ -386,9 +392,12 @@ def _peer_summaries(
             "install_seconds": s.install_seconds,
             "note": PEERS[name].licence_note if name in PEERS else "",
         }
-        if not s.available and (before.get(name) or {}).get("available"):
-            summary = {**before[name], "assembled_without": True}
+        if cached_only and not s.available and (recorded.get(name) or {}).get("available"):
+            summary = {**recorded[name], "assembled_without": True}
         summaries[name] = summary
+    for name in sorted(kept - set(summaries)):
+        if name in recorded:
+            summaries[name] = recorded[name]
     return summaries
 
 
