@@ -87,6 +87,7 @@ def test_parse_members() -> None:
         ({"members": "cart,ensemble"}, "member 'ensemble' is this one"),
         ({"members": "cart", "params": {"ddpm": {}}}, "ddpm, which is not a member"),
         ({"members": "cart", "params": {"cart": {"max_predictors": "x"}}}, "must be a number"),
+        ({"members": "cart", "params": {"cart": {"seed": 3}}}, "member 'cart' a seed"),
     ],
 )
 def test_bad_members_are_refused_before_fitting(params: dict, message: str) -> None:

@@ -87,6 +87,13 @@ class EnsembleGenerator(Generator):
                 f"ensemble params name {', '.join(sorted(unknown))}, which is not a member",
                 "give params only for the generators listed in members",
             )
+        seeded = [name for name, given in (self.params or {}).items() if "seed" in given]
+        if seeded:
+            raise HealthForgeError(
+                f"ensemble params give member '{seeded[0]}' a seed; members are seeded from "
+                "the ensemble's own",
+                "set the ensemble's seed instead (members get seed, seed + 1, ...)",
+            )
         for name, _ in parsed:
             cls = generator_class(name)
             if cls.differential_privacy or name == self.name:
