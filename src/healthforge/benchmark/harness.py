@@ -244,6 +244,7 @@ def run_benchmark(
         {} if force or results_path is None else store.previous_runs(results_path, wanted_reference)
     )
     recorded_peers = {} if force else store.previous_peers(results_path)
+    cached_sources = {r.source for r in previous.values()} - {"healthforge"}
     records: list[RunRecord] = []
     work = Path(tempfile.mkdtemp(prefix="healthforge-benchmark-"))
     splits: dict[tuple[str, int], tuple[pd.DataFrame, pd.DataFrame, Any]] = {}
@@ -344,9 +345,7 @@ def run_benchmark(
         summaries=summarise(records),
         settings=settings,
         machine=machine,
-        peers=_peer_summaries(
-            statuses, recorded_peers, cached_only, {r.source for r in merged} - {"healthforge"}
-        ),
+        peers=_peer_summaries(statuses, recorded_peers, cached_only, cached_sources),
         datasets={
             **store.previous_datasets(results_path, merged),
             **{
@@ -381,8 +380,8 @@ def _peer_summaries(
     kept: set[str],
 ) -> dict[str, dict[str, Any]]:
     """Each peer's install state. The results file's ``recorded`` state stays for a peer
-    whose cached runs are ``kept`` without being asked for (a run of ours alone), and
-    for one assembled ``cached_only`` on a machine without it."""
+    with runs in that file (``kept``) that this call does not ask for (a run of ours
+    alone), and for one assembled ``cached_only`` on a machine without it."""
     summaries = {}
     for name, s in statuses.items():
         summary = {
