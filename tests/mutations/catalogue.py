@@ -1,0 +1,54 @@
+"""The catalogue of mutations: name → what it breaks, how, and which tests must fail.
+
+Register one with :func:`mutation`::
+
+    @mutation(
+        "copula-noise-tenth",
+        "dp_copula's histogram and tau noise x0.1, epsilon recorded unchanged",
+        tests=["tests/privacy/test_marginal_mechanisms.py::test_copula_noise_matches_sigma"],
+    )
+    def _(patch: pytest.MonkeyPatch) -> None:
+        patch.setattr(dp_copula, "gaussian_sigma", lambda *a, **k: 0.1 * real(*a, **k))
+
+Patch the name where the code looks it up at call time (a module attribute), so the
+patch reaches code imported before or after it. Import ``src`` modules inside the
+function: the catalogue is imported by the plugin before any test runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+
+Apply = Callable[[pytest.MonkeyPatch], None]
+
+
+@dataclass(frozen=True)
+class Mutation:
+    """One deliberate breakage: ``apply`` patches it in; one of ``tests`` must then fail."""
+
+    name: str
+    breaks: str
+    tests: tuple[str, ...]
+    apply: Apply
+
+
+MUTATIONS: dict[str, Mutation] = {}
+
+
+def mutation(name: str, breaks: str, tests: list[str]) -> Callable[[Apply], Apply]:
+    """Register the decorated function as the mutation ``name``."""
+
+    def register(apply: Apply) -> Apply:
+        if name in MUTATIONS:
+            raise ValueError(f"mutation {name!r} is registered twice")
+        MUTATIONS[name] = Mutation(name, breaks, tuple(tests), apply)
+        return apply
+
+    return register
+
+
+# the entries live in one module per guarantee family, imported here to register them
+from tests.mutations import entries  # noqa: E402, F401
