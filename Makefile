@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint mutation bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# each deliberate breakage of a privacy guarantee (tests/mutations) must fail a test
+mutation: $(STAMP)
+	PYTHONPATH=. $(BIN)/python -m tests.mutations.run
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -28,9 +28,22 @@ def run_one(name: str) -> tuple[str, float]:
     env = {**os.environ, "HF_MUTATION": name, "PYTHONPATH": str(ROOT)}
     start = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-x", "-p", "tests.mutations.plugin",
-         "-p", "no:cacheprovider", *mutation.tests],
-        cwd=ROOT, env=env, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-x",
+            "-p",
+            "tests.mutations.plugin",
+            "-p",
+            "no:cacheprovider",
+            *mutation.tests,
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     seconds = time.perf_counter() - start
     if result.returncode == 1:
@@ -49,7 +62,8 @@ def main(names: list[str]) -> int:
     failed = 0
     for name in names or list(MUTATIONS):
         outcome, seconds = run_one(name)
-        print(f"{name:32s} {outcome.splitlines()[0]:10s} {seconds:6.1f} s  {MUTATIONS[name].breaks}")
+        first = outcome.splitlines()[0]
+        print(f"{name:32s} {first:10s} {seconds:6.1f} s  {MUTATIONS[name].breaks}")
         if outcome != "caught":
             failed += 1
             print(outcome)

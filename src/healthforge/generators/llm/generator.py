@@ -113,7 +113,11 @@ class LlmGenerator(Generator):
                 "e.g. warmup=0.1 warms up over the first tenth of the steps",
             )
         started = time.perf_counter()
-        self.model_path_ = str(loading.resolve_model(self.model))
+        # a path the user gave is checked first; then the packages, so that without the
+        # extra the error names the one install command, not only the default model
+        chosen = loading.resolve_model(self.model) if self.model is not None else None
+        loading.import_stack()
+        self.model_path_ = str(chosen or loading.default_model_path())
         # the default weights are not open source: say so every time they are used
         self.model_notice_ = loading.GEMMA_NOTICE if self.model is None else None
         if self.model_notice_:
