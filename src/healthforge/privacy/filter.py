@@ -6,8 +6,9 @@ Drops synthetic rows that
 * lie **too close** to a training record: nearer than the ``percentile``-th (5th by
   default) distance from real holdout records to their nearest training record - closer
   than real people who were *not* in the training data typically are;
-* carry a **quasi-identifier combination that is unique** in the training data (that
-  combination singles out one real person).
+* carry a **quasi-identifier combination that is unique** in the real data the filter is
+  given - training and holdout rows together (that combination singles out one real
+  person, whether or not the generator saw them).
 
 Distances reuse the evaluation suite's encoding and nearest-neighbour code, so the
 filter and ``privacy.dcr_*`` measure the same thing. The filter reads the private
@@ -71,8 +72,9 @@ class PrivacyFilter:
 
     Args:
         train: the rows the generator was fitted on, ``(n_train, n_columns)``.
-        holdout: real rows the generator never saw; without it only copies and unique
-            quasi-identifiers are removed.
+        holdout: real rows the generator never saw; they set the distance threshold and
+            count toward quasi-identifier uniqueness. Without them only copies and
+            combinations unique in ``train`` are removed.
         schema: the schema of the data (inferred from ``train`` when not given).
         percentile: percentile of holdout-to-train distances used as the threshold.
         quasi_identifiers: columns whose combination may single someone out (default:
@@ -100,11 +102,12 @@ class PrivacyFilter:
         self.train_dense = self.space.matrix(train_codes)
         self.train_hashes = np.unique(row_hashes(train_codes))
         self.threshold: float | None = None
+        real_codes = train_codes  # every real row: quasi-identifier uniqueness is over these
         if holdout is not None and len(holdout):
-            holdout_d = nearest_distances(
-                self.train_dense, self.space.matrix(encode_codes(holdout, self.columns)), k=1
-            )
+            holdout_codes = encode_codes(holdout, self.columns)
+            holdout_d = nearest_distances(self.train_dense, self.space.matrix(holdout_codes), k=1)
             self.threshold = float(np.percentile(holdout_d[:, 0], percentile))
+            real_codes = np.vstack([train_codes, holdout_codes])
         names = [c.name for c in self.columns]
         qi = schema.quasi_identifiers() if quasi_identifiers is None else list(quasi_identifiers)
         unknown = [q for q in qi if q not in names]
@@ -116,7 +119,9 @@ class PrivacyFilter:
         self._qi_index = [names.index(q) for q in qi]
         self.unique_qi = np.empty(0, dtype=np.uint64)
         if qi:
-            hashes = row_hashes(train_codes[:, self._qi_index])
+            # a combination held by one training row and one holdout row singles out no one;
+            # one held by a single holdout patient does, though the generator never saw them
+            hashes = row_hashes(real_codes[:, self._qi_index])
             values, counts = np.unique(hashes, return_counts=True)
             self.unique_qi = values[counts == 1]
 
