@@ -41,6 +41,11 @@ MODELS = ("xgboost", "logistic")
 OVERALL = "overall"
 SYNTHETIC_FLAG = "is_synthetic"
 MIN_GROUP_ROWS = 2  # a group needs rows to condition on
+# why a group has no AUROC in a repeat (stored per row of ``scores``)
+NO_HOLDOUT = "0 holdout rows"
+ONE_CLASS = "a single outcome class among its holdout rows"
+AUROC_RANGE = (0.0, 1.0)
+DIFFERENCE_RANGE = (-1.0, 1.0)  # a difference of two AUROCs
 
 
 @dataclass
@@ -213,7 +218,7 @@ def augment_experiment(
         scores=scores,
         table=table,
         differences=differences,
-        conclusion=_conclusion(differences, groups_added, balance),
+        conclusion=_conclusion(differences, groups_added, balance, _unscored(scores), repeats),
         settings=settings,
         notes=sorted(set(notes)),
     )
@@ -254,16 +259,19 @@ def _one_repeat(
         "augmented": pd.concat([train, extra[train.columns]], ignore_index=True),
         "synthetic": synthetic_only[train.columns],
     }
+    groups = sorted(frame[balance].dropna().astype(str).unique())
     out = []
     for model_name in models:
         for arm, rows in arms.items():
             scores = _fit_and_score(
-                model_name, rows, holdout, columns, train, balance, target, n_estimators, run_seed
-            )
+                model_name, rows, holdout, columns, train, balance, target, n_estimators,
+                run_seed, groups,
+            )  # fmt: skip
             if scores is None:
-                notes.append(f"{ARM_LABELS[arm]}: the training rows lacked a class of '{target}'")
-                continue
-            for group, value in scores.items():
+                lacking = f"the training rows lacked a class of '{target}'"
+                notes.append(f"{ARM_LABELS[arm]}: {lacking}")
+                scores = {g: (math.nan, -1, lacking) for g in [OVERALL, *groups]}
+            for group, (value, n_holdout, reason) in scores.items():
                 out.append(
                     {
                         "repeat": repeat,
@@ -271,6 +279,8 @@ def _one_repeat(
                         "arm": arm,
                         "group": group,
                         "auroc": value,
+                        "holdout_rows": n_holdout,
+                        "reason": reason,
                     }
                 )
     return out
@@ -301,9 +311,12 @@ def _fit_and_score(
     target: str,
     n_estimators: int,
     seed: int,
-) -> dict[str, float] | None:
-    """Holdout AUROC overall and per group of a model trained on ``rows``; ``None`` when
-    the rows lack a class of the target."""
+    groups: list[str],
+) -> dict[str, tuple[float, int, str | None]] | None:
+    """Holdout AUROC overall and for every one of ``groups`` of a model trained on ``rows``,
+    as ``(auroc, holdout rows, why not scored or None)``; ``None`` when the rows lack a
+    class of the target. A group is kept when it cannot be scored (no holdout rows, or
+    one outcome class only), so that the conclusion can say so instead of skipping it."""
     from healthforge.evaluation.features import FeatureSpace, encode_codes
     from healthforge.evaluation.models import macro_auroc, xgb_classifier
 
@@ -327,98 +340,192 @@ def _fit_and_score(
     clf.fit(X, y.astype(int))
     proba = clf.predict_proba(X_test)
     labels = holdout[balance].astype(str).to_numpy()
-    scores = {OVERALL: macro_auroc(y_test.astype(int), proba)}
-    for group in sorted(set(labels)):
-        member = labels == group
-        scores[group] = macro_auroc(y_test[member].astype(int), proba[member])
+    member_of = {OVERALL: np.ones(len(labels), dtype=bool)}
+    member_of.update({g: labels == g for g in groups})
+    scores: dict[str, tuple[float, int, str | None]] = {}
+    for group, member in member_of.items():
+        n_holdout = int(member.sum())
+        if n_holdout == 0:
+            scores[group] = (math.nan, 0, NO_HOLDOUT)
+            continue
+        value = macro_auroc(y_test[member].astype(int), proba[member])
+        scores[group] = (value, n_holdout, None if np.isfinite(value) else ONE_CLASS)
     return scores
 
 
-def _ci(values: np.ndarray) -> tuple[float, float, float, int]:
-    """Mean and 95% t-interval of ``values`` (NaN dropped)."""
+@dataclass(frozen=True)
+class Interval:
+    """Mean of per-repeat values with its 95% interval, and why it is degenerate if it is."""
+
+    mean: float
+    low: float
+    high: float
+    n: int
+    note: str  # "" for an ordinary interval
+
+
+def mean_interval(
+    values: np.ndarray, bounds: tuple[float, float], same: str | None = None
+) -> Interval:
+    """Mean and 95% t-interval of ``values`` (NaN dropped), cut to ``bounds``.
+
+    The metric cannot leave ``bounds`` (AUROC in [0, 1], a difference of AUROCs in
+    [-1, 1]), so the true mean lies inside them; intersecting a 95% interval with the
+    range therefore keeps its coverage exactly, keeps the mean inside it, and never
+    prints an impossible AUROC such as 1.14. (A percentile bootstrap over 5 repeats
+    covers far less than 95%; a logit interval is an interval for another mean.)
+    Zero-width and missing intervals carry a ``note`` saying why: ``same`` (or a
+    generic text) when every repeat gave the same value, "not estimable" when fewer
+    than 2 repeats could be scored.
+    """
     from scipy.stats import t
 
+    values = np.asarray(values, dtype=float)
     values = values[np.isfinite(values)]
     n = len(values)
     if n == 0:
-        return math.nan, math.nan, math.nan, 0
-    mean = float(values.mean())
+        return Interval(math.nan, math.nan, math.nan, 0, "not estimable: n = 0, never scored")
+    mean = float(np.clip(values.mean(), *bounds))
     if n < 2:
-        return mean, math.nan, math.nan, n
-    half = float(t.ppf(0.975, n - 1) * values.std(ddof=1) / math.sqrt(n))
-    return mean, mean - half, mean + half, n
+        return Interval(mean, math.nan, math.nan, n, "not estimable: n = 1, scored once")
+    spread = float(values.std(ddof=1))
+    if spread == 0.0:
+        note = same or f"the same value in all {n} repeats, so the interval has zero width"
+        return Interval(mean, mean, mean, n, note)
+    half = float(t.ppf(0.975, n - 1) * spread / math.sqrt(n))
+    return Interval(mean, max(mean - half, bounds[0]), min(mean + half, bounds[1]), n, "")
 
 
 def _summarise(scores: pd.DataFrame) -> pd.DataFrame:
     out = []
     for (model, arm, group), part in scores.groupby(["model", "arm", "group"], sort=False):
-        mean, low, high, n = _ci(part["auroc"].to_numpy(dtype=float))
+        ci = mean_interval(
+            part["auroc"].to_numpy(dtype=float),
+            AUROC_RANGE,
+            same=f"the same AUROC in all {part['auroc'].notna().sum()} repeats "
+            "(a group with few holdout cases has few possible AUROC values)",
+        )
         out.append(
             {
                 "model": model,
                 "arm": arm,
                 "group": group,
-                "mean": mean,
-                "low": low,
-                "high": high,
-                "n": n,
+                "mean": ci.mean,
+                "low": ci.low,
+                "high": ci.high,
+                "n": ci.n,
+                "interval_note": ci.note,
             }
         )
     return pd.DataFrame(out)
 
 
+SAME_DIFFERENCE = {
+    "augmented": "identical in every repeat: the augmented rows did not change this model's "
+    "AUROC for the group",
+    "synthetic": "identical in every repeat: the synthetic-only model scored the group "
+    "exactly as the real-only one",
+}
+
+
 def _differences(scores: pd.DataFrame) -> pd.DataFrame:
-    wide = scores.pivot_table(
-        index=["model", "group", "repeat"], columns="arm", values="auroc", aggfunc="first"
-    )
+    """Paired differences (b)-(a), (c)-(a) per (model, group); every group gets a row,
+    with n = 0 and verdict "unclear" when it was never scored."""
     out = []
-    for (model, group), part in wide.groupby(level=["model", "group"], sort=False):
+    for (model, group), part in scores.groupby(["model", "group"], sort=False):
+        by_arm = {
+            arm: rows.set_index("repeat")["auroc"].astype(float)
+            for arm, rows in part.groupby("arm", sort=False)
+        }
+        if "real" not in by_arm:
+            continue
         for arm in ("augmented", "synthetic"):
-            if arm not in part or "real" not in part:
+            if arm not in by_arm:
                 continue
-            diff = (part[arm] - part["real"]).to_numpy(dtype=float)
-            mean, low, high, n = _ci(diff)
-            verdict = "unclear"
-            if np.isfinite(low) and low > 0:
-                verdict = "better"
-            elif np.isfinite(high) and high < 0:
-                verdict = "worse"
-            elif np.isfinite(low):
-                verdict = "no measurable difference"
+            diff = (by_arm[arm] - by_arm["real"]).to_numpy(dtype=float)
+            ci = mean_interval(diff, DIFFERENCE_RANGE, same=SAME_DIFFERENCE[arm])
             out.append(
                 {
                     "model": model,
                     "group": group,
                     "comparison": f"{ARM_LABELS[arm][:3]} - (a)",
-                    "mean": mean,
-                    "low": low,
-                    "high": high,
-                    "n": n,
-                    "verdict": verdict,
+                    "mean": ci.mean,
+                    "low": ci.low,
+                    "high": ci.high,
+                    "n": ci.n,
+                    "verdict": _verdict(ci),
+                    "interval_note": ci.note,
                 }
             )
     return pd.DataFrame(out)
 
 
-def _conclusion(differences: pd.DataFrame, groups_added: list[str], balance: str) -> str:
+def _verdict(ci: Interval) -> str:
+    if not np.isfinite(ci.low):
+        return "unclear"
+    if ci.low > 0:
+        return "better"
+    if ci.high < 0:
+        return "worse"
+    return "no measurable difference"
+
+
+def _unscored(scores: pd.DataFrame) -> dict[tuple[str, str], dict[str, int]]:
+    """Per (model, group): in how many repeats, and why, (b)-(a) could not be computed."""
+    out: dict[tuple[str, str], dict[str, int]] = {}
+    pair = scores[scores["arm"].isin(["real", "augmented"])]
+    for (model, group, _), rows in pair.groupby(["model", "group", "repeat"], sort=False):
+        reasons = [
+            f"a single outcome class among its {int(k)} holdout rows" if r == ONE_CLASS else r
+            for r, k in zip(rows["reason"], rows["holdout_rows"], strict=True)
+            if isinstance(r, str)
+        ]
+        if reasons or len(rows) < 2:
+            why = reasons[0] if reasons else "an arm could not be trained"
+            counts = out.setdefault((model, group), {})
+            counts[why] = counts.get(why, 0) + 1
+    return out
+
+
+def _conclusion(
+    differences: pd.DataFrame,
+    groups_added: list[str],
+    balance: str,
+    unscored: dict[tuple[str, str], dict[str, int]] | None = None,
+    repeats: int | None = None,
+) -> str:
     if differences.empty:
         return "No comparison could be made: no model could be trained and scored."
+    unscored = unscored or {}
+    repeats = repeats or int(differences["n"].max())
     aug = differences[differences["comparison"].str.startswith("(b)")]
     focus = aug[aug["group"].isin([*groups_added, OVERALL])]
-    better = focus[focus["verdict"] == "better"]
-    worse = focus[focus["verdict"] == "worse"]
+
+    def where(group: Any) -> str:
+        return "overall" if group == OVERALL else f"{balance}={group}"
+
+    # a group with fewer than 2 paired repeats has no interval: its effect is unknown and it
+    # must not be folded into "for no group did the interval lie above zero"
+    scored = focus[focus["n"] >= 2]
+    better = scored[scored["verdict"] == "better"]
+    worse = scored[scored["verdict"] == "worse"]
 
     def name(row: pd.Series) -> str:
-        where = "overall" if row["group"] == OVERALL else f"{balance}={row['group']}"
         interval = f"95% CI {row['low']:+.3f} to {row['high']:+.3f}"
-        return f"{row['model']} {where} ({row['mean']:+.3f} AUROC, {interval})"
+        return f"{row['model']} {where(row['group'])} ({row['mean']:+.3f} AUROC, {interval})"
 
     parts = []
-    if better.empty:
+    scored_names = ", ".join(dict.fromkeys(where(g) for g in scored["group"]))
+    if scored.empty:
         parts.append(
-            "Augmentation did not help here: for no model and no augmented group did the "
-            "95% confidence interval of the AUROC change (real + synthetic minus real only) "
-            "lie above zero."
+            "Augmentation's effect is unknown here: no augmented group could be scored in "
+            "at least 2 repeats."
+        )
+    elif better.empty:
+        parts.append(
+            "Augmentation did not help here: for no model and none of the scored groups "
+            f"({scored_names}) did the 95% confidence interval of the AUROC change (real + "
+            "synthetic minus real only) lie above zero."
         )
     else:
         parts.append(
@@ -426,13 +533,43 @@ def _conclusion(differences: pd.DataFrame, groups_added: list[str], balance: str
         )
     if not worse.empty:
         parts.append("It hurt for " + "; ".join(name(r) for _, r in worse.iterrows()) + ".")
-    unclear = focus[focus["verdict"].isin(["unclear"])]
-    if not unclear.empty:
+    parts.extend(_unscored_sentences(focus, unscored, repeats, where))
+    same = focus[(focus["n"] >= 2) & (focus["low"] == focus["high"])]
+    for _, row in same.iterrows():
         parts.append(
-            "Some groups had too few holdout cases of each outcome for an AUROC in every "
-            "repeat: " + ", ".join(sorted(set(unclear["group"].astype(str)))) + "."
+            f"{row['model']} {where(row['group'])}: (b)-(a) = {row['mean']:+.3f} with a "
+            f"zero-width interval, {row['interval_note']}."
         )
     return " ".join(parts)
+
+
+def _unscored_sentences(
+    focus: pd.DataFrame,
+    unscored: dict[tuple[str, str], dict[str, int]],
+    repeats: int,
+    where: Any,
+) -> list[str]:
+    """One sentence per group that some model could not score in some repeat."""
+    by_group: dict[str, dict[str, list[str]]] = {}
+    for _, row in focus.iterrows():
+        n, counts = int(row["n"]), unscored.get((row["model"], row["group"]), {})
+        if n >= repeats and not counts:
+            continue
+        why = "; ".join(f"{k} in {v}" if len(counts) > 1 else k for k, v in counts.items())
+        if n == 0:
+            text = f"not scored in any of {repeats} repeats"
+        else:
+            text = f"scored in only {n} of {repeats} repeats"
+        text += f" — {why or 'no paired score'}"
+        text += "; its effect is unknown" if n < 2 else "; its interval rests on those repeats"
+        by_group.setdefault(row["group"], {}).setdefault(text, []).append(str(row["model"]))
+    out = []
+    models_total = focus["model"].nunique()
+    for group, texts in by_group.items():
+        for text, models in texts.items():
+            who = "" if len(models) == models_total else f" ({', '.join(models)})"
+            out.append(f"{where(group)}{who}: {text}.")
+    return out
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -470,20 +607,39 @@ def markdown_table(result: AugmentResult, digits: int = 3) -> str:
                 & (diffs["group"] == group)
                 & diffs["comparison"].str.startswith("(b)")
             ]
-            diff = _cell(d, digits, signed=True) + (f" {d.iloc[0]['verdict']}" if len(d) else "")
+            verdict = len(d) and np.isfinite(d.iloc[0]["mean"])
+            diff = _cell(d, digits, signed=True) + (f" {d.iloc[0]['verdict']}" if verdict else "")
             label = group if group == OVERALL else f"{result.settings['balance']}={group}"
             lines.append(f"| {model} | {label} | " + " | ".join(cells) + f" | {diff} |")
     return "\n".join(lines)
 
 
 def _cell(row: pd.DataFrame, digits: int, signed: bool = False) -> str:
-    if row.empty or not np.isfinite(row.iloc[0]["mean"]):
+    if row.empty:
         return "n/a"
     r = row.iloc[0]
+    if not np.isfinite(r["mean"]):
+        return "not scored"
     fmt = f"{{:+.{digits}f}}" if signed else f"{{:.{digits}f}}"
     if not np.isfinite(r["low"]):
-        return fmt.format(r["mean"])
+        return f"{fmt.format(r['mean'])} (n = 1, no interval)"
+    if r["low"] == r["high"]:  # explained in the notes under the table
+        return f"{fmt.format(r['mean'])} (same in all {int(r['n'])})"
     return f"{fmt.format(r['mean'])} [{fmt.format(r['low'])}, {fmt.format(r['high'])}]"
+
+
+def interval_notes(result: AugmentResult) -> list[str]:
+    """One line per table cell whose interval is missing or of zero width, saying why."""
+    balance = result.settings["balance"]
+    out = []
+    for frame, what in ((result.table, "arm"), (result.differences, "comparison")):
+        if "interval_note" not in frame:
+            continue
+        for _, r in frame[frame["interval_note"] != ""].iterrows():
+            where = r["group"] if r["group"] == OVERALL else f"{balance}={r['group']}"
+            label = ARM_LABELS.get(r[what], r[what])
+            out.append(f"{r['model']} {where} {label}: {r['interval_note']}.")
+    return out
 
 
 def augmentation_figure(result: AugmentResult) -> Any:
@@ -533,7 +689,9 @@ def render_augment_report(result: AugmentResult, title: str | None = None) -> st
     title = title or f"Augmentation experiment: {s['balance']} ({s['generator']})"
     fig = augmentation_figure(result)
     div = fig.to_html(full_html=False, include_plotlyjs=False, div_id="hf-augmentation")
-    table_html = _html_table(result)
+    table_html = _html_table(result) + "".join(
+        f"<p class='note'>{html.escape(n)}</p>" for n in interval_notes(result)
+    )
     added = ", ".join(f"{s['balance']}={g}: +{k:,}" for g, k in result.added.items())
     notes = "".join(f"<p class='note'>{html.escape(n)}</p>" for n in result.notes)
     body = (
@@ -546,7 +704,9 @@ def render_augment_report(result: AugmentResult, title: str | None = None) -> st
         "<section><h2>Holdout AUROC per group</h2><p class='help'>Models trained on (a) the "
         "real training rows, (b) the same plus synthetic rows for the smaller groups, (c) "
         "synthetic rows only, scored on real holdout rows. Bars: mean over repeats; whiskers: "
-        "95% confidence interval. Augmentation helps a group only if (b)-(a) is above zero "
+        "95% confidence interval (t-interval over repeats, cut to the possible range). A "
+        "group without an AUROC in a repeat (no holdout rows, or one outcome class only) is "
+        "'not scored' there. Augmentation helps a group only if (b)-(a) is above zero "
         f"with its whole interval.</p><div class='plot'>{div}</div>{table_html}</section>"
         f"<section><h2>The augmented dataset</h2><p>All real rows plus synthetic rows "
         f"({html.escape(added)}), flagged by the column <code>{SYNTHETIC_FLAG}</code>; the "
