@@ -114,6 +114,21 @@ def scenario_run(
     print_evaluation(result.evaluation.summary, report, json_out)
 
 
+AUGMENT_FOLDER = "augment-output"
+
+
+def augment_outputs(out: Path | None, report: Path | None) -> tuple[Path, Path, Path | None]:
+    """Where ``augment`` writes: the given paths; a missing one next to the other; with
+    neither, ``augment-output/`` in the working folder (returned third, to be created)."""
+    if out is None and report is None:
+        folder = Path(AUGMENT_FOLDER)
+        return folder / "augmented.csv", folder / "report.html", folder
+    if report is None:
+        assert out is not None  # both None returned above
+        return out, out.with_name(f"{out.stem}-report.html"), None
+    return out or report.with_name(f"{report.stem}-augmented.csv"), report, None
+
+
 @app.command("augment")
 @handle_errors
 def augment(
@@ -133,8 +148,12 @@ def augment(
     fair_by: str | None = typer.Option(
         None, "--fair-by", help="Fit one generator per group of this column."
     ),
-    out: Path = typer.Option(..., "--out", "-o", help="Augmented dataset to write."),
-    report: Path = typer.Option(..., "--report", help="HTML experiment report."),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help=f"Augmented dataset (default: {AUGMENT_FOLDER}/augmented.csv)."
+    ),
+    report: Path | None = typer.Option(
+        None, "--report", help=f"HTML experiment report (default: {AUGMENT_FOLDER}/report.html)."
+    ),
     json_out: Path | None = typer.Option(None, "--json", help="JSON experiment summary."),
     seed: int = typer.Option(0, "--seed", help="Random seed of the first split."),
     force: bool = typer.Option(False, "--force", help="Overwrite existing outputs."),
@@ -148,10 +167,16 @@ def augment(
 
     if strategy == "to-size" and size is None:
         raise HealthForgeError("--strategy to-size needs --size N")
-    check_output_path(out, force)
-    check_report_outputs(report, json_out, force)
-    if json_out is None:
-        check_new_file(report, force)
+    out, report, folder = augment_outputs(out, report)
+    if folder is not None and folder.exists() and not folder.is_dir():
+        raise HealthForgeError(f"'{folder}' exists and is not a folder", "pass --out and --report")
+    if folder is None or folder.exists():
+        check_output_path(out, force)
+        check_report_outputs(report, json_out, force)
+        if json_out is None:
+            check_new_file(report, force)
+    else:  # the default folder is created only once the experiment has run
+        check_report_outputs(None, json_out, force)
     real = load_table(data)
     dropped = parse_drop(drop)
     if data.startswith(BUNDLED_PREFIX):
@@ -182,6 +207,8 @@ def augment(
             fair_by=fair_by,
             progress=progress,
         )
+    if folder is not None:
+        folder.mkdir(exist_ok=True)
     write_table(result.augmented, out)
     write_augment_report(result, report)
     if json_out is not None:
