@@ -205,6 +205,42 @@ class PrivateTraining:
         )
 
 
+def attach_opacus(
+    module: Any,
+    optimizer: Any,
+    loader: Any,
+    *,
+    accountant: str,
+    noise_multiplier: float,
+    max_grad_norm: float,
+    poisson_sampling: bool,
+    generator: Any,
+) -> tuple[Any, Any, Any, Any]:
+    """The one call into opacus: ``(engine, module, optimizer, loader)`` made private.
+
+    Every DP-SGD training (``dpctgan``, ``dptvae``, ``lm`` with epsilon) reaches opacus
+    only here, so the noise multiplier, clipping norm and sampling that the optimizer
+    really uses are set in one place (tests/mutations patches this function to check that
+    the tests notice a weakened mechanism).
+    """
+    from opacus import PrivacyEngine
+
+    with warnings.catch_warnings():
+        # opacus warns that secure_mode is off: we seed from the OS unless a test pins it
+        warnings.simplefilter("ignore")
+        engine = PrivacyEngine(accountant=accountant)
+        made = engine.make_private(
+            module=module,
+            optimizer=optimizer,
+            data_loader=loader,
+            noise_multiplier=noise_multiplier,
+            max_grad_norm=max_grad_norm,
+            poisson_sampling=poisson_sampling,
+            noise_generator=generator,
+        )
+    return engine, made[0], made[1], made[-1]
+
+
 def make_private(
     module: Any,
     optimizer: Any,
@@ -239,7 +275,6 @@ def make_private(
         a :class:`PrivateTraining`; iterate ``loader``, step ``optimizer`` as usual.
     """
     torch = import_torch()
-    from opacus import PrivacyEngine
 
     check_dp_sgd_params(epochs, batch_size, max_grad_norm, accountant)
     n = len(rows)
@@ -257,20 +292,16 @@ def make_private(
     sampling_rate = 1.0 / len(loader)
     planned_steps = epochs * len(loader)
     sigma = calibrate_noise(epsilon, delta, sampling_rate, planned_steps, accountant, prior_rho)
-    with warnings.catch_warnings():
-        # opacus warns that secure_mode is off: we seed from the OS unless a test pins it
-        warnings.simplefilter("ignore")
-        engine = PrivacyEngine(accountant=accountant)
-        made = engine.make_private(
-            module=module,
-            optimizer=optimizer,
-            data_loader=loader,
-            noise_multiplier=sigma,
-            max_grad_norm=float(max_grad_norm),
-            poisson_sampling=True,
-            noise_generator=generator,
-        )
-    private_module, private_optimizer, private_loader = made[0], made[1], made[-1]
+    engine, private_module, private_optimizer, private_loader = attach_opacus(
+        module,
+        optimizer,
+        loader,
+        accountant=accountant,
+        noise_multiplier=sigma,
+        max_grad_norm=float(max_grad_norm),
+        poisson_sampling=True,
+        generator=generator,
+    )
     return PrivateTraining(
         module=private_module,
         optimizer=private_optimizer,
