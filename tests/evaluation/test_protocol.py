@@ -68,7 +68,9 @@ def test_summary_has_the_contract_keys_and_is_json(fresh_result, tmp_path):
     assert s["privacy"]["dp_budget"] is None
     assert set(s["fairness"]) == {"by", "groups", "worst_gap"}
     for entry in s["scores"]:
-        assert set(entry) == {"metric", "value", "status", "threshold", "higher_is_better"}
+        assert set(entry) - {"lower_threshold"} == {
+            "metric", "value", "status", "threshold", "higher_is_better", "verdict",
+        }  # fmt: skip
         assert entry["status"] in {"pass", "warn", "fail"}
     for path in null_paths({k: s[k] for k in ("fidelity", "utility", "privacy", "fairness")}):
         assert explained(s, path), path

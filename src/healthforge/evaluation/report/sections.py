@@ -86,8 +86,12 @@ def _scores_table(scores: Sequence[Mapping[str, Any]]) -> str:
             "<tr>"
             f"<td><b>{_e(metric_label(metric))}</b><br><span class='key'>{_e(metric)}</span></td>"
             f"<td class='num'>{_e(_fmt(row.get('value')))}</td>"
-            f"<td><span class='badge {badge_class}'>{_e(status or 'n/a')}</span></td>"
-            f"<td>{_e(pretty_threshold(row.get('threshold')))}<br>"
+            f"<td><span class='badge {badge_class}'>{_e(status or 'n/a')}</span>"
+            + (f"<br><b>{_e(row['verdict'])}</b>" if row.get("verdict") else "")
+            + "</td>"
+            f"<td>{_e(pretty_threshold(row.get('threshold')))}"
+            + (f"; {_e(row['lower_threshold'])}" if row.get("lower_threshold") else "")
+            + "<br>"
             f"<span class='help'>{_e(direction)}</span></td>"
             f"<td class='help'>{_e(metric_help(metric))}</td>"
             "</tr>"

@@ -45,7 +45,8 @@ METRIC_HELP: dict[str, str] = {
     ),
     "fidelity.detection_auc": (
         "AUC of a model trained to tell real rows from synthetic ones. 0.5 means it is "
-        "guessing (good); 1.0 means every synthetic row is spotted."
+        "guessing (good); 1.0 means every synthetic row is spotted. Well below 0.5 means "
+        "synthetic rows repeat training rows (possible copying): that fails too."
     ),
     "fidelity.alpha_precision": (
         "Share of synthetic rows that look like typical real rows (fall inside the real "
