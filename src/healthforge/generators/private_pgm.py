@@ -25,6 +25,7 @@ import numpy as np
 
 from healthforge.generators.dp_base import DPGenerator
 from healthforge.generators.pgm_numpy import Measurement, TreeSampler, estimate
+from healthforge.privacy.mechanisms import exponential_mechanism, gaussian_measure, gaussian_sigma
 from healthforge.progress import ProgressCallback, report
 
 MAX_ITERS = 1000  # mirror-descent iterations at most; the tolerance usually stops earlier
@@ -45,7 +46,7 @@ class _PgmGenerator(DPGenerator):
         rng: np.random.Generator,
     ) -> Measurement:
         x = _marginal(codes, sizes, clique)
-        return Measurement(clique, x + rng.normal(0, sigma, x.shape), sigma)
+        return Measurement(clique, gaussian_measure(x, sigma, rng), sigma)
 
     def _estimate(
         self, sizes: np.ndarray, measurements: list[Measurement], warm: Any = None
@@ -72,12 +73,6 @@ def _marginal(codes: np.ndarray, sizes: np.ndarray, clique: tuple[int, ...]) -> 
     return np.bincount(flat, minlength=int(np.prod(shape))).astype(float)
 
 
-def _exponential(scores: np.ndarray, epsilon: float, sensitivity: float, rng: Any) -> int:
-    logits = epsilon * (scores - scores.max()) / (2 * sensitivity)
-    p = np.exp(logits)
-    return int(rng.choice(len(p), p=p / p.sum()))
-
-
 class MSTGenerator(_PgmGenerator):
     """MST: 1-way marginals, a DP maximum spanning tree of pairs, then its 2-way marginals."""
 
@@ -95,7 +90,8 @@ class MSTGenerator(_PgmGenerator):
     ) -> dict[str, Any]:
         d = codes.shape[1]
         self.iterations_: list[int] = []
-        sigma1 = math.sqrt(d / (2 * rho / 3))
+        # add/remove one record moves one cell of each of the d tables by 1: L2 sqrt(d)
+        sigma1 = gaussian_sigma(rho / 3, math.sqrt(d))
         report(progress, "measuring 1-way marginals", 0, 3)
         one_way = [self._measure(codes, sizes, (j,), sigma1, rng) for j in range(d)]
         model = self._estimate(sizes, one_way)
@@ -103,18 +99,13 @@ class MSTGenerator(_PgmGenerator):
         report(progress, "selecting a spanning tree", 1, 3)
         tree: list[tuple[int, int]] = []
         if d > 1:
-            # score each pair by how badly independence explains it: sensitivity 1 (L1)
-            synth = TreeSampler(model).sample(SAMPLER_ROWS, rng)
-            scale = len(codes) / SAMPLER_ROWS
-            scores = np.array(
-                [
-                    np.abs(_marginal(codes, sizes, p) - scale * _marginal(synth, sizes, p)).sum()
-                    for p in pairs
-                ]
-            )
+            # score each pair by how badly the 1-way model explains it: sensitivity 1 (L1)
+            sampler = TreeSampler(model)
+            synth = sampler.sample(SAMPLER_ROWS, rng)
+            scores = _mst_scores(codes, sizes, pairs, synth, sampler.total)
             eps_select = math.sqrt(8 * (rho / 3) / (d - 1))
             tree = _dp_spanning_tree(pairs, scores, d, eps_select, rng)
-        sigma2 = math.sqrt(max(len(tree), 1) / (2 * rho / 3))
+        sigma2 = gaussian_sigma(rho / 3, math.sqrt(max(len(tree), 1)))
         report(progress, "measuring the tree's pairs", 2, 3)
         two_way = [self._measure(codes, sizes, p, sigma2, rng) for p in tree]
         model = self._estimate(sizes, one_way + two_way, warm=model)
@@ -131,6 +122,29 @@ class MSTGenerator(_PgmGenerator):
         }
 
 
+def _mst_scores(
+    codes: np.ndarray,
+    sizes: np.ndarray,
+    pairs: list[tuple[int, int]],
+    synth: np.ndarray,
+    model_total: float,
+) -> np.ndarray:
+    """Per pair, the L1 distance between its true marginal and the 1-way model's.
+
+    The model's table is scaled to the model's own total (released by the noisy 1-way
+    marginals), not to the true row count: only the true marginal then depends on the
+    data, so under add/remove a score moves by at most 1, the sensitivity the
+    exponential mechanism is told. (Scaling by ``len(codes)`` moved scores by up to 2.)
+    """
+    scale = model_total / len(synth)
+    return np.array(
+        [
+            np.abs(_marginal(codes, sizes, p) - scale * _marginal(synth, sizes, p)).sum()
+            for p in pairs
+        ]
+    )
+
+
 def _dp_spanning_tree(
     pairs: list[tuple[int, int]], scores: np.ndarray, d: int, epsilon: float, rng: Any
 ) -> list[tuple[int, int]]:
@@ -141,7 +155,7 @@ def _dp_spanning_tree(
         options = [i for i, (a, b) in enumerate(pairs) if component[a] != component[b]]
         if not options:
             break
-        chosen = options[_exponential(scores[options], epsilon, 1.0, rng)]
+        chosen = options[exponential_mechanism(scores[options], epsilon, 1.0, rng)]
         a, b = pairs[chosen]
         old, new = component[b], component[a]
         component = [new if c == old else c for c in component]
@@ -194,10 +208,9 @@ class AIMGenerator(_PgmGenerator):
         target = self._target_index()
         pairs = list(itertools.combinations(range(d), 2))
         weights = np.array([self.target_weight if target in p else 1.0 for p in pairs], dtype=float)
-        answers = {p: _marginal(codes, sizes, p) for p in pairs}
         rounds = self.rounds or max(d // 2, 8)
         # every selection costs 0.1 of a round's budget, every measurement 0.9
-        sigma = math.sqrt((rounds + d) / (2 * 0.9 * rho))
+        sigma = gaussian_sigma(0.9 * rho, math.sqrt(rounds + d))
         epsilon = math.sqrt(8 * 0.1 * rho / rounds)
         measurements = [self._measure(codes, sizes, (j,), sigma, rng) for j in range(d)]
         used = d * 0.5 / sigma**2
@@ -211,10 +224,7 @@ class AIMGenerator(_PgmGenerator):
         for batch in range(BATCHES):
             sampler = TreeSampler(model)
             synth = sampler.sample(SAMPLER_ROWS, rng)
-            scale = sampler.total / SAMPLER_ROWS
-            errors = {
-                p: np.abs(answers[p] - scale * _marginal(synth, sizes, p)).sum() for p in pairs
-            }
+            scores_all = _aim_scores(codes, sizes, pairs, synth, sampler.total, weights, sigma)
             for _ in range(per_batch):
                 if t >= rounds:
                     break
@@ -228,17 +238,10 @@ class AIMGenerator(_PgmGenerator):
                     break
                 t += 1
                 used += 0.5 / sigma**2 + epsilon**2 / 8
-                scores = np.array(
-                    [
-                        weights[i]
-                        * (
-                            errors[pairs[i]]
-                            - math.sqrt(2 / math.pi) * sigma * answers[pairs[i]].size
-                        )
-                        for i in options
-                    ]
-                )
-                clique = pairs[options[_exponential(scores, epsilon, float(weights.max()), rng)]]
+                scores = scores_all[options]
+                clique = pairs[
+                    options[exponential_mechanism(scores, epsilon, float(weights.max()), rng)]
+                ]
                 measurements.append(self._measure(codes, sizes, clique, sigma, rng))
                 chosen.append(clique)
             report(progress, "AIM batches", batch + 1, BATCHES)
@@ -248,6 +251,7 @@ class AIMGenerator(_PgmGenerator):
         return {
             "rho_one_way_and_pairs": 0.9 * rho,
             "rho_selection": 0.1 * rho,
+            "sigma_measurements": sigma,
             "rounds_run": t,
             "rounds_planned": rounds,
             "pairs_measured": len(chosen),
@@ -258,6 +262,31 @@ class AIMGenerator(_PgmGenerator):
         names = [c.name for c in self.columns_]
         target = self.schema_.target
         return names.index(target) if target in names else -1
+
+
+def _aim_scores(
+    codes: np.ndarray,
+    sizes: np.ndarray,
+    pairs: list[tuple[int, int]],
+    synth: np.ndarray,
+    model_total: float,
+    weights: np.ndarray,
+    sigma: float,
+) -> np.ndarray:
+    """AIM's quality score per pair: weighted L1 error of the model minus the expected noise.
+
+    The model's table is scaled to its own (released) total, so only the true marginal
+    depends on the data: each error moves by at most 1 under add/remove, each score by at
+    most its weight, and the exponential mechanism is told ``weights.max()``. The
+    subtracted noise term is data-independent.
+    """
+    scale = model_total / len(synth)
+    scores = np.empty(len(pairs))
+    for i, p in enumerate(pairs):
+        error = np.abs(_marginal(codes, sizes, p) - scale * _marginal(synth, sizes, p)).sum()
+        bias = math.sqrt(2 / math.pi) * sigma * int(np.prod([sizes[j] for j in p]))
+        scores[i] = weights[i] * (error - bias)
+    return scores
 
 
 def _model_cells(sizes: np.ndarray, cliques: list[tuple[int, ...]]) -> float:
