@@ -150,16 +150,27 @@ def _write_sample(
         if labels:  # value labels instead of codes (sex: female, not 1)
             chunks = (to_labels(chunk, model.schema_) for chunk in chunks)
         written = write_chunks(chunks, out)
-    stats = model.sample_stats_
     console.print(
         f"wrote {written:,} synthetic rows to {out} in {time.perf_counter() - started:.1f}s"
-        + (
-            f" ({stats['rejected_copies']} draws identical to a training row were discarded)"
-            if stats["rejected_copies"]
-            else ""
-        ),
+        + _copy_note(model.sample_stats_),
         highlight=False,
     )
+
+
+def _copy_note(stats: dict[str, Any]) -> str:
+    """What the copy guard did, in one plain sentence (empty when it had nothing to do)."""
+    from healthforge.generators import base
+
+    rare, common = stats.get("rejected_copies", 0), stats.get("kept_common_matches")
+    k = base.RARE_PATTERN_K
+    held = "a unique training row" if k == 2 else f"a row fewer than {k} training rows share"
+    parts = []
+    if rare:
+        parts.append(f"{rare} draws copying {held} were redrawn")
+    if common:
+        # a pattern many patients share singles no one out; redrawing it would bias the data
+        parts.append(f"{common} rows equal to a pattern shared by several training rows kept")
+    return f" ({'; '.join(parts)})" if parts else ""
 
 
 @app.command("fit")
