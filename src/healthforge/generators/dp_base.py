@@ -4,13 +4,20 @@ A DP generator may only learn from the private rows through its noisy mechanism.
 things are easy to leak "for free" around that mechanism, so they are handled here once:
 
 * **numeric bounds and bins**: taken from the schema when the user supplied it (public
-  knowledge), otherwise estimated with the exponential mechanism on a fixed grid of
-  round numbers, spending part of the budget; values outside are clipped;
+  knowledge), otherwise released from a Gaussian-noised histogram on a public grid of
+  round numbers (:func:`_dp_bounds`), spending part of the budget; values outside are
+  clipped;
 * **category lists**: the schema's when public; otherwise only categories whose noisy
   count clears a threshold survive (a category held by one patient almost never does);
   values outside the public list are treated as missing, never added;
 * **the model file**: it keeps only the released domain, a noisy row count and no
   hashes of training rows (the base class's copy guard would otherwise store them).
+
+Every generator with an ``epsilon`` (``aim``, ``mst``, ``dp_copula``, ``dpctgan``,
+``dptvae`` and ``lm``) starts its fit with :func:`private_fit`, the one place that decides
+whether a schema is public (only one passed explicitly), splits the budget and releases
+the domain. Adjacency is add/remove one record throughout (the row count is private
+unless a mechanism states otherwise); every sensitivity below is for that adjacency.
 
 Subclasses implement ``_fit_codes(codes, sizes, rho, rng, progress)`` on the discretised
 table (integers ``0..sizes[j]-1``) and ``_sample_codes(n, rng)``.
@@ -20,7 +27,8 @@ from __future__ import annotations
 
 import math
 from abc import abstractmethod
-from dataclasses import asdict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from typing import Any, ClassVar, Self
 
 import numpy as np
@@ -45,12 +53,13 @@ from healthforge.progress import ProgressCallback
 BOUNDS_MODES = ("auto", "schema", "dp")
 DOMAIN_SHARE = 0.1  # share of rho spent on the bounds a public schema lacks
 PRIVATE_DOMAIN_SHARE = 0.25  # without a public schema: a usable domain is worth more
-TAIL = 0.005  # DP bounds aim at the 0.5% and 99.5% quantiles
-
-# public grid for DP bounds: round numbers from 1e-3 to 1e9, both signs, and 0
-_MANTISSAS = (1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 7.0)
+# public bin edges of the DP bounds histogram: 1, 2, 5 x 10^k from 1e-3 to 5e9, both
+# signs, and 0 (neighbouring edges of one sign differ by a factor of at most 2.5)
+_MANTISSAS = (1.0, 2.0, 5.0)
 _POSITIVE = np.array([m * 10.0**k for k in range(-3, 10) for m in _MANTISSAS])
-BOUNDS_GRID = np.unique(np.concatenate([-_POSITIVE, [0.0], _POSITIVE]))
+BOUNDS_EDGES = np.unique(np.concatenate([-_POSITIVE, [0.0], _POSITIVE]))
+# chance that the bounds of one column reach into a bin holding no row (union bound)
+BOUNDS_FAILURE = 1e-3
 
 
 def conform_to_schema(df: pd.DataFrame, schema: Schema) -> pd.DataFrame:
@@ -79,6 +88,114 @@ def conform_to_schema(df: pd.DataFrame, schema: Schema) -> pd.DataFrame:
             outside = (days < column.minimum) | (days > column.maximum)
             out[column.name] = series.where(~outside.to_numpy())
     return out
+
+
+@dataclass
+class PrivateFit:
+    """What :func:`private_fit` hands a DP generator before it fits its model.
+
+    ``rho`` is the zCDP budget that, with ``delta - delta_select``, converts to the
+    (epsilon, delta) target; ``rho_domain`` of it was spent on the released domain
+    (``columns``/``released``), the rest is the model's. ``delta_select`` (``delta / 2``
+    without a public schema, else 0) is the category release's failure probability.
+    """
+
+    prepared: PreparedData
+    public: bool
+    epsilon: float
+    delta: float
+    delta_select: float
+    rho: float
+    rho_domain: float
+    encoder: TableEncoder
+    matrix: np.ndarray
+    columns: list[DiscreteColumn]
+    released: Schema
+    split_domain: dict[str, Any]
+    rng: np.random.Generator
+
+
+def private_fit(
+    name: str,
+    data: pd.DataFrame | PreparedData,
+    schema: Schema | None,
+    *,
+    bounds: str,
+    target: str | None,
+    drop: list[str] | tuple[str, ...],
+    epsilon: float,
+    delta: float | None,
+    noise_seed: int | None,
+    max_bins: int,
+    check: Callable[[PreparedData, TableEncoder], None] | None = None,
+) -> PrivateFit:
+    """The shared start of every DP fit: public or not, the budget split, the domain.
+
+    The one rule for "public": a schema is public only when the caller passes it
+    explicitly as ``schema`` (and ``bounds`` is not ``"dp"``). The schema inside a
+    :class:`PreparedData` is never public, whatever ``bounds`` says: it is usually
+    inferred from the very rows being protected. A ``PreparedData`` passed *with* an
+    explicit ``schema`` is re-prepared against that schema. ``check(prepared, encoder)``
+    runs before any noise is drawn (the generator's own refusals come first).
+
+    Budget: without a public schema ``delta / 2`` goes to the category release and
+    ``PRIVATE_DOMAIN_SHARE`` of the zCDP budget to the domain; with a public schema
+    lacking some numeric bounds ``DOMAIN_SHARE``; with a complete one nothing.
+    """
+    if isinstance(data, PreparedData):
+        if schema is None:
+            prepared = data
+        else:
+            target = data.schema.target if target is None else target
+            frame = conform_to_schema(data.frame, schema)
+            prepared = prepare(frame, schema, target, drop)
+            prepared.excluded = {**data.excluded, **prepared.excluded}
+    else:
+        if schema is not None:
+            data = conform_to_schema(data, schema)
+        prepared = prepare(data, schema, target, drop)
+    public = schema is not None and bounds != "dp"  # the explicit argument, never the type
+    if len(prepared.frame) < 2:
+        raise HealthForgeError("need at least 2 rows to fit a generator")
+    if bounds == "schema":
+        if not public:
+            raise HealthForgeError(
+                f"generator '{name}' in strict mode needs a schema you supply",
+                "write one with `healthforge profile DATA --schema-out schema.yaml`, "
+                "set public minimum/maximum per column, and pass --schema",
+            )
+        _require_bounds(prepared.schema)
+    n = len(prepared.frame)
+    epsilon = check_epsilon(epsilon)
+    delta = default_delta(n) if delta is None else check_delta(delta, n)
+    encoder = TableEncoder(prepared.schema)
+    matrix = encoder.encode(prepared.frame)
+    if check is not None:
+        check(prepared, encoder)
+    rng = np.random.default_rng(noise_seed)  # OS entropy unless a test pins it
+    rho, rho_domain, delta_select = private_budget(epsilon, delta, public, prepared.schema)
+    columns, released, split = _release_domain(
+        prepared.schema, matrix, public, rho_domain, delta_select, max_bins, rng
+    )
+    return PrivateFit(
+        prepared, public, epsilon, delta, delta_select, rho, rho_domain,
+        encoder, matrix, columns, released, split, rng,
+    )  # fmt: skip
+
+
+def private_budget(
+    epsilon: float, delta: float, public: bool, schema: Schema
+) -> tuple[float, float, float]:
+    """``(rho, rho_domain, delta_select)`` of a DP fit (see :func:`private_fit`)."""
+    delta_select = 0.0 if public else delta / 2
+    rho = cdp_rho(epsilon, delta - delta_select)
+    if not public:
+        share = PRIVATE_DOMAIN_SHARE
+    elif _has_all_bounds(schema):
+        share = 0.0
+    else:
+        share = DOMAIN_SHARE
+    return rho, rho * share, delta_select
 
 
 class DPGenerator(Generator):
@@ -144,48 +261,30 @@ class DPGenerator(Generator):
 
         A ``schema`` passed here is public knowledge. The schema inside a
         :class:`PreparedData` is not (it is usually inferred from these very rows): pass
-        ``fit(prepared.frame, prepared.schema)`` to vouch for it.
+        ``fit(prepared.frame, prepared.schema)`` to vouch for it (see :func:`private_fit`).
         """
-        if isinstance(data, PreparedData):
-            prepared, public = data, False
-        else:
-            public = schema is not None and self.bounds != "dp"
-            if schema is not None:
-                data = conform_to_schema(data, schema)
-            prepared = prepare(data, schema, target, drop)
-        if self.bounds == "dp":
-            public = False
-        if len(prepared.frame) < 2:
-            raise HealthForgeError("need at least 2 rows to fit a generator")
-        if self.bounds == "schema":
-            if not public:
-                raise HealthForgeError(
-                    f"generator '{self.name}' in strict mode needs a schema you supply",
-                    "write one with `healthforge profile DATA --schema-out schema.yaml`, "
-                    "set public minimum/maximum per column, and pass --schema",
-                )
-            _require_bounds(prepared.schema)
-        n = len(prepared.frame)
-        epsilon = check_epsilon(self.epsilon)
-        delta = default_delta(n) if self.delta is None else check_delta(self.delta, n)
-        rng = np.random.default_rng(self.noise_seed)  # OS entropy unless a test pins it
 
-        encoder = TableEncoder(prepared.schema)
-        matrix = encoder.encode(prepared.frame)
-        self.schema_ = prepared.schema  # replaced by the released domain below
-        self.excluded_ = dict(prepared.excluded)
-        self.n_train_ = n
-        self._check_supported(encoder)
+        def check(prepared: PreparedData, encoder: TableEncoder) -> None:
+            self.schema_ = prepared.schema  # replaced by the released domain below
+            self.excluded_ = dict(prepared.excluded)
+            self.n_train_ = len(prepared.frame)
+            self._check_supported(encoder)
 
-        domain_share = 0.0 if public and _has_all_bounds(prepared.schema) else DOMAIN_SHARE
-        if not public:
-            domain_share = PRIVATE_DOMAIN_SHARE
-        delta_select = delta / 2 if not public else 0.0
-        rho = cdp_rho(epsilon, delta - delta_select)
-        rho_domain = rho * domain_share
-        columns, released_schema, split_domain = _release_domain(
-            prepared.schema, matrix, public, rho_domain, delta_select, self.max_bins, rng
+        run = private_fit(
+            self.name,
+            data,
+            schema,
+            bounds=self.bounds,
+            target=target,
+            drop=drop,
+            epsilon=self.epsilon,
+            delta=self.delta,
+            noise_seed=self.noise_seed,
+            max_bins=self.max_bins,
+            check=check,
         )
+        matrix, rng, columns = run.matrix, run.rng, run.columns
+        rho, rho_domain, delta, delta_select = run.rho, run.rho_domain, run.delta, run.delta_select
         self.columns_ = columns
         codes = np.column_stack([c.encode(matrix[:, j]) for j, c in enumerate(columns)])
         sizes = np.array([c.size for c in columns])
@@ -195,23 +294,23 @@ class DPGenerator(Generator):
         self.budget_context_ = {"rho_domain": rho_domain, "delta_model": delta - delta_select}
         split_model = self._fit_codes(codes, sizes, rho - rho_domain, rng, progress)
 
-        self.schema_ = released_schema
-        self.encoder_ = TableEncoder(released_schema)
+        self.schema_ = run.released
+        self.encoder_ = TableEncoder(run.released)
         self.train_hashes_ = np.empty(0, dtype=np.uint64)  # hashes would reveal members
         self.n_train_ = max(2, round(self._noisy_total()))
         self.dp_budget_ = budget_record(
             self.mechanism,
-            epsilon,
+            run.epsilon,
             delta,
             {
                 "rho_total": rho,
-                "domain": split_domain,
+                "domain": run.split_domain,
                 "model": split_model,
                 "delta_zcdp_conversion": delta - delta_select,
                 "delta_category_selection": delta_select,
             },
             self.accountant,
-            public_schema=public,
+            public_schema=run.public,
         )
         return self
 
@@ -342,6 +441,49 @@ def _public_boolean(column: ColumnSchema) -> list[Any] | None:
     return None
 
 
+@dataclass
+class DomainPlan:
+    """Which columns' domain is released with DP, and each Gaussian's noise.
+
+    Adding or removing one record changes one count in each released histogram (its
+    category, or its bounds bin; a missing value changes none), so ``k`` histograms
+    have L2 sensitivity ``sqrt(k)``: the ``k_select`` category histograms cost
+    ``rho_select = k_select / (2 select_sigma^2)`` and the ``k_bounds`` bounds
+    histograms ``rho_bounds = k_bounds / (2 bounds_sigma^2)`` (zCDP, Gaussian mechanism).
+    """
+
+    need_select: list[int]
+    need_bounds: list[int]
+    booleans: dict[int, list[Any] | None]
+    rho_select: float
+    rho_bounds: float
+    select_sigma: float
+    bounds_sigma: float
+
+
+def domain_plan(schema: Schema, public: bool, rho: float) -> DomainPlan:
+    """Split ``rho`` between category lists and numeric bounds, in proportion to the
+    number of columns each serves (see :func:`_release_domain`)."""
+    columns = schema.modelled
+    need_bounds = [
+        j
+        for j, c in enumerate(columns)
+        if not c.is_discrete and not (public and c.minimum is not None and c.maximum is not None)
+    ]
+    booleans = {} if public else {j: _public_boolean(c) for j, c in enumerate(columns)}
+    need_select = [
+        j for j, c in enumerate(columns) if not public and c.is_discrete and booleans[j] is None
+    ]
+    queries = len(need_select) + len(need_bounds)
+    rho_select = rho * len(need_select) / queries if queries else 0.0
+    rho_bounds = rho - rho_select if need_bounds else 0.0
+    select_sigma = math.sqrt(len(need_select) / (2 * rho_select)) if need_select else 0.0
+    bounds_sigma = math.sqrt(len(need_bounds) / (2 * rho_bounds)) if need_bounds else 0.0
+    return DomainPlan(
+        need_select, need_bounds, booleans, rho_select, rho_bounds, select_sigma, bounds_sigma
+    )
+
+
 def _release_domain(
     schema: Schema,
     matrix: np.ndarray,
@@ -357,28 +499,22 @@ def _release_domain(
     boolean columns take their domain from their kind (free); every column gets a
     missing level (free: the model learns its noisy share); category lists of the other
     discrete columns are released by noisy counts above a threshold, numeric bounds by
-    the exponential mechanism; ``rho`` is split between the two in proportion to the
-    number of columns each serves.
+    a noisy histogram on a public grid (:func:`_dp_bounds`); ``rho`` is split between
+    the two in proportion to the number of columns each serves (:func:`domain_plan`).
+    A column with nothing to release (no category or no bin clears its threshold) is
+    refused by name, with the hint to pass a public schema.
     """
     columns = schema.modelled
-    need_bounds = [
-        j
-        for j, c in enumerate(columns)
-        if not c.is_discrete and not (public and c.minimum is not None and c.maximum is not None)
-    ]
-    booleans = {} if public else {j: _public_boolean(c) for j, c in enumerate(columns)}
-    need_select = [
-        j for j, c in enumerate(columns) if not public and c.is_discrete and booleans[j] is None
-    ]
-    queries = len(need_select) + len(need_bounds)
-    rho_select = rho * len(need_select) / queries if queries else 0.0
-    rho_bounds = rho - rho_select if need_bounds else 0.0
-    split: dict[str, Any] = {"rho_category_selection": rho_select, "rho_bounds": rho_bounds}
+    plan = domain_plan(schema, public, rho)
+    need_select, need_bounds, booleans = plan.need_select, plan.need_bounds, plan.booleans
+    split: dict[str, Any] = {
+        "rho_category_selection": plan.rho_select,
+        "rho_bounds": plan.rho_bounds,
+    }
 
     kept: dict[int, np.ndarray] = {}
     if need_select:
-        # one row changes one count per column: L2 sensitivity sqrt(k)
-        sigma = math.sqrt(len(need_select) / (2 * rho_select))
+        sigma = plan.select_sigma  # one row changes one count per column: L2 sqrt(k)
         threshold = 1 + sigma * float(norm.isf(delta_select / len(need_select)))
         split["category_threshold"] = threshold
         for j in need_select:
@@ -387,12 +523,14 @@ def _release_domain(
             counts = np.bincount(values[np.isfinite(values)].astype(int), minlength=k)
             noisy = counts + rng.normal(0, sigma, k)
             kept[j] = np.flatnonzero((counts > 0) & (noisy > threshold))
-    bounds: dict[int, tuple[float, float]] = {}
+    bounds: dict[int, tuple[float, float] | None] = {}
     if need_bounds:
-        eps_each = math.sqrt(8 * rho_bounds / (2 * len(need_bounds)))  # EM is eps^2/8-zCDP
-        split["bounds_epsilon_each"] = eps_each
+        threshold = bounds_threshold(plan.bounds_sigma)
+        split["bounds_sigma"] = plan.bounds_sigma
+        split["bounds_threshold"] = threshold
+        split["bounds_failure_probability"] = BOUNDS_FAILURE
         for j in need_bounds:
-            bounds[j] = _dp_bounds(matrix[:, j], eps_each, rng)
+            bounds[j] = _dp_bounds(matrix[:, j], plan.bounds_sigma, threshold, rng)
 
     out_columns: list[DiscreteColumn] = []
     released: list[ColumnSchema] = []
@@ -422,8 +560,18 @@ def _release_domain(
             data["categories"] = [column.categories[i] for i in keep]  # type: ignore[index]
             out_columns.append(DiscreteColumn(column.name, True, has_missing, keep=keep))
         else:
-            low, high = bounds.get(j, (column.minimum, column.maximum))
-            low, high = float(low), float(high)  # type: ignore[arg-type]
+            if j in bounds:
+                found = bounds[j]
+                if found is None:
+                    raise HealthForgeError(
+                        f"column '{column.name}' has too few values for its range to be "
+                        "released under this privacy budget without a public schema",
+                        f"pass --schema with public minimum/maximum for '{column.name}' (write "
+                        "one with `healthforge profile`, then edit it), raise epsilon, or drop it",
+                    )
+                low, high = _on_lattice(*found, column.decimals)
+            else:
+                low, high = float(column.minimum), float(column.maximum)  # type: ignore[arg-type]
             if high <= low:
                 high = low + 1.0
             integer = column.kind == "integer" and (column.decimals or 0) == 0
@@ -442,25 +590,78 @@ def _release_domain(
     return out_columns, Schema(columns=released + others, notes=list(schema.notes)), split
 
 
-def _dp_bounds(values: np.ndarray, epsilon: float, rng: np.random.Generator) -> tuple[float, float]:
-    """Noisy (low, high) around the TAIL quantiles of ``values`` ``(n,)``, on BOUNDS_GRID.
+def bounds_threshold(sigma: float, failure: float = BOUNDS_FAILURE) -> float:
+    """Noisy count a bounds bin must exceed: an empty bin (true count 0, noise
+    ``N(0, sigma^2)``) does so with probability ``failure / n_bins``, so by the union
+    bound one column's bounds reach into any empty bin with probability <= ``failure``."""
+    return sigma * float(norm.isf(failure / (len(BOUNDS_EDGES) - 1)))
 
-    Exponential mechanism with utility ``-|rank error|`` (sensitivity 1), half of
-    ``epsilon`` for each end.
+
+def _dp_bounds(
+    values: np.ndarray, sigma: float, threshold: float, rng: np.random.Generator
+) -> tuple[float, float] | None:
+    """DP ``(low, high)`` of ``values`` ``(n,)`` (NaN = missing), or ``None`` if none clears.
+
+    ApproximateBounds (as in Google's differential-privacy library): count the values in
+    the bins between consecutive ``BOUNDS_EDGES`` (a public log-scale grid of both signs
+    and 0; values beyond its ends count in the end bins), add ``N(0, sigma^2)`` to every
+    count and release the lower edge of the lowest and the upper edge of the highest
+    bin whose noisy count exceeds ``threshold``. Adding or removing one record moves one
+    count by 1 (L2 sensitivity 1): ``1 / (2 sigma^2)``-zCDP per column.
+
+    Why not the exponential mechanism on quantiles (the earlier release): its utility,
+    ``-|rank error|``, ties for every candidate outside the data, and there are many of
+    them, so at small epsilon it picked round numbers far outside the range. Here a bin
+    with no row is released only when its noise alone exceeds ``threshold``; with
+    :func:`bounds_threshold` that happens with probability at most ``BOUNDS_FAILURE`` per
+    column, so otherwise each released bound lies inside the data's range or at most one
+    grid step outside it (the grid edge next to the real min/max: a factor <= 2.5 from
+    it for one sign, or 0). The price is the tails: bins holding fewer rows than about
+    ``threshold`` are cut off and their values clipped.
     """
-    x = np.sort(values[np.isfinite(values)])
-    n = len(x)
-    target = TAIL * n
-    below = np.searchsorted(x, BOUNDS_GRID, "left")  # rows strictly below each candidate
-    above = n - np.searchsorted(x, BOUNDS_GRID, "right")  # rows strictly above
-    low = _exponential(-np.abs(below - target), epsilon / 2, rng)
-    high = _exponential(-np.abs(above - target), epsilon / 2, rng)
-    lo, hi = sorted((BOUNDS_GRID[low], BOUNDS_GRID[high]))
-    return float(lo), float(hi)
+    finite = values[np.isfinite(values)]
+    n_bins = len(BOUNDS_EDGES) - 1
+    bins = np.clip(np.searchsorted(BOUNDS_EDGES, finite, "right") - 1, 0, n_bins - 1)
+    noisy = np.bincount(bins, minlength=n_bins) + rng.normal(0, sigma, n_bins)
+    clear = np.flatnonzero(noisy > threshold)
+    if len(clear) == 0:
+        return None
+    return float(BOUNDS_EDGES[clear[0]]), float(BOUNDS_EDGES[clear[-1] + 1])
 
 
-def _exponential(utility: np.ndarray, epsilon: float, rng: np.random.Generator) -> int:
-    """Index drawn with probability ``∝ exp(epsilon * utility / 2)`` (sensitivity 1)."""
-    logits = epsilon * utility / 2
-    p = np.exp(logits - logits.max())
-    return int(rng.choice(len(p), p=p / p.sum()))
+def released_bounds(
+    prepared: PreparedData, epsilon: float, delta: float | None, noise_seed: int | None
+) -> dict[str, tuple[float, float] | None]:
+    """Each numeric column's DP bounds as a fit without a public schema would release
+    them (same budget split and noise; ``None``: refused), categories aside: for
+    measuring the bounds mechanism on tables whose categories could not be released."""
+    n = len(prepared.frame)
+    delta = default_delta(n) if delta is None else check_delta(delta, n)
+    _, rho_domain, _ = private_budget(check_epsilon(epsilon), delta, False, prepared.schema)
+    plan = domain_plan(prepared.schema, False, rho_domain)
+    matrix = TableEncoder(prepared.schema).encode(prepared.frame)
+    rng = np.random.default_rng(noise_seed)
+    threshold = bounds_threshold(plan.bounds_sigma)
+    out: dict[str, tuple[float, float] | None] = {}
+    for j in plan.need_bounds:
+        column = prepared.schema.modelled[j]
+        found = _dp_bounds(matrix[:, j], plan.bounds_sigma, threshold, rng)
+        out[column.name] = None if found is None else _on_lattice(*found, column.decimals)
+    return out
+
+
+def _on_lattice(low: float, high: float, decimals: int | None) -> tuple[float, float]:
+    """Released bounds moved inwards onto the column's public decimal lattice.
+
+    Decoding rounds values to ``decimals`` and then clips them to the bounds; bounds on
+    the lattice are kept by rounding, so no value (nor its integer cast) leaves them.
+    Outwards instead when inwards would leave at most one value (a bin ``[0, 0.001)`` of
+    a whole-number column becomes ``[0, 1]``).
+    """
+    if decimals is None:
+        return low, high
+    scale = 10.0**decimals
+    inner = (math.ceil(round(low * scale, 6)) / scale, math.floor(round(high * scale, 6)) / scale)
+    if inner[1] > inner[0]:
+        return inner
+    return math.floor(low * scale) / scale, math.ceil(high * scale) / scale

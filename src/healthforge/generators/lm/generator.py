@@ -235,7 +235,10 @@ class LmGenerator(Generator):
         self.tokenizer_ = tokenizer
         self.state_ = result.state
         self.epochs_trained_ = result.epochs_trained
-        self.history_ = result.history
+        if private is None:
+            self.history_ = result.history
+        else:  # the per-epoch mean loss over the private rows is not noised: never kept
+            self.__dict__.pop("history_", None)
         self.timing_ = {"training_s": result.seconds}
         return result
 

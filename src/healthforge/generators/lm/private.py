@@ -1,47 +1,42 @@
 """Fitting ``lm`` under differential privacy: public or DP domain, then DP-SGD.
 
-The same rules as the other DP generators (:mod:`healthforge.generators.dp_base`):
-values outside a public schema are clipped or treated as missing; the bins and category
-lists are the schema's when it is public, otherwise released with DP by
-``_release_domain`` (noisy counts, exponential mechanism on a grid of round numbers),
-spending ``DOMAIN_SHARE`` of the zCDP budget. The network is then trained with DP-SGD
-(:func:`healthforge.generators.dp_sgd.make_private`), its noise calibrated so that the
-domain release and all training steps together spend at most (epsilon, delta) under
-the RDP accountant. The model keeps no hashes of training rows.
+The same rules as the other DP generators, from the same code
+(:func:`healthforge.generators.dp_base.private_fit`): a schema is public only when passed
+explicitly to ``fit`` (a :class:`PreparedData`'s schema never is); values outside a public
+schema are clipped or treated as missing; the bins and category lists are the schema's
+when it is public, otherwise released with DP (noisy counts; a noisy histogram on a
+public grid for numeric bounds), spending the domain share of the zCDP budget. The
+network is then trained with DP-SGD (:func:`healthforge.generators.dp_sgd.make_private`),
+its noise calibrated so that the domain release and all training steps together spend
+at most (epsilon, delta) under the RDP accountant (add/remove-one adjacency; the row
+count sets the sampling rate and is public, as in opacus). The model keeps no hashes of
+training rows and no unnoised statistic of them (no loss history).
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from healthforge.data.encoding import TableEncoder
-from healthforge.data.prepare import PreparedData, prepare
+from healthforge.data.prepare import PreparedData
 from healthforge.data.schema import Schema
-from healthforge.errors import HealthForgeError
-from healthforge.generators.dp_base import (
-    DOMAIN_SHARE,
-    _has_all_bounds,
-    _release_domain,
-    _require_bounds,
-    conform_to_schema,
-)
+from healthforge.generators.dp_base import private_fit
 from healthforge.generators.lm.tokenizer import Tokenizer, codec_from_release
-from healthforge.privacy.accounting import (
-    budget_record,
-    cdp_rho,
-    check_delta,
-    check_epsilon,
-    default_delta,
-)
+from healthforge.privacy.accounting import budget_record
 from healthforge.progress import ProgressCallback
+
+if TYPE_CHECKING:
+    from healthforge.generators.lm.generator import LmGenerator
 
 MECHANISM = "DP-SGD on a tabular transformer (opacus), public or DP-released token domain"
 ACCOUNTANT = "RDP of the Poisson-sampled Gaussian (opacus), composed with the zCDP domain release"
 
 
 def fit_private(
-    gen: object,
+    gen: LmGenerator,
     data: pd.DataFrame | PreparedData,
     schema: Schema | None,
     target: str | None,
@@ -49,85 +44,61 @@ def fit_private(
     progress: ProgressCallback | None,
 ) -> None:
     """Fit ``gen`` (an ``LmGenerator`` with ``epsilon`` set) spending (epsilon, delta)."""
-    bounds = gen.bounds  # type: ignore[attr-defined]
-    if isinstance(data, PreparedData):
-        prepared, public = data, bounds == "schema"
-    else:
-        public = schema is not None and bounds != "dp"
-        if schema is not None:
-            data = conform_to_schema(data, schema)
-        prepared = prepare(data, schema, target, drop)
-    if bounds == "dp":
-        public = False
-    if len(prepared.frame) < 2:
-        raise HealthForgeError("need at least 2 rows to fit a generator")
-    if bounds == "schema":
-        if not public:
-            raise HealthForgeError(
-                "generator 'lm' in strict mode needs a schema you supply",
-                "write one with `healthforge profile DATA --schema-out schema.yaml`, "
-                "set public minimum/maximum per column, and pass --schema",
-            )
-        _require_bounds(prepared.schema)
-    n = len(prepared.frame)
-    epsilon = check_epsilon(gen.epsilon)  # type: ignore[attr-defined]
-    delta = default_delta(n) if gen.delta is None else check_delta(gen.delta, n)  # type: ignore[attr-defined]
-    rng = np.random.default_rng(gen.noise_seed)  # type: ignore[attr-defined]
+    assert gen.epsilon is not None  # the caller fits without DP otherwise
 
-    encoder = TableEncoder(prepared.schema)
-    matrix = encoder.encode(prepared.frame)
-    gen.schema_ = prepared.schema  # type: ignore[attr-defined]
-    gen.excluded_ = dict(prepared.excluded)  # type: ignore[attr-defined]
-    gen.n_train_ = n  # type: ignore[attr-defined]
-    gen._check_supported(encoder)  # type: ignore[attr-defined]
+    def check(prepared: PreparedData, encoder: TableEncoder) -> None:
+        gen.schema_ = prepared.schema
+        gen.excluded_ = dict(prepared.excluded)
+        gen.n_train_ = len(prepared.frame)
+        gen._check_supported(encoder)
 
-    domain_free = public and _has_all_bounds(prepared.schema)
-    delta_select = 0.0 if public else delta / 2
-    rho = cdp_rho(epsilon, delta - delta_select)
-    rho_domain = 0.0 if domain_free else DOMAIN_SHARE * rho
-    columns, released, split_domain = _release_domain(
-        prepared.schema,
-        matrix,
-        public,
-        rho_domain,
-        delta_select,
-        gen.n_bins,
-        rng,  # type: ignore[attr-defined]
+    run = private_fit(
+        gen.name,
+        data,
+        schema,
+        bounds=gen.bounds,
+        target=target,
+        drop=drop,
+        epsilon=gen.epsilon,
+        delta=gen.delta,
+        noise_seed=gen.noise_seed,
+        max_bins=gen.n_bins,
+        check=check,
     )
-    tokenizer = Tokenizer([codec_from_release(c) for c in columns])
-    codes = tokenizer.encode(matrix, rng)
+    tokenizer = Tokenizer([codec_from_release(c) for c in run.columns])
+    codes = tokenizer.encode(run.matrix, run.rng)
     private = {
-        "epsilon": epsilon,
-        "delta": delta - delta_select,
-        "max_grad_norm": float(gen.max_grad_norm),  # type: ignore[attr-defined]
-        "prior_rho": rho_domain,
-        "noise_seed": gen.noise_seed,  # type: ignore[attr-defined]
+        "epsilon": run.epsilon,
+        "delta": run.delta - run.delta_select,
+        "max_grad_norm": float(gen.max_grad_norm),
+        "prior_rho": run.rho_domain,
+        "noise_seed": gen.noise_seed,
     }
-    gen.rules_ = []  # type: ignore[attr-defined]  # rules would be read from the data for free
+    gen.rules_ = []  # rules would be read from the data for free
     # nor bounds or sums (an earlier fit without DP on the same object left its own)
-    gen.orders_, gen.relations_, gen.ties_ = [], None, []  # type: ignore[attr-defined]
-    result = gen._train(tokenizer, codes, progress, private)  # type: ignore[attr-defined]
+    gen.orders_, gen.relations_, gen.ties_ = [], None, []
+    result = gen._train(tokenizer, codes, progress, private)
     sgd = result.private.budget()
 
-    gen.schema_ = released  # type: ignore[attr-defined]
-    gen.encoder_ = TableEncoder(released)  # type: ignore[attr-defined]
-    gen.discrete_ = gen.encoder_.discrete  # type: ignore[attr-defined]
-    gen.cardinalities_ = gen.encoder_.cardinalities  # type: ignore[attr-defined]
-    gen.train_profile_ = None  # type: ignore[attr-defined]
-    gen.train_hashes_ = np.empty(0, dtype=np.uint64)  # type: ignore[attr-defined]
-    gen.dp_budget_ = budget_record(  # type: ignore[attr-defined]
+    gen.schema_ = run.released
+    gen.encoder_ = TableEncoder(run.released)
+    gen.discrete_ = gen.encoder_.discrete
+    gen.cardinalities_ = gen.encoder_.cardinalities
+    gen.train_profile_ = None
+    gen.train_hashes_ = np.empty(0, dtype=np.uint64)
+    gen.dp_budget_ = budget_record(
         MECHANISM,
         sgd.epsilon_spent,
-        delta,
+        run.delta,
         {
-            "epsilon_target": epsilon,
-            "rho_domain": rho_domain,
-            "domain": split_domain,
+            "epsilon_target": run.epsilon,
+            "rho_domain": run.rho_domain,
+            "domain": run.split_domain,
             "dp_sgd": sgd.as_dict(),
-            "delta_dp_sgd_and_domain_rdp": delta - delta_select,
-            "delta_category_selection": delta_select,
+            "delta_dp_sgd_and_domain_rdp": run.delta - run.delta_select,
+            "delta_category_selection": run.delta_select,
         },
         ACCOUNTANT,
-        public_schema=public,
+        public_schema=run.public,
         row_count="public (DP-SGD's sampling rate uses n; add/remove-one adjacency)",
     )
