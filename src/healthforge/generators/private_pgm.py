@@ -32,6 +32,7 @@ MAX_ITERS = 1000  # mirror-descent iterations at most; the tolerance usually sto
 TOL = 1e-4
 SAMPLER_ROWS = 20_000  # synthetic rows AIM uses to score candidate pairs against the model
 BATCHES = 3  # AIM model refits
+TREE_SCORE_SENSITIVITY = 1.0  # max change of an MST score under add/remove (see _mst_scores)
 
 
 class _PgmGenerator(DPGenerator):
@@ -155,7 +156,9 @@ def _dp_spanning_tree(
         options = [i for i, (a, b) in enumerate(pairs) if component[a] != component[b]]
         if not options:
             break
-        chosen = options[exponential_mechanism(scores[options], epsilon, 1.0, rng)]
+        chosen = options[
+            exponential_mechanism(scores[options], epsilon, TREE_SCORE_SENSITIVITY, rng)
+        ]
         a, b = pairs[chosen]
         old, new = component[b], component[a]
         component = [new if c == old else c for c in component]
