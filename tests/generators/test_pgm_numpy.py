@@ -56,7 +56,8 @@ def test_matches_private_pgm_mirror_descent() -> None:
     )
     for clique in [(0, 1), (1, 2), (2, 4), (3, 4)]:
         reference = np.asarray(theirs.project(tuple(f"c{j}" for j in clique)).datavector())
-        assert np.abs(ours.marginal(clique) - reference).max() < 0.05  # counts of ~500
+        # counts of ~500; measured largest gap 0.0034 (clique (2, 4)), the others < 0.0005
+        assert np.abs(ours.marginal(clique) - reference).max() < 0.005
 
 
 def test_sampler_reproduces_the_model_and_is_seeded() -> None:
