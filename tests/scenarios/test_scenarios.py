@@ -60,7 +60,7 @@ def test_unknown_scenario_names_the_choices() -> None:
 def test_privacy_choice_goes_through_the_privacy_presets(tmp_path: Path) -> None:
     path = tmp_path / "strict.yaml"
     path.write_text("name: s\ndataset: bundled:icu\nprivacy: strict\nconditions: [sex=Female]\n")
-    with pytest.raises(HealthForgeError):  # needs a DP generator / public bounds, or the library
+    with pytest.raises(HealthForgeError, match="privacy 'strict' needs public bounds"):
         run_scenario(load_scenario(path), rows=10)
 
 

@@ -259,7 +259,7 @@ class Generator(ABC):
 
     def _common_hashes(self) -> np.ndarray | None:
         """Hashes of the common training patterns, or None when this model has none."""
-        if self.differential_privacy or getattr(self, "dp_budget_", None) is not None:
+        if getattr(self, "dp_budget_", None) is not None:  # lm is DP only with epsilon set
             return None  # a count against the exact training rows is outside any DP budget
         held = getattr(self, "common_hashes_", None)
         return None if held is None else held.value
