@@ -3,8 +3,9 @@
 Direct identifiers (names, SSNs, emails, phone numbers, street addresses, record IDs,
 exact dates of birth) are never modelled. Detection uses the column name and, more
 importantly, the content, so that a column called ``contact`` full of e-mail
-addresses is caught too. Heuristics err on the side of flagging: the user can
-override a role in the schema file.
+addresses is caught too. Person names are recognised by header in several languages
+and by looking values up in a list of first and last names (:mod:`.person_names`).
+Heuristics err on the side of flagging: the user can override a role in the schema file.
 """
 
 from __future__ import annotations
@@ -12,6 +13,12 @@ from __future__ import annotations
 import re
 
 import pandas as pd
+
+from healthforge.data.person_names import (
+    header_names_a_thing,
+    header_says_name,
+    values_are_person_names,
+)
 
 _SAMPLE = 1000
 _CONTENT_SHARE = 0.8  # share of non-missing values that must match a content pattern
@@ -35,10 +42,6 @@ _ID_NAME = re.compile(
     r"(^|[_\W])(id|ids|uid|uuid|guid|mrn|ssn|seqn|nhs|npi)($|[_\W\d])"
     r"|patient.?(id|no|num|number)|record.?(id|no|num|number)|medical.?record|subject.?(id|no)"
     r"|identifier|account.?(no|num|number)|encounter.?id|visit.?id|social.?security",
-    re.IGNORECASE,
-)
-_NAME_NAME = re.compile(
-    r"^(first|last|middle|full|given|family|patient|maiden|sur)?_?(name|surname|firstname|lastname)$",
     re.IGNORECASE,
 )
 _CONTACT_NAME = re.compile(r"e-?mail|phone|mobile|fax|telephone|street|address|url|ip_?addr", re.I)
@@ -67,7 +70,11 @@ def identifier_reason(name: str, series: pd.Series, kind: str) -> str | None:
     unique_share = nonnull.nunique() / n
     textual = kind in {"text", "categorical"}
     content = _content_match(nonnull) if textual else None
-    if textual and _NAME_NAME.search(name.strip()) and (unique_share > 0.3 or content):
+    said = header_says_name(name) if textual else None
+    if said == "person":
+        # first_name, Nachname, apellidos...: names however often they repeat
+        return "column name says person names"
+    if said == "name" and (unique_share > 0.3 or content or values_are_person_names(nonnull)):
         return "column name and values suggest person names"
     if textual and _CONTACT_NAME.search(name) and (unique_share > 0.3 or content):
         return "column name suggests contact details (e-mail, phone or address)"
@@ -79,6 +86,8 @@ def identifier_reason(name: str, series: pd.Series, kind: str) -> str | None:
     # addresses only when varied enough not to be, say, a list of city names
     if content and (content not in _VARIED_ONLY or unique_share > 0.3):
         return f"values look like {content}"
+    if textual and not header_names_a_thing(name) and values_are_person_names(nonnull):
+        return "values look like person names (most are known first or last names)"
     if textual and unique_share > 0.95 and n >= 20:
         sample = nonnull.astype(str).str.strip().head(_SAMPLE)
         if sample.str.fullmatch(r"[A-Za-z]*[-_]?\d{3,}").mean() > 0.9:
