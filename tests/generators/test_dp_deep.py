@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -37,11 +38,49 @@ def _model(name: str, **params):
     return get_generator(name, noise_seed=3, **{**SMALL, **DIMS[name], **params})
 
 
+def spy_on_opacus(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, Any, Any]]:
+    """Record the (engine, optimizer, loader) of every DP-SGD training (issue 20).
+
+    Wraps ``dp_sgd.attach_opacus``, the one call into opacus, and calls through to it.
+    """
+    from healthforge.generators import dp_sgd
+
+    real, made = dp_sgd.attach_opacus, []
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        engine, module, optimizer, loader = real(*args, **kwargs)
+        made.append((engine, optimizer, loader))
+        return engine, module, optimizer, loader
+
+    monkeypatch.setattr(dp_sgd, "attach_opacus", spy)
+    return made
+
+
+def assert_record_is_what_the_optimizer_ran(sgd: dict[str, Any], made: list) -> None:
+    """The recorded sigma, norm, rate and steps are those of the optimizer and loader used."""
+    assert len(made) == 1
+    engine, optimizer, loader = made[0]
+    assert sgd["noise_multiplier"] == optimizer.noise_multiplier
+    assert sgd["max_grad_norm"] == optimizer.max_grad_norm
+    assert sgd["sampling_rate"] == loader.sample_rate
+    assert loader.batch_sampler.__class__.__name__ == "UniformWithReplacementSampler"  # Poisson
+    # opacus logs (sigma, rate, steps) at every optimizer step, with the sigma in use then
+    history = engine.accountant.history
+    assert {(sigma, rate) for sigma, rate, _ in history} == {
+        (sgd["noise_multiplier"], sgd["sampling_rate"])
+    }
+    assert sum(steps for _, _, steps in history) == sgd["steps"] > 0
+
+
 @pytest.mark.parametrize("name", DEEP_DP)
-def test_canary_never_appears_with_public_schema(name: str) -> None:
+def test_canary_never_appears_with_public_schema(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made = spy_on_opacus(monkeypatch)
     model = _model(name).fit(
         with_canary(canary_table()), canary_public_schema(canary_table()), target="died"
     )
+    assert_record_is_what_the_optimizer_ran(model.dp_budget_["split"]["dp_sgd"], made)
     out = model.sample(2000, seed=1)
     assert CANARY_DX not in set(out["dx"].dropna())
     assert out["age"].max() <= 90 and out["bp"].max() <= 220
@@ -155,3 +194,18 @@ def test_associations_survive_when_noise_is_negligible(name: str, epochs: int) -
     real_ab, real_ac = _links(df)
     assert real_ab > 0.85 and real_ac > 0.85
     assert ab > 0.5 and ac > 0.5, (ab, ac)
+
+
+def test_lm_with_epsilon_records_what_its_optimizer_ran(monkeypatch: pytest.MonkeyPatch) -> None:
+    """lm with epsilon trains through the same make_private: same record check (issue 20).
+
+    batch_size above the row count: one step at sampling rate 1 keeps the fit under a second.
+    """
+    pytest.importorskip("torch")
+    made = spy_on_opacus(monkeypatch)
+    tiny = {"d_model": 16, "n_layers": 1, "n_heads": 2, "threads": 1, "batch_size": 1024}
+    model = get_generator("lm", epsilon=2.0, dp_epochs=1, noise_seed=0, **tiny)
+    model.fit(canary_table(), canary_public_schema(canary_table()), target="died")
+    sgd = model.dp_budget_["split"]["dp_sgd"]
+    assert_record_is_what_the_optimizer_ran(sgd, made)
+    assert 0 < model.dp_budget_["epsilon"] == sgd["epsilon_spent"] <= 2.0
