@@ -100,8 +100,9 @@ def test_coincidental_names_in_category_lists_do_not_trigger() -> None:
     words = [f"level {i}" for i in range(30)] + [n for n in names if n.isalpha()][:20]
     assert not values_are_person_names(pd.Series(words * 10))
     # clinical category words that Faker also lists as names are not counted
-    category_words = ["male", "female", "unknown", "true", "false", "white", "black", "low"]
-    category_words += ["high", "normal", "north", "west", "may"]
+    category_words = ["male", "female", "unknown", "true", "false", "white", "black", "brown"]
+    category_words += ["green", "red", "low", "high", "normal", "good", "fair", "young"]
+    category_words += ["north", "west", "may", "june", "april", "rose", "urban"]
     assert not values_are_person_names(pd.Series(category_words * 30))
     # wards named after people: the header names a thing, so the values are not checked
     wards = pd.Series(rng.choice(HAND_NAMES[:15], 500))
