@@ -23,7 +23,7 @@ import pandas as pd
 from healthforge.data.encoding import TableEncoder
 from healthforge.data.prepare import PreparedData
 from healthforge.data.schema import Schema
-from healthforge.generators.dp_base import private_fit
+from healthforge.generators import dp_base
 from healthforge.generators.lm.tokenizer import Tokenizer, codec_from_release
 from healthforge.privacy.accounting import budget_record
 from healthforge.progress import ProgressCallback
@@ -52,7 +52,7 @@ def fit_private(
         gen.n_train_ = len(prepared.frame)
         gen._check_supported(encoder)
 
-    run = private_fit(
+    run = dp_base.private_fit(
         gen.name,
         data,
         schema,
