@@ -107,3 +107,19 @@ def canary_public_schema(df: pd.DataFrame) -> Schema:
         if column.name == "dx":
             column.categories = ["a", "b", "c"]
     return schema
+
+
+# a canary inside the public schema's domain (canary_public_schema): nothing strips or clips
+# it before the mechanism runs, and no other row of canary_table comes near it (ages 20-80,
+# bp at most ~180), so it alone fills the region age >= 85 or bp >= 200
+DOMAIN_CANARY = {"age": 89, "sex": "F", "dx": "c", "bp": 218.0, "died": 0}
+
+
+def with_domain_canary(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` plus :data:`DOMAIN_CANARY`, the one record in its rare region."""
+    return pd.concat([df, pd.DataFrame([DOMAIN_CANARY])], ignore_index=True)
+
+
+def in_canary_region(df: pd.DataFrame) -> pd.Series:
+    """Rows in the region only the domain canary occupies."""
+    return (pd.to_numeric(df["age"]) >= 85) | (pd.to_numeric(df["bp"]) >= 200)
