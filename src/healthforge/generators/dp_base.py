@@ -5,8 +5,8 @@ things are easy to leak "for free" around that mechanism, so they are handled he
 
 * **numeric bounds and bins**: taken from the schema when the user supplied it (public
   knowledge), otherwise released from a Gaussian-noised histogram on a public grid of
-  round numbers (:func:`_dp_bounds`), spending part of the budget; values outside are
-  clipped;
+  round numbers (:func:`_noisy_histograms`, read by :func:`_dp_bounds`), spending part
+  of the budget; values outside are clipped;
 * **category lists**: the schema's when public; otherwise only categories whose noisy
   count clears a threshold survive (a category held by one patient almost never does);
   values outside the public list are treated as missing, never added;
@@ -48,6 +48,7 @@ from healthforge.privacy.accounting import (
     check_epsilon,
     default_delta,
 )
+from healthforge.privacy.mechanisms import gaussian_measure, gaussian_sigma
 from healthforge.progress import ProgressCallback
 
 BOUNDS_MODES = ("auto", "schema", "dp")
@@ -58,8 +59,11 @@ PRIVATE_DOMAIN_SHARE = 0.25  # without a public schema: a usable domain is worth
 _MANTISSAS = (1.0, 2.0, 5.0)
 _POSITIVE = np.array([m * 10.0**k for k in range(-3, 10) for m in _MANTISSAS])
 BOUNDS_EDGES = np.unique(np.concatenate([-_POSITIVE, [0.0], _POSITIVE]))
-# chance that the bounds of one column reach into a bin holding no row (union bound)
+# chance that the bounds of one column reach into a window holding no row (union bound)
 BOUNDS_FAILURE = 1e-3
+# widths (in adjacent bins) of the windows the bounds scan reads off the noisy histogram:
+# mass spread thinly over several bins clears a wide window where no single bin clears
+BOUNDS_WIDTHS = (1, 2, 4, 8)
 
 
 def conform_to_schema(df: pd.DataFrame, schema: Schema) -> pd.DataFrame:
@@ -477,8 +481,9 @@ def domain_plan(schema: Schema, public: bool, rho: float) -> DomainPlan:
     queries = len(need_select) + len(need_bounds)
     rho_select = rho * len(need_select) / queries if queries else 0.0
     rho_bounds = rho - rho_select if need_bounds else 0.0
-    select_sigma = math.sqrt(len(need_select) / (2 * rho_select)) if need_select else 0.0
-    bounds_sigma = math.sqrt(len(need_bounds) / (2 * rho_bounds)) if need_bounds else 0.0
+    # k histograms of L2 sensitivity 1 each: sqrt(k) together
+    select_sigma = gaussian_sigma(rho_select, math.sqrt(len(need_select))) if need_select else 0.0
+    bounds_sigma = gaussian_sigma(rho_bounds, math.sqrt(len(need_bounds))) if need_bounds else 0.0
     return DomainPlan(
         need_select, need_bounds, booleans, rho_select, rho_bounds, select_sigma, bounds_sigma
     )
@@ -512,25 +517,24 @@ def _release_domain(
         "rho_bounds": plan.rho_bounds,
     }
 
+    noisy = _noisy_histograms(schema, matrix, plan, rng)
     kept: dict[int, np.ndarray] = {}
     if need_select:
-        sigma = plan.select_sigma  # one row changes one count per column: L2 sqrt(k)
-        threshold = 1 + sigma * float(norm.isf(delta_select / len(need_select)))
+        threshold = 1 + plan.select_sigma * float(norm.isf(delta_select / len(need_select)))
+        split["category_sigma"] = plan.select_sigma
         split["category_threshold"] = threshold
         for j in need_select:
             values = matrix[:, j]
-            k = len(columns[j].categories or [])
-            counts = np.bincount(values[np.isfinite(values)].astype(int), minlength=k)
-            noisy = counts + rng.normal(0, sigma, k)
-            kept[j] = np.flatnonzero((counts > 0) & (noisy > threshold))
+            counts = np.bincount(values[np.isfinite(values)].astype(int), minlength=len(noisy[j]))
+            kept[j] = np.flatnonzero((counts > 0) & (noisy[j] > threshold))
     bounds: dict[int, tuple[float, float] | None] = {}
     if need_bounds:
-        threshold = bounds_threshold(plan.bounds_sigma)
         split["bounds_sigma"] = plan.bounds_sigma
-        split["bounds_threshold"] = threshold
+        split["bounds_window_widths"] = list(BOUNDS_WIDTHS)
+        split["bounds_thresholds"] = bounds_thresholds(plan.bounds_sigma)
         split["bounds_failure_probability"] = BOUNDS_FAILURE
         for j in need_bounds:
-            bounds[j] = _dp_bounds(matrix[:, j], plan.bounds_sigma, threshold, rng)
+            bounds[j] = _dp_bounds(noisy[j], plan.bounds_sigma)
 
     out_columns: list[DiscreteColumn] = []
     released: list[ColumnSchema] = []
@@ -590,62 +594,124 @@ def _release_domain(
     return out_columns, Schema(columns=released + others, notes=list(schema.notes)), split
 
 
-def bounds_threshold(sigma: float, failure: float = BOUNDS_FAILURE) -> float:
-    """Noisy count a bounds bin must exceed: an empty bin (true count 0, noise
-    ``N(0, sigma^2)``) does so with probability ``failure / n_bins``, so by the union
-    bound one column's bounds reach into any empty bin with probability <= ``failure``."""
-    return sigma * float(norm.isf(failure / (len(BOUNDS_EDGES) - 1)))
-
-
-def _dp_bounds(
-    values: np.ndarray, sigma: float, threshold: float, rng: np.random.Generator
-) -> tuple[float, float] | None:
-    """DP ``(low, high)`` of ``values`` ``(n,)`` (NaN = missing), or ``None`` if none clears.
-
-    ApproximateBounds (as in Google's differential-privacy library): count the values in
-    the bins between consecutive ``BOUNDS_EDGES`` (a public log-scale grid of both signs
-    and 0; values beyond its ends count in the end bins), add ``N(0, sigma^2)`` to every
-    count and release the lower edge of the lowest and the upper edge of the highest
-    bin whose noisy count exceeds ``threshold``. Adding or removing one record moves one
-    count by 1 (L2 sensitivity 1): ``1 / (2 sigma^2)``-zCDP per column.
-
-    Why not the exponential mechanism on quantiles (the earlier release): its utility,
-    ``-|rank error|``, ties for every candidate outside the data, and there are many of
-    them, so at small epsilon it picked round numbers far outside the range. Here a bin
-    with no row is released only when its noise alone exceeds ``threshold``; with
-    :func:`bounds_threshold` that happens with probability at most ``BOUNDS_FAILURE`` per
-    column, so otherwise each released bound lies inside the data's range or at most one
-    grid step outside it (the grid edge next to the real min/max: a factor <= 2.5 from
-    it for one sign, or 0). The price is the tails: bins holding fewer rows than about
-    ``threshold`` are cut off and their values clipped.
-    """
+def _bounds_counts(values: np.ndarray) -> np.ndarray:
+    """Rows per bin between consecutive ``BOUNDS_EDGES`` (values beyond the grid's ends
+    count in the end bins; NaN = missing counts nowhere)."""
     finite = values[np.isfinite(values)]
     n_bins = len(BOUNDS_EDGES) - 1
     bins = np.clip(np.searchsorted(BOUNDS_EDGES, finite, "right") - 1, 0, n_bins - 1)
-    noisy = np.bincount(bins, minlength=n_bins) + rng.normal(0, sigma, n_bins)
-    clear = np.flatnonzero(noisy > threshold)
-    if len(clear) == 0:
+    return np.bincount(bins, minlength=n_bins)
+
+
+def _noisy_histograms(
+    schema: Schema, matrix: np.ndarray, plan: DomainPlan, rng: np.random.Generator
+) -> dict[int, np.ndarray]:
+    """The domain release's only contact with the rows: a noisy histogram per column.
+
+    Column ``j`` of ``plan.need_select`` gets its category counts, one of
+    ``plan.need_bounds`` its counts on the bounds grid (:func:`_bounds_counts`), each
+    plus ``N(0, sigma^2)`` per entry with the plan's ``select_sigma`` / ``bounds_sigma``
+    (:func:`healthforge.privacy.mechanisms.gaussian_measure`). Everything the release
+    derives from these arrays (which categories survive, the bounds) is post-processing.
+    """
+    noisy: dict[int, np.ndarray] = {}
+    for j in plan.need_select:
+        values = matrix[:, j]
+        k = len(schema.modelled[j].categories or [])
+        counts = np.bincount(values[np.isfinite(values)].astype(int), minlength=k)
+        noisy[j] = gaussian_measure(counts, plan.select_sigma, rng)
+    for j in plan.need_bounds:
+        noisy[j] = gaussian_measure(_bounds_counts(matrix[:, j]), plan.bounds_sigma, rng)
+    return noisy
+
+
+def bounds_thresholds(
+    sigma: float, widths: tuple[int, ...] = BOUNDS_WIDTHS, failure: float = BOUNDS_FAILURE
+) -> dict[int, float]:
+    """Noisy sum a window of ``w`` adjacent bounds bins must exceed, for each ``w``.
+
+    A window of ``w`` empty bins has noisy sum ``N(0, w sigma^2)``; with ``W`` windows of
+    all widths on the grid, ``sigma sqrt(w) Phi^-1(1 - failure / W)`` is exceeded by any
+    one of them with probability ``failure / W``, so by the union bound some empty window
+    of one column clears with probability <= ``failure``."""
+    n_bins = len(BOUNDS_EDGES) - 1
+    windows = sum(n_bins - w + 1 for w in widths)
+    z = float(norm.isf(failure / windows))
+    return {w: sigma * math.sqrt(w) * z for w in widths}
+
+
+def _dp_bounds(
+    noisy: np.ndarray, sigma: float, widths: tuple[int, ...] = BOUNDS_WIDTHS
+) -> tuple[float, float] | None:
+    """DP ``(low, high)`` read off a column's noisy bounds histogram, or ``None``.
+
+    ``noisy``: ``(len(BOUNDS_EDGES) - 1,)`` counts on the public 1-2-5 log grid of both
+    signs and 0, each plus ``N(0, sigma^2)`` (:func:`_noisy_histograms`): one record
+    moves one count by 1, so ``1 / (2 sigma^2)``-zCDP per column, and this function is
+    post-processing (free). ApproximateBounds (Google's differential-privacy library)
+    reads single bins; mass spread thinly over several fine bins (values within +-1 fill
+    ~20 bins of this grid) then clears none. So it scans windows of ``w`` adjacent bins
+    for every ``w`` in ``widths`` (contiguous across 0): a window *clears* when its noisy
+    sum exceeds :func:`bounds_thresholds`. A clearing window that contains a narrower
+    clearing one is ignored (the narrower one says more precisely where the rows are);
+    the release is the lower edge of the lowest and the upper edge of the highest
+    remaining window.
+
+    Guarantee: with probability >= 1 - ``BOUNDS_FAILURE`` per column no window without
+    rows clears, and then each released bound lies inside the data's range or at most
+    ``max(widths)`` grid steps outside it (the window's edge; the grid edge at or below
+    the real minimum counts as the first step); one step of one sign is a factor <= 2.5,
+    three steps a factor 10, so 8 steps a factor <= 250 (or across 0 to the other sign).
+    In practice a window hugging empty bins is beaten by a narrower one inside it, and
+    the bounds land one step out (benchmarks/results/dp_bounds.md). The price is the
+    tails: windows holding fewer rows than their threshold are cut off and clipped.
+
+    Why not the exponential mechanism on quantiles (the first release): its utility,
+    ``-|rank error|``, ties for every candidate outside the data, and there are many of
+    them, so at small epsilon it picked round numbers far outside the range.
+    """
+    n_bins = len(noisy)
+    clear: dict[int, np.ndarray] = {}
+    starts: list[int] = []
+    ends: list[int] = []
+    for w, threshold in sorted(bounds_thresholds(sigma, widths).items()):
+        if w > n_bins:
+            continue
+        clear[w] = np.convolve(noisy, np.ones(w), "valid") > threshold  # window i: bins i..i+w-1
+        minimal = clear[w].copy()
+        for narrower, inside in clear.items():
+            if narrower < w:  # windows of width `narrower` starting at i..i+w-narrower
+                minimal &= np.convolve(inside, np.ones(w - narrower + 1), "valid") == 0
+        found = np.flatnonzero(minimal)
+        if len(found):
+            starts.append(int(found[0]))
+            ends.append(int(found[-1]) + w)
+    if not starts:
         return None
-    return float(BOUNDS_EDGES[clear[0]]), float(BOUNDS_EDGES[clear[-1] + 1])
+    return float(BOUNDS_EDGES[min(starts)]), float(BOUNDS_EDGES[max(ends)])
 
 
 def released_bounds(
-    prepared: PreparedData, epsilon: float, delta: float | None, noise_seed: int | None
+    prepared: PreparedData,
+    epsilon: float,
+    delta: float | None,
+    noise_seed: int | None,
+    widths: tuple[int, ...] = BOUNDS_WIDTHS,
 ) -> dict[str, tuple[float, float] | None]:
     """Each numeric column's DP bounds as a fit without a public schema would release
     them (same budget split and noise; ``None``: refused), categories aside: for
-    measuring the bounds mechanism on tables whose categories could not be released."""
+    measuring the bounds mechanism on tables whose categories could not be released.
+    ``widths=(1,)`` reads single bins only (the release before the window scan)."""
     n = len(prepared.frame)
     delta = default_delta(n) if delta is None else check_delta(delta, n)
     _, rho_domain, _ = private_budget(check_epsilon(epsilon), delta, False, prepared.schema)
     plan = domain_plan(prepared.schema, False, rho_domain)
     matrix = TableEncoder(prepared.schema).encode(prepared.frame)
-    rng = np.random.default_rng(noise_seed)
-    threshold = bounds_threshold(plan.bounds_sigma)
+    noisy = _noisy_histograms(prepared.schema, matrix, plan, np.random.default_rng(noise_seed))
     out: dict[str, tuple[float, float] | None] = {}
     for j in plan.need_bounds:
         column = prepared.schema.modelled[j]
-        found = _dp_bounds(matrix[:, j], plan.bounds_sigma, threshold, rng)
+        found = _dp_bounds(noisy[j], plan.bounds_sigma, widths)
         out[column.name] = None if found is None else _on_lattice(*found, column.decimals)
     return out
 
