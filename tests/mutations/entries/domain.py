@@ -22,34 +22,44 @@ LM = "tests/privacy/test_lm_private.py"
     ],
 )
 def _(patch: pytest.MonkeyPatch) -> None:
+    from healthforge.data.encoding import TableEncoder
     from healthforge.generators import dp_base
+    from healthforge.privacy.accounting import check_epsilon, default_delta
 
     mantissas = (1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 7.0)
     positive = np.array([m * 10.0**k for k in range(-3, 10) for m in mantissas])
     grid = np.unique(np.concatenate([-positive, [0.0], positive]))
 
-    def old(values: np.ndarray, sigma: float, threshold: float, rng: np.random.Generator):
-        # the same zCDP cost as the histogram (rho = 1 / (2 sigma^2)) spent on two
+    def old(prepared, epsilon, delta, noise_seed, widths=None):  # type: ignore[no-untyped-def]
+        # the same budget split (rho = 1 / (2 sigma^2) per column) spent on two
         # exponential mechanisms with utility -|rank error| around the 0.5% quantiles
-        epsilon = math.sqrt(8 / (2 * sigma**2))
-        x = np.sort(values[np.isfinite(values)])
-        target = 0.005 * len(x)
-        below = np.searchsorted(x, grid, "left")
-        above = len(x) - np.searchsorted(x, grid, "right")
-        picks = []
-        for utility in (-np.abs(below - target), -np.abs(above - target)):
-            logits = epsilon / 2 * utility / 2
-            p = np.exp(logits - logits.max())
-            picks.append(grid[rng.choice(len(p), p=p / p.sum())])
-        low, high = sorted(picks)
-        return float(low), float(high)
+        n = len(prepared.frame)
+        delta = default_delta(n) if delta is None else delta
+        _, rho, _ = dp_base.private_budget(check_epsilon(epsilon), delta, False, prepared.schema)
+        plan = dp_base.domain_plan(prepared.schema, False, rho)
+        matrix = TableEncoder(prepared.schema).encode(prepared.frame)
+        rng = np.random.default_rng(noise_seed)
+        em_epsilon = math.sqrt(8 / (2 * plan.bounds_sigma**2))
+        out = {}
+        for j in plan.need_bounds:
+            x = np.sort(matrix[:, j][np.isfinite(matrix[:, j])])
+            target = 0.005 * len(x)
+            below = np.searchsorted(x, grid, "left")
+            above = len(x) - np.searchsorted(x, grid, "right")
+            picks = []
+            for utility in (-np.abs(below - target), -np.abs(above - target)):
+                logits = em_epsilon / 2 * utility / 2
+                p = np.exp(logits - logits.max())
+                picks.append(grid[rng.choice(len(p), p=p / p.sum())])
+            out[prepared.schema.modelled[j].name] = tuple(float(v) for v in sorted(picks))
+        return out
 
-    patch.setattr(dp_base, "_dp_bounds", old)
+    patch.setattr(dp_base, "released_bounds", old)
 
 
 @mutation(
     "domain-bounds-no-threshold",
-    "every bounds bin counts as occupied: the noisy histogram's threshold is 0",
+    "every bounds window counts as occupied: the scan's thresholds are 0",
     tests=[
         f"{DOMAIN}::test_released_bounds_of_a_skewed_lab_value_hug_its_range",
         f"{DOMAIN}::test_released_bounds_of_bundled_tables_hug_their_range",
@@ -58,7 +68,22 @@ def _(patch: pytest.MonkeyPatch) -> None:
 def _(patch: pytest.MonkeyPatch) -> None:
     from healthforge.generators import dp_base
 
-    patch.setattr(dp_base, "bounds_threshold", lambda sigma, failure=0.0: 0.0)
+    def zero(sigma: float, widths: tuple[int, ...] = dp_base.BOUNDS_WIDTHS, failure: float = 0.0):
+        return {w: 0.0 for w in widths}
+
+    patch.setattr(dp_base, "bounds_thresholds", zero)
+
+
+@mutation(
+    "domain-noise-tenth",
+    "the domain release draws its noise with a tenth of the sigma it records",
+    tests=[f"{DOMAIN}::test_domain_release_noise_has_the_recorded_sigma"],
+)
+def _(patch: pytest.MonkeyPatch) -> None:
+    from healthforge.generators import dp_base
+
+    real = dp_base.gaussian_measure
+    patch.setattr(dp_base, "gaussian_measure", lambda true, sigma, rng: real(true, sigma / 10, rng))
 
 
 @mutation(
