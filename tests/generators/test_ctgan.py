@@ -62,3 +62,19 @@ def test_one_generator_forward_per_step_is_seeded() -> None:
 def test_bad_switches_are_user_errors(params: dict) -> None:
     with pytest.raises(HealthForgeError):
         get_generator("ctgan", **FAST, **params).fit(bundled("pima"))
+
+
+def test_native_condition_does_not_relabel_rows_made_for_another_level() -> None:
+    # #25 defect 1: the conditioned column's output used to be overwritten with the asked
+    # level, so a row the generator made for a man (lab near -3) came back as a woman.
+    # A generator trained for 2 epochs often disobeys its conditional vector; those rows
+    # must be rejected by the condition's mask, not relabelled. Before the fix no row was
+    # ever rejected for a single condition on the conditional-vector column.
+    rng = np.random.default_rng(0)
+    sex = rng.choice(["F", "M"], 300, p=[0.3, 0.7])
+    lab = np.round(np.where(sex == "F", 3.0, -3.0) + rng.normal(0, 0.5, 300), 3)
+    real = pd.DataFrame({"sex": sex, "lab": lab})
+    gen = get_generator("ctgan", seed=0, **{**FAST, "epochs": 2}).fit(real)
+    rows = gen.sample(400, seed=1, conditions=["sex=F"])
+    assert (rows["sex"] == "F").all() and len(rows) == 400
+    assert gen.sample_stats_["rejected_conditions"] > 0

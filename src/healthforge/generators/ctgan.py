@@ -380,9 +380,10 @@ class CtganGenerator(DeepGenerator):
         """``n`` encoded rows ``(n, d)`` from generator ``gen`` (eval mode, no grad).
 
         ``fixed`` = ``(i, levels)`` sets every row's conditional vector to level
-        ``levels[r]`` ``(n,)`` of conditioning column ``i`` and makes that column's
-        output block that level (native conditioning); otherwise the conditional
-        vectors follow the training frequencies.
+        ``levels[r]`` ``(n,)`` of conditioning column ``i`` (native conditioning; the
+        column's output is not forced to that level, so a row whose generated level
+        differs is still a coherent row, which the condition's mask then rejects);
+        otherwise the conditional vectors follow the training frequencies.
         """
         torch = import_torch()
         was_training = gen.training
@@ -402,14 +403,10 @@ class CtganGenerator(DeepGenerator):
                     _, _, vec = sampler.draw(m, rng, log_frequency=False)
                     z = np.concatenate([z, vec], axis=1)
                 raw = gen(torch.as_tensor(z, device=device))
-                act = layout.activate(raw).cpu().numpy()
-                if fixed is not None:
-                    # the conditioned column takes exactly the requested level
-                    plan = transformer.plans[transformer.cond_columns[fixed[0]]]
-                    block = act[:, plan.softmax_start : plan.softmax_start + plan.n_levels]
-                    block[:] = 0.0
-                    block[np.arange(m), fixed[1][start : start + m]] = 1.0
-                parts.append(act)
+                # the conditioned column's output is left as generated: overwriting it
+                # with the requested level labelled rows the generator made for another
+                # level (women with men's lab values); the exact mask drops those rows
+                parts.append(layout.activate(raw).cpu().numpy())
         gen.train(was_training)
         return transformer.inverse_transform(np.concatenate(parts), rng)
 
@@ -441,8 +438,9 @@ class CtganGenerator(DeepGenerator):
         columns and numeric ones kept one-hot), the most selective one (least training
         mass allowed) drives it: each row's level is drawn from the training frequencies
         restricted to the allowed levels, the generator is fed that level - what
-        training-by-sampling taught it to condition on - and the column's output is set
-        to it. Other constraints (numeric ranges, further columns) are left to the base
+        training-by-sampling taught it to condition on. The column's output is not
+        forced to that level: a row the generator made for another level is rejected by
+        the exact mask rather than relabelled (#25). Other constraints (numeric ranges, further columns) are left to the base
         class's rejection on the decoded rows, which now starts from rows that already
         satisfy the rarest part.
         """
