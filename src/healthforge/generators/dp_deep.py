@@ -35,6 +35,7 @@ from healthforge.generators.dp_base import DPGenerator
 from healthforge.generators.dp_sgd import DPSGDBudget, check_dp_sgd_params
 from healthforge.generators.neural_transform import ColumnPlan, NeuralTransformer
 from healthforge.privacy.accounting import budget_record
+from healthforge.privacy.mechanisms import gaussian_measure, gaussian_sigma
 from healthforge.progress import ProgressCallback
 
 COUNT_SHARE = 0.05  # share of the model's zCDP budget spent on noisy counts
@@ -146,12 +147,12 @@ class DeepDPGenerator(DPGenerator, DeepGenerator):
         L2 sensitivity ``sqrt(1 + k)`` for ``k`` histograms.
         """
         columns = [j for j in range(codes.shape[1]) if self.count_columns and self.discrete_[j]]
-        sigma = math.sqrt((1 + len(columns)) / (2 * rho))
-        self.noisy_total_ = float(len(codes) + rng.normal(0, sigma))
+        sigma = gaussian_sigma(rho, math.sqrt(1 + len(columns)))
+        self.noisy_total_ = float(gaussian_measure(np.array(len(codes)), sigma, rng))
         self.noisy_histograms_: dict[int, np.ndarray] = {}
         for j in columns:
-            counts = np.bincount(codes[:, j], minlength=int(sizes[j])).astype(float)
-            self.noisy_histograms_[j] = counts + rng.normal(0, sigma, len(counts))
+            counts = np.bincount(codes[:, j], minlength=int(sizes[j]))
+            self.noisy_histograms_[j] = gaussian_measure(counts, sigma, rng)
         return {
             "sigma": sigma,
             "histograms": len(columns),

@@ -1,0 +1,25 @@
+"""Mutation of the noisy counts dpctgan/dptvae release before DP-SGD training."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.mutations.catalogue import mutation
+
+
+@mutation(
+    "dp-deep-counts-noise-tenth",
+    "dpctgan's noisy row total and level histograms at sigma x0.1, sigma recorded unchanged",
+    tests=["tests/generators/test_dp_deep.py::test_noisy_counts_have_the_recorded_sigma"],
+)
+def _(patch: pytest.MonkeyPatch) -> None:
+    from healthforge.generators import dp_deep
+
+    real = dp_deep.gaussian_measure
+
+    def measure(true: Any, sigma: float, rng: Any) -> Any:
+        return real(true, 0.1 * sigma, rng)
+
+    patch.setattr(dp_deep, "gaussian_measure", measure)
