@@ -11,8 +11,9 @@ fit. Sampling is ancestral sampling through the model's junction tree: fast and 
   one third on selecting a maximum spanning tree of pairs with the exponential
   mechanism, one third on measuring those pairs.
 * ``aim``: 1-way marginals first, then rounds that pick the worst-approximated pair
-  (exponential mechanism, model size limited) and measure it, halving the noise when
-  the model stops improving; pairs with the target column are weighted up.
+  (exponential mechanism, model size limited) and measure it, every measurement at one
+  sigma (0.9 of the budget; selection 0.1), the model refitted between three batches of
+  picks; pairs with the target column are weighted up.
 """
 
 from __future__ import annotations
