@@ -125,7 +125,7 @@ def _spec(**changes: object) -> dict:
         ({"bogus": 1}, "unknown RunSpec fields: bogus"),
         ({"data__bogus": 1}, "unknown DataSpec fields: bogus"),
         ({"privacy": "strict", "generator__name": "cart"}, "differentially private generator"),
-        ({"privacy": "strict", "generator__name": "aim"}, "needs a schema"),
+        ({"privacy": "strict", "generator__name": "aim"}, "needs public bounds"),
         ({"generator__params": {"epsilon": 1.0}}, "epsilon/delta apply to DP generators"),
     ],
 )

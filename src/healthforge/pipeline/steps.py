@@ -89,10 +89,10 @@ def privacy_plan(spec: RunSpec) -> Any:
     plan = resolve_preset(spec.privacy, chosen, dict(spec.generator.params))
     if plan.needs_schema and spec.data.schema is None:
         raise HealthForgeError(
-            f"privacy '{spec.privacy}' needs a schema with public minimum/maximum for "
-            "numeric columns (--schema, or 'schema: FILE' in a scenario)",
-            "write one with `healthforge profile DATA --schema-out schema.yaml` and set the "
-            "bounds from domain knowledge, not from the data",
+            f"privacy '{spec.privacy}' needs public bounds for its DP generator: a schema "
+            "with categories and numeric minimum/maximum known without the data",
+            "write one with `healthforge profile DATA --schema-out schema.yaml`, set the bounds "
+            "from domain knowledge, and pass it with --schema (a scenario: 'schema: FILE')",
         )
     dp_keys = {"epsilon", "delta"} & set(spec.generator.params)
     if dp_keys and not describe(plan.generator).differential_privacy:
