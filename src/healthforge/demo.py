@@ -9,14 +9,13 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from healthforge.data import get_dataset, prepare, write_table
+from healthforge.data import get_dataset
 from healthforge.errors import HealthForgeError
-from healthforge.generators import generator_names, get_generator
+from healthforge.generators import generator_names
 from healthforge.progress import ProgressCallback, report
 
 DEMO_DATASET = "nhefs"
@@ -68,9 +67,8 @@ def run_demo(
     Everything is written to a temporary folder first and moved to ``out_dir`` at the
     end, so a failed run never leaves a half-written or clobbered demo folder.
     """
-    from healthforge.evaluation import evaluate, split_train_holdout
     from healthforge.evaluation.compare import compare, write_comparison_report
-    from healthforge.evaluation.report import write_report
+    from healthforge.pipeline import run
 
     out_dir = Path(out_dir)
     if out_dir.exists() and not force:
@@ -79,68 +77,38 @@ def run_demo(
         names = generator_names(installed_only=True)
     else:
         names = generators or [g for g in DEMO_GENERATORS if g in generator_names()]
-    for name in names:
-        get_generator(name)  # unknown names fail before any work
     dataset = get_dataset(DEMO_DATASET)
-    # yrdth/modth/dadth are only filled when death = 1: they would leak the target
-    real = dataset.load().drop(columns=list(dataset.leaky_for_target))
-    train, holdout = split_train_holdout(real, dataset.target, holdout_fraction=0.2, seed=seed)
-    public_schema = prepare(real, target=dataset.target).schema
     work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent or "."))
     result = DemoResult(
         out_dir=out_dir,
         dataset=DEMO_DATASET,
-        rows_train=len(train),
-        rows_holdout=len(holdout),
+        rows_train=0,
+        rows_holdout=0,
+        # yrdth/modth/dadth are only filled when death = 1: they would leak the target
         dropped=list(dataset.leaky_for_target),
         not_run=[g for g in generator_names() if g not in names],
     )
     try:
-        write_table(train, work / "real_train.csv")
-        write_table(holdout, work / "real_holdout.csv")
+        # unknown names fail (the specs are validated) before any work
+        specs = [demo_spec(name, work, seed, first=step == 0) for step, name in enumerate(names)]
         evaluations = {}
-        for step, name in enumerate(names):
+        for step, (name, spec) in enumerate(zip(names, specs, strict=True)):
             report(progress, "demo generators", step, len(names))
-            started = time.perf_counter()
-            model = get_generator(name, seed=seed)
-            # A DP generator treats a schema it is given as public knowledge. NHEFS's
-            # categories and ranges are published in its codebook, so the demo passes the
-            # bundled schema; for your own data, declare them (docs/privacy.md).
-            public = public_schema if model.differential_privacy else None
-            model.fit(train, schema=public, target=dataset.target)
-            fitted = time.perf_counter()
-            synthetic = model.sample(len(train), seed=seed)
-            sampled = time.perf_counter()
-            evaluation = evaluate(
-                train,
-                synthetic,
-                holdout=holdout,
-                schema=model.schema_,
-                target=dataset.target,
-                seed=seed,
-                dp_budget=getattr(model, "dp_budget_", None),
+            done = run(spec)
+            assert done.train is not None and done.holdout is not None
+            result.rows_train, result.rows_holdout = len(done.train), len(done.holdout)
+            evaluations[name] = done.evaluation
+            result.runs.append(
+                DemoRun(
+                    generator=name,
+                    fit_seconds=done.timings["build"] + done.timings["fit"],
+                    sample_seconds=done.timings["sample"],
+                    synthetic_path=out_dir / f"synthetic_{name}.csv",
+                    report_path=out_dir / f"report_{name}.html",
+                    json_path=out_dir / f"report_{name}.json",
+                    summary=done.evaluation.summary,
+                )
             )
-            evaluations[name] = evaluation
-            run = DemoRun(
-                generator=name,
-                fit_seconds=fitted - started,
-                sample_seconds=sampled - fitted,
-                synthetic_path=out_dir / f"synthetic_{name}.csv",
-                report_path=out_dir / f"report_{name}.html",
-                json_path=out_dir / f"report_{name}.json",
-                summary=evaluation.summary,
-            )
-            write_table(synthetic, work / run.synthetic_path.name)
-            write_report(
-                evaluation,
-                work / run.report_path.name,
-                real=train,
-                synthetic=synthetic,
-                holdout=holdout,
-                title=f"{name} on NHEFS",
-            )
-            evaluation.to_json(work / run.json_path.name)
-            result.runs.append(run)
         report(progress, "demo generators", len(names), len(names))
         leaderboard = compare(evaluations)
         write_comparison_report(leaderboard, evaluations, work / "leaderboard.html")
@@ -155,3 +123,42 @@ def run_demo(
         if work.exists():
             shutil.rmtree(work)
     return result
+
+
+def demo_spec(name: str, folder: Path, seed: int = 0, first: bool = True) -> Any:
+    """The demo's run of generator ``name``: fit on 80% of NHEFS, sample as many rows,
+    evaluate on the other 20%, outputs in ``folder`` (the split too when ``first``)."""
+    from healthforge.pipeline import (
+        DataSpec,
+        EvaluationSpec,
+        GeneratorSpec,
+        OutputSpec,
+        RunSpec,
+        SplitSpec,
+    )
+
+    dataset = get_dataset(DEMO_DATASET)
+    return RunSpec(
+        data=DataSpec(
+            source=f"bundled:{DEMO_DATASET}",
+            target=dataset.target,
+            infer_target=False,
+            # yrdth/modth/dadth are only filled when death = 1: they would leak the target
+            drop=list(dataset.leaky_for_target),
+            # A DP generator treats a schema it is given as public knowledge. NHEFS's
+            # categories and ranges are published in its codebook, so the demo passes the
+            # bundled schema; for your own data, declare them (docs/privacy.md).
+            schema_from_data=True,
+        ),
+        generator=GeneratorSpec(name=name),
+        seed=seed,
+        split=SplitSpec(holdout_fraction=0.2, before_prepare=True),
+        evaluation=EvaluationSpec(title=f"{name} on NHEFS"),
+        outputs=OutputSpec(
+            synthetic=str(folder / f"synthetic_{name}.csv"),
+            report=str(folder / f"report_{name}.html"),
+            json=str(folder / f"report_{name}.json"),
+            train=str(folder / "real_train.csv") if first else None,
+            holdout=str(folder / "real_holdout.csv") if first else None,
+        ),
+    ).validate()

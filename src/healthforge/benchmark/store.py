@@ -44,6 +44,7 @@ def code_version(source: str, method: str, statuses: dict[str, PeerStatus]) -> s
         origin = Path(found.origin) if found is not None and found.origin else None
         files += [root / "generators" / "base.py", root / "generators" / "dp_base.py"]
         files += [root / "benchmark" / "worker.py"]
+        files += sorted((root / "pipeline").glob("*.py"))  # the worker runs the pipeline
         files += sorted(_imported_sources(origin, root)) if origin else []
         if method in COMPOSITE:  # its members are chosen by a parameter: any may matter
             files += sorted((root / "generators").rglob("*.py"))

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import resource
 import sys
-import time
 import traceback
 from pathlib import Path
 from typing import Any
@@ -47,44 +46,53 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
 
 
+def run_spec(spec: dict[str, Any]) -> Any:
+    """The harness's job as a :class:`~healthforge.pipeline.RunSpec`: fit on the train
+    parquet (no split: the harness split it), sample ``rows``, write the out parquet."""
+    from healthforge.pipeline import DataSpec, GeneratorSpec, OutputSpec, RunSpec, SplitSpec
+
+    return RunSpec(
+        data=DataSpec(
+            source=spec["train_path"],
+            # the public domain of a DP generator (public_domain.py)
+            schema=spec.get("schema_path"),
+            target=spec["target"],
+            infer_target=False,
+        ),
+        generator=GeneratorSpec(name=spec["generator"], params=dict(spec.get("params", {}))),
+        rows=int(spec["rows"]),
+        seed=int(spec["seed"]),
+        split=SplitSpec(before_prepare=True),  # the generator prepares its training rows
+        outputs=OutputSpec(synthetic=spec["out_path"]),
+    )
+
+
 def run(spec: dict[str, Any]) -> dict[str, Any]:
     """Fit ``spec["generator"]`` on the train parquet and write ``spec["rows"]`` rows."""
-    import pandas as pd
-
     from healthforge.errors import HealthForgeError
-    from healthforge.generators import get_generator
     from healthforge.generators.registry import register
+    from healthforge.pipeline import Pipeline
 
     if spec.get("registry_target"):
         # a plugin registered in the parent is unknown to this fresh interpreter
         register(spec["generator"], spec["registry_target"])
-
-    train = pd.read_parquet(spec["train_path"])
-    schema = None
-    if spec.get("schema_path"):  # the public domain of a DP generator (public_domain.py)
-        from healthforge.data.schema import Schema
-
-        schema = Schema.load(spec["schema_path"])
-    # import the generator's module before the baseline, so it measures fit+sample only
-    model = get_generator(spec["generator"], seed=spec["seed"], **spec.get("params", {}))
+    pipeline = Pipeline(run_spec(spec))
+    # build imports the generator's module before the baseline, so it measures fit+sample
+    pipeline.run(until="build")
     baseline = reset_peak()
     try:
-        started = time.perf_counter()
-        model.fit(train, schema=schema, target=spec["target"])
-        fitted = time.perf_counter()
-        synthetic = model.sample(int(spec["rows"]), seed=spec["seed"])
-        sampled = time.perf_counter()
+        pipeline.run(until="sample")
     except HealthForgeError as exc:
         return {"status": "refused", "reason": exc.message}
-    synthetic.to_parquet(spec["out_path"], index=False)
+    result = pipeline.run(until="write")
     return {
         "status": "ok",
-        "fit_seconds": fitted - started,
-        "sample_seconds": sampled - fitted,
-        "rows_sampled": len(synthetic),
+        "fit_seconds": result.timings["fit"],
+        "sample_seconds": result.timings["sample"],
+        "rows_sampled": result.rows,
         "baseline_rss_mb": baseline,
         "peak_rss_mb": peak_rss_mb(),
-        "dp_budget": getattr(model, "dp_budget_", None),
+        "dp_budget": getattr(result.model, "dp_budget_", None),
     }
 
 

@@ -15,18 +15,14 @@ from healthforge.cli.common import (
     console,
     err_console,
     handle_errors,
-    load_schema,
     parse_drop,
     progress_bar,
 )
-from healthforge.data import PreparedData, load_table, prepare, write_chunks
-from healthforge.data.bundled import default_target
+from healthforge.data import write_chunks
 from healthforge.data.io import check_new_file, check_output_path
-from healthforge.data.labels import from_labels, to_labels
+from healthforge.data.labels import to_labels
 from healthforge.errors import HealthForgeError
-from healthforge.generators import describe, generator_names, get_generator, load_model
-from healthforge.generators.conditions import parse_conditions, resolve
-from healthforge.generators.registry import private_generator_names
+from healthforge.generators import describe, generator_names, load_model
 
 DATA_HELP = "A CSV/TSV/Parquet/Excel file, or bundled:NAME (see `healthforge datasets list`)."
 CONDITION_HELP = (
@@ -81,61 +77,6 @@ def parse_params(items: list[str] | None) -> dict[str, Any]:
     return params
 
 
-def _prepare(
-    data: str,
-    schema: Path | None,
-    target: str | None,
-    drop: list[str] | None,
-    conditions: list[str] | None = None,
-    conform: bool = False,
-) -> PreparedData:
-    df, user_schema = load_table(data), load_schema(schema)
-    if conform and user_schema is not None:
-        # a DP generator treats the user's schema as public: values outside it are
-        # clipped or made missing instead of refused, and never added to the domain
-        from healthforge.generators.dp_base import conform_to_schema
-
-        df = conform_to_schema(df, user_schema)
-    if target is None:  # a bundled dataset's outcome is known; a user's schema wins
-        target = default_target(data, user_schema.target if user_schema else None)
-    prepared = prepare(df, user_schema, target, parse_drop(drop), source=data)
-    for line in prepared.notices():
-        err_console.print(f"[yellow]{line}[/]", highlight=False)
-    # an impossible condition should fail before minutes of fitting, not after
-    resolve(parse_conditions(conditions), prepared.schema)
-    return prepared
-
-
-def _fit(
-    prepared: PreparedData,
-    generator: str,
-    seed: int,
-    params: list[str] | dict[str, Any] | None,
-    public_schema: bool = False,
-    fair: dict[str, Any] | None = None,
-) -> Any:
-    params = params if isinstance(params, dict) else parse_params(params)
-    if fair:  # one model of `generator` per group of fair["fair_by"]
-        from healthforge.generators.fair import FairGenerator
-
-        model: Any = FairGenerator(base=generator, params=params, seed=seed, **fair)
-    else:
-        model = get_generator(generator, seed=seed, **params)
-    started = time.perf_counter()
-    with progress_bar() as progress:
-        if public_schema:  # a DP generator: the user's schema is public knowledge
-            model.fit(prepared.frame, prepared.schema, progress=progress)
-        else:
-            model.fit(prepared, progress=progress)
-    what = f"{generator}, one model per {fair['fair_by']}," if fair else generator
-    err_console.print(
-        f"fitted {what} on {len(prepared.frame):,} rows x {prepared.frame.shape[1]} "
-        f"columns in {time.perf_counter() - started:.1f}s",
-        highlight=False,
-    )
-    return model
-
-
 def _write_sample(
     model: Any,
     rows: int,
@@ -187,13 +128,23 @@ def fit(
     force: bool = typer.Option(False, "--force", help="Overwrite an existing model file."),
 ) -> None:
     """Fit a generator and save it to one file for `healthforge sample`."""
+    from healthforge.pipeline import RunSpec
+
     check_new_file(save, force)
-    get_generator(generator, **parse_params(param))  # unknown names fail before loading data
-    public = schema is not None and describe(generator).differential_privacy
-    model = _fit(
-        _prepare(data, schema, target, drop, conform=public), generator, seed, param, public
+    spec = RunSpec.from_dict(
+        {
+            "data": {
+                "source": data,
+                "schema": str(schema) if schema is not None else None,
+                "target": target,
+                "drop": parse_drop(drop),
+            },
+            "generator": {"name": generator, "params": parse_params(param)},
+            "seed": seed,
+        }
     )
-    model.save(str(save))
+    result = execute_spec(spec, until="fit")
+    result.model.save(str(save))
     console.print(f"saved model to {save}")
 
 
@@ -256,9 +207,14 @@ def generate(
     fair_min_rows: int = typer.Option(
         20, "--fair-min-rows", help="With --fair-by: refuse groups with fewer training rows."
     ),
+    save_spec: Path | None = typer.Option(
+        None, "--save-spec", help="Also save the run specification (JSON) for `healthforge run`."
+    ),
     force: bool = typer.Option(False, "--force", help="Overwrite existing outputs."),
 ) -> None:
     """Fit a generator on DATA and write synthetic rows in one step (optionally evaluated)."""
+    from healthforge.pipeline import RunSpec
+
     if rows is not None:
         _check_rows(rows)
     check_output_path(out, force)
@@ -267,165 +223,138 @@ def generate(
         from healthforge.cli.evaluation_commands import check_report_outputs
 
         check_report_outputs(report, json_out, force)
-    plan = _privacy_plan(privacy, generator, param, epsilon, delta, schema)
-    generator, params = plan.generator, plan.params
-    get_generator(generator, **params)  # unknown names fail before loading data
-    public = schema is not None and describe(generator).differential_privacy
-    fair = _fair_options(fair_by, fair_balance, fair_min_rows, generator)
-    prepared = _prepare(data, schema, target, drop, condition, conform=public)
-    if fair_by is not None and fair_by not in prepared.schema.modelled_names:
-        raise HealthForgeError(
-            f"--fair-by column '{fair_by}' is not a modelled column",
-            f"columns are: {', '.join(prepared.schema.modelled_names[:25])}",
-        )
-    use_filter = plan.privacy_filter or privacy_filter
-    if not evaluate and not use_filter:
-        model = _fit(prepared, generator, seed, params, public, fair)
-        _write_sample(model, rows or model.n_train_, out, seed, condition, labels)
-        return
-    from healthforge.evaluation import split_train_holdout
-
-    schema_obj = prepared.schema
-    if fairness_by is not None and fairness_by not in schema_obj.modelled_names:
-        raise HealthForgeError(f"--fairness-by column '{fairness_by}' is not a modelled column")
-    train, holdout = split_train_holdout(
-        prepared.frame, schema_obj.target, holdout_fraction=holdout_fraction, seed=seed
-    )
-    err_console.print(
-        f"holding out {len(holdout):,} of {len(prepared.frame):,} rows (seed {seed}"
-        + (f", stratified on {schema_obj.target}" if schema_obj.target else "")
-        + "): the generator never sees them; they judge utility and privacy",
-        highlight=False,
-    )
-    model = _fit(
-        PreparedData(train, schema_obj, prepared.excluded), generator, seed, params, public, fair
-    )
-    if use_filter:
-        n_rows = rows or len(prepared.frame)
-        _write_filtered(model, train, holdout, schema_obj, n_rows, out, seed, condition, labels)
-    else:
-        _write_sample(model, rows or model.n_train_, out, seed, condition, labels)
-    if evaluate:
-        _evaluate_written(model, train, holdout, out, fairness_by, seed, report, json_out)
-
-
-def _fair_options(
-    fair_by: str | None, balance: bool, min_rows: int, generator: str
-) -> dict[str, Any] | None:
-    """FairGenerator options of ``--fair-by``; ``None`` without it."""
-    if fair_by is None:
-        if balance:
-            raise HealthForgeError("--fair-balance needs --fair-by COLUMN")
-        return None
-    if describe(generator).differential_privacy:
-        # one DP model per group would need a per-group budget this wrapper does not account
-        raise HealthForgeError(
-            f"--fair-by does not wrap the differentially private generator '{generator}'",
-            "drop --fair-by, or use a non-DP generator such as cart or bayesian_network",
-        )
-    if min_rows < 2:
-        raise HealthForgeError(f"--fair-min-rows must be at least 2, not {min_rows}")
-    return {"fair_by": fair_by, "balance": balance, "min_group_rows": min_rows}
-
-
-def _privacy_plan(
-    preset: str,
-    generator: str,
-    param: list[str] | None,
-    epsilon: float | None,
-    delta: float | None,
-    schema: Path | None,
-) -> Any:
-    """Generator, parameters and filter choice of ``--privacy`` and the DP options."""
-    from healthforge.privacy.presets import resolve_preset
-
+    if save_spec is not None:
+        check_new_file(save_spec, force)
     params = parse_params(param)
     for key, value in (("epsilon", epsilon), ("delta", delta)):
         if value is not None:
             params[key] = value
-    # the option's default generator is not a user choice a strict preset must refuse
-    chosen = None if generator == GENERATE_DEFAULT and preset == "strict" else generator
-    plan = resolve_preset(preset, chosen, params)
-    if plan.needs_schema and schema is None:
-        raise HealthForgeError(
-            "--privacy strict needs --schema with public minimum/maximum for numeric columns",
-            "write one with `healthforge profile DATA --schema-out schema.yaml` and set the "
-            "bounds from domain knowledge, not from the data",
-        )
-    if (epsilon is not None or delta is not None) and not describe(
-        plan.generator
-    ).differential_privacy:
-        raise HealthForgeError(
-            f"--epsilon/--delta apply to DP generators; '{plan.generator}' is not one",
-            f"use --generator {' | '.join(private_generator_names())}",
-        )
-    return plan
+    if fair_by is None and fair_balance:
+        raise HealthForgeError("--fair-balance needs --fair-by COLUMN")
+    spec = RunSpec.from_dict(
+        {
+            "data": {
+                "source": data,
+                "schema": str(schema) if schema is not None else None,
+                "target": target,
+                "drop": parse_drop(drop),
+            },
+            "generator": {
+                "name": generator,
+                "params": params,
+                "default_choice": generator == GENERATE_DEFAULT,
+                "fair": None
+                if fair_by is None
+                else {"by": fair_by, "balance": fair_balance, "min_group_rows": fair_min_rows},
+            },
+            "privacy": privacy,
+            "privacy_filter": privacy_filter,
+            "conditions": list(condition or []),
+            "rows": rows,
+            "seed": seed,
+            "split": {"holdout_fraction": holdout_fraction},
+            "evaluation": {"fairness_by": fairness_by, "from_file": True} if evaluate else None,
+            "outputs": {
+                "synthetic": str(out),
+                "report": str(report) if report is not None else None,
+                "json": str(json_out) if json_out is not None else None,
+                "labels": labels,
+                "stream": True,
+            },
+        }
+    )
+    if save_spec is not None:
+        spec.to_json(save_spec)
+        console.print(f"saved the run specification to {save_spec}", highlight=False)
+    execute_spec(spec)
 
 
-def _write_filtered(
-    model: Any,
-    train: Any,
-    holdout: Any,
-    schema: Any,
-    rows: int,
-    out: Path,
-    seed: int,
-    conditions: list[str] | None,
-    labels: bool = False,
-) -> None:
-    """Sample ``rows`` that pass the privacy filter (threshold from the holdout rows)."""
-    from healthforge.privacy.filter import PrivacyFilter, filtered_sample
+def execute_spec(spec: Any, until: str | None = None) -> Any:
+    """Run a :class:`~healthforge.pipeline.RunSpec` (through step ``until``), printing
+    what it does and made; returns the :class:`~healthforge.pipeline.RunResult`."""
+    from healthforge.pipeline import Pipeline
 
-    started = time.perf_counter()
-    guard = PrivacyFilter(train, holdout, schema)
-    frame, result = filtered_sample(model, rows, guard, seed=seed, conditions=conditions)
-    write_chunks(iter([to_labels(frame, schema) if labels else frame]), out)
-    console.print(
-        f"wrote {len(frame):,} synthetic rows to {out} in {time.perf_counter() - started:.1f}s; "
-        f"the privacy filter removed {result.removed:,} of {result.rows_in:,} drawn rows "
-        f"({result.removed_copies} copies of a real record, {result.removed_too_close} closer "
-        f"than the {result.percentile:g}th percentile of holdout distances, "
-        f"{result.removed_unique_quasi_identifiers} with a unique quasi-identifier combination)",
+    out = spec.outputs
+    pipeline = Pipeline(spec, log=lambda line: err_console.print(line, highlight=False))
+    with progress_bar() as progress:
+        pipeline.state.progress = progress
+        pipeline.run(until="fit")
+    state = pipeline.state
+    what = (
+        f"{state.generator}, one model per {spec.generator.fair.by},"
+        if spec.generator.fair
+        else state.generator
+    )
+    err_console.print(
+        f"fitted {what} on {len(state.train):,} rows x {state.train.shape[1]} "
+        f"columns in {pipeline.timings['fit']:.1f}s",
         highlight=False,
     )
-
-
-def _evaluate_written(
-    model: Any,
-    train: Any,
-    holdout: Any,
-    out: Path,
-    fairness_by: str | None,
-    seed: int,
-    report: Path | None,
-    json_out: Path | None,
-) -> None:
-    from healthforge.cli.evaluation_commands import print_evaluation
-    from healthforge.evaluation import evaluate
-
-    # a file written with --labels is read back as codes, as the model knows them
-    synthetic = from_labels(load_table(out), model.schema_)
+    if until == "fit":
+        return pipeline.result()
     with progress_bar() as progress:
-        result = evaluate(
-            train,
-            synthetic,
-            holdout=holdout,
-            schema=model.schema_,
-            target=model.schema_.target,
-            fairness_by=fairness_by,
-            seed=seed,
-            progress=progress,
-            dp_budget=getattr(model, "dp_budget_", None),
+        pipeline.state.progress = progress
+        pipeline.run(until="write")
+    seconds = pipeline.timings["sample"] + pipeline.timings["write"]
+    where = out.synthetic if out.synthetic is not None else "memory"
+    written = state.rows_written if state.rows_written is not None else len(state.synthetic)
+    result = state.filter_result
+    if result is not None:
+        console.print(
+            f"wrote {written:,} synthetic rows to {where} in {seconds:.1f}s; "
+            f"the privacy filter removed {result.removed:,} of {result.rows_in:,} drawn rows "
+            f"({result.removed_copies} copies of a real record, {result.removed_too_close} "
+            f"closer than the {result.percentile:g}th percentile of holdout distances, "
+            f"{result.removed_unique_quasi_identifiers} with a unique quasi-identifier "
+            "combination)",
+            highlight=False,
         )
-    if json_out is not None:
-        result.to_json(json_out)
-    if report is not None:
-        from healthforge.evaluation.report import write_report
+    else:
+        console.print(
+            f"wrote {written:,} synthetic rows to {where} in {seconds:.1f}s"
+            + _copy_note(state.model.sample_stats_),
+            highlight=False,
+        )
+    if spec.evaluation is None:
+        return pipeline.result()
+    from healthforge.cli.evaluation_commands import print_evaluation
 
-        write_report(result, report, train, synthetic, holdout, title=f"{model.name} on {out.name}")
-    print_evaluation(result.summary, report, json_out)
+    with progress_bar() as progress:
+        pipeline.state.progress = progress
+        final = pipeline.run()
+    for note in final.notes:
+        if not note.startswith("privacy filter removed"):
+            err_console.print(f"[yellow]note:[/] {note}", highlight=False)
+    print_evaluation(final.evaluation.summary, final.report_path, final.json_path)
+    return final
 
 
 def _check_rows(rows: int) -> None:
     if rows <= 0:
         raise HealthForgeError(f"--rows must be at least 1, not {rows}")
+
+
+@app.command("run")
+@handle_errors
+def run_spec(
+    spec_path: Path = typer.Argument(..., metavar="SPEC", help="Run specification (JSON/YAML)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite existing outputs."),
+) -> None:
+    """Execute a saved run specification (from `generate --save-spec`, a service or a log)."""
+    from healthforge.cli.evaluation_commands import check_report_outputs
+    from healthforge.pipeline import RunSpec
+
+    if str(spec_path).endswith((".yaml", ".yml")):
+        spec = RunSpec.from_yaml(spec_path)
+    else:
+        spec = RunSpec.from_json(spec_path)
+    out = spec.outputs
+    if out.synthetic is None:
+        raise HealthForgeError(
+            f"run specification '{spec_path}' writes no synthetic rows",
+            "set outputs.synthetic to the file to write",
+        )
+    check_output_path(Path(out.synthetic), force)
+    report, json_out = (Path(p) if p is not None else None for p in (out.report, out.json))
+    check_report_outputs(report, json_out, force)
+    execute_spec(spec)

@@ -43,11 +43,9 @@ import pandas as pd
 import yaml
 
 from healthforge.errors import HealthForgeError
-from healthforge.progress import ProgressCallback, report
+from healthforge.progress import ProgressCallback
 
 PRIVACY_CHOICES = ("none", "standard", "strict")
-MIN_SUBSET_ROWS = 2  # fewer real rows satisfying the conditions: nothing to compare with
-MIN_HOLDOUT_ROWS = 10  # fewer: evaluate without holdout rather than on a handful of people
 
 
 @dataclass
@@ -95,6 +93,68 @@ class Scenario:
 
         get_generator(self.generator, **self.params)  # unknown generator or parameter
         parse_conditions(self.conditions)  # bad syntax fails before any data is read
+
+    def to_spec(
+        self,
+        rows: int | None = None,
+        seed: int | None = None,
+        generator: str | None = None,
+        n_estimators: int = 200,
+        out: str | Path | None = None,
+        report_path: str | Path | None = None,
+        json_path: str | Path | None = None,
+    ) -> Any:
+        """This scenario as a :class:`~healthforge.pipeline.RunSpec` (a scenario file *is*
+        a run specification); the arguments override the scenario's fields."""
+        from healthforge.pipeline import (
+            DataSpec,
+            EvaluationSpec,
+            FairSpec,
+            GeneratorSpec,
+            OutputSpec,
+            RunSpec,
+            SplitSpec,
+        )
+
+        schema = None
+        if self.schema is not None:  # relative to the scenario file
+            path = Path(self.schema)
+            if not path.is_absolute() and self.path is not None:
+                path = Path(self.path).parent / path
+            schema = str(path)
+        return RunSpec(
+            data=DataSpec(
+                source=self.dataset,
+                schema=schema,
+                target=self.target,
+                infer_target=False,  # a scenario names its target, or has none
+                drop=list(self.drop),
+            ),
+            generator=GeneratorSpec(
+                name=generator or self.generator,
+                params=dict(self.params),
+                fair=FairSpec(by=self.fair_by) if self.fair_by else None,
+            ),
+            privacy=self.privacy,
+            conditions=list(self.conditions),
+            rows=self.rows if rows is None else rows,
+            seed=self.seed if seed is None else seed,
+            split=SplitSpec(holdout_fraction=self.holdout_fraction),
+            evaluation=EvaluationSpec(
+                against="conditioned",
+                fairness_by=self.fairness_by,
+                n_estimators=n_estimators,
+                title=f"Scenario {self.name}: {self.title or '; '.join(self.conditions)}",
+            ),
+            outputs=OutputSpec(
+                synthetic=None if out is None else str(out),
+                report=None if report_path is None else str(report_path),
+                json=None if json_path is None else str(json_path),
+            ),
+            name=self.name,
+            title=self.title,
+            description=self.description,
+        )
 
 
 @dataclass
@@ -177,48 +237,6 @@ def _parse(text: str, where: str) -> Scenario:
     return scenario
 
 
-def privacy_plan(choice: str, generator: str, params: dict[str, Any]) -> Any:
-    """The privacy presets' plan for ``choice`` (``None`` for ``none``).
-
-    Applied through :func:`healthforge.privacy.presets.resolve_preset` when that library
-    is installed; otherwise only ``none`` is accepted.
-    """
-    if choice == "none":
-        return None
-    try:
-        from healthforge.privacy.presets import resolve_preset
-    except ImportError:
-        raise HealthForgeError(
-            f"privacy '{choice}' needs the privacy presets, which this installation lacks",
-            "use privacy: none",
-        ) from None
-    return resolve_preset(choice, generator, dict(params))
-
-
-def _public_schema(spec: Scenario, plan: Any) -> Any:
-    """The scenario's schema file, loaded; ``None`` if it names none.
-
-    Raises :class:`HealthForgeError` when its privacy plan needs public bounds and the
-    scenario gives no schema.
-    """
-    from healthforge.data.schema import Schema
-
-    if spec.schema is None:
-        if plan is not None and getattr(plan, "needs_schema", False):
-            raise HealthForgeError(
-                f"scenario '{spec.name}': privacy '{spec.privacy}' needs public bounds for its "
-                "DP generator, and the scenario names no schema",
-                "add 'schema: FILE' with categories and minimum/maximum known without the data "
-                "(start from `healthforge profile DATA --schema-out FILE`), or use privacy: "
-                "standard",
-            )
-        return None
-    path = Path(spec.schema)
-    if not path.is_absolute() and spec.path is not None:
-        path = Path(spec.path).parent / path
-    return Schema.load(path)
-
-
 def run_scenario(
     scenario: str | Path | Scenario,
     rows: int | None = None,
@@ -234,125 +252,28 @@ def run_scenario(
 
     ``rows``, ``seed`` and ``generator`` override the scenario's. Outputs (``out`` table,
     ``report_path`` HTML, ``json_path`` summary) are written only when given; the
-    caller checks them before (the CLI refuses to overwrite).
+    caller checks them before (the CLI refuses to overwrite). The work is
+    :func:`healthforge.pipeline.run` of :meth:`Scenario.to_spec`.
     """
-    from healthforge.data import load_table, prepare
-    from healthforge.data.derived import add_derived
-    from healthforge.data.io import write_table
-    from healthforge.data.prepare import PreparedData
-    from healthforge.evaluation import evaluate, split_train_holdout
-    from healthforge.generators import get_generator
-    from healthforge.generators.conditions import mask, parse_conditions, resolve
-    from healthforge.generators.fair import FairGenerator
+    from healthforge.pipeline import run
 
     spec = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     spec.validate()
-    n_rows = spec.rows if rows is None else rows
-    if isinstance(n_rows, bool) or not isinstance(n_rows, int) or n_rows < 1:
-        raise HealthForgeError(f"rows must be a positive whole number, not {n_rows!r}")
-    seed = spec.seed if seed is None else seed
-    name = generator or spec.generator
-    params = dict(spec.params)
-    plan = privacy_plan(spec.privacy, name, params)
-    notes: list[str] = []
-    if plan is not None:
-        name, params = plan.generator, dict(plan.params)
-    public = _public_schema(spec, plan)
-    report(progress, "scenario", 0, 4)
-    table = load_table(spec.dataset)
-    if public is not None and get_generator(name).differential_privacy:
-        from healthforge.generators.dp_base import conform_to_schema
-
-        # values outside the public schema are clipped or made missing, never added
-        table = conform_to_schema(table, public)
-    prepared = prepare(table, public, spec.target, spec.drop, source=spec.dataset)
-    schema = prepared.schema
-    conditions = resolve(parse_conditions(spec.conditions), schema)  # fail before fitting
-    train, holdout = split_train_holdout(
-        prepared.frame, schema.target, spec.holdout_fraction, seed=seed
+    result = run(
+        spec.to_spec(rows, seed, generator, n_estimators, out, report_path, json_path),
+        progress=progress,
     )
-    everyone = mask(prepared.frame, conditions)
-    real_subset = train[mask(train, conditions)].reset_index(drop=True)
-    holdout_subset = holdout[mask(holdout, conditions)].reset_index(drop=True)
-    if len(real_subset) < MIN_SUBSET_ROWS:
-        raise HealthForgeError(
-            f"only {len(real_subset)} real training rows satisfy "
-            + "; ".join(spec.conditions)
-            + ": there is nothing to compare the synthetic rows with",
-            "relax the conditions",
-        )
-    if len(holdout_subset) < MIN_HOLDOUT_ROWS:
-        notes.append(
-            f"only {len(holdout_subset)} holdout rows satisfy the conditions: evaluated without "
-            "a holdout (utility and privacy attacks are skipped)"
-        )
-        holdout_subset = None
-    if len(real_subset) < 50:
-        notes.append(
-            f"the real comparison group has {len(real_subset)} rows: read fidelity as indicative"
-        )
-    report(progress, "scenario", 1, 4)
-    if spec.fair_by:
-        model = FairGenerator(base=name, fair_by=spec.fair_by, params=params, seed=seed)
-    else:
-        model = get_generator(name, seed=seed, **params)
-    if public is not None and model.differential_privacy:
-        model.fit(train, schema)  # a schema passed to a DP generator is its public domain
-    else:
-        model.fit(PreparedData(train, schema, prepared.excluded))
-    report(progress, "scenario", 2, 4)
-    if plan is not None and plan.privacy_filter:
-        from healthforge.privacy.filter import PrivacyFilter, filtered_sample
-
-        # rows too close to a real training record are dropped and redrawn
-        guard = PrivacyFilter(train, holdout, schema)
-        synthetic, removed = filtered_sample(model, n_rows, guard, seed=seed, conditions=conditions)
-        notes.append(f"privacy filter removed {removed.removed:,} of {removed.rows_in:,} rows")
-    else:
-        synthetic = model.sample(n_rows, seed=seed, conditions=conditions)
-    report(progress, "scenario", 3, 4)
-    target = schema.target
-    if target is not None and real_subset[target].nunique(dropna=False) < 2:
-        notes.append(f"'{target}' is constant given the conditions: no utility target")
-        target = None
-    evaluation = evaluate(
-        real_subset,
-        synthetic,
-        holdout=holdout_subset,
-        schema=schema.with_target(None) if target is None else schema,
-        target=target,
-        fairness_by=spec.fairness_by,
-        seed=seed,
-        n_estimators=n_estimators,
-        dp_budget=getattr(model, "dp_budget_", None),
-    )
-    result = ScenarioResult(
+    assert result.synthetic is not None and result.real_evaluated is not None
+    return ScenarioResult(
         scenario=spec,
-        synthetic=synthetic,
-        real_subset=real_subset,
-        holdout_subset=holdout_subset,
-        evaluation=evaluation,
-        rows_real=int(everyone.sum()),
-        share_real=float(everyone.mean()),
-        notes=notes,
+        synthetic=result.synthetic,
+        real_subset=result.real_evaluated,
+        holdout_subset=result.holdout_evaluated,
+        evaluation=result.evaluation,
+        rows_real=int(result.rows_real or 0),
+        share_real=float(result.share_real or 0.0),
+        notes=result.notes,
+        out=result.synthetic_path,
+        report=result.report_path,
+        json=result.json_path,
     )
-    if out is not None:
-        result.out = Path(out)
-        write_table(synthetic, result.out)
-    if json_path is not None:
-        result.json = Path(json_path)
-        evaluation.to_json(result.json)
-    if report_path is not None:
-        from healthforge.evaluation.report import write_report
-
-        result.report = Path(report_path)
-        write_report(
-            evaluation,
-            result.report,
-            add_derived(real_subset, schema),
-            synthetic,
-            holdout_subset,
-            title=f"Scenario {spec.name}: {spec.title or '; '.join(spec.conditions)}",
-        )
-    report(progress, "scenario", 4, 4)
-    return result

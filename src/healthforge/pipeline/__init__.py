@@ -1,0 +1,38 @@
+"""One workflow for every front end: a run specification and the function that runs it.
+
+``RunSpec`` (:mod:`.spec`) says what to do; :func:`run` (:mod:`.run`) does it, step by
+step (:mod:`.steps`), and returns a typed :class:`RunResult`. The CLI's ``generate``,
+``demo``, ``scenario run`` and ``run``, and the benchmark worker, all build a spec and
+call :func:`run`.
+"""
+
+from healthforge.pipeline.run import STEP_NAMES, Pipeline, Provenance, RunResult, fingerprint, run
+from healthforge.pipeline.spec import (
+    SPEC_VERSION,
+    DataSpec,
+    EvaluationSpec,
+    FairSpec,
+    GeneratorSpec,
+    OutputSpec,
+    RunSpec,
+    SplitSpec,
+)
+from healthforge.pipeline.steps import split_train_holdout
+
+__all__ = [
+    "SPEC_VERSION",
+    "STEP_NAMES",
+    "DataSpec",
+    "EvaluationSpec",
+    "FairSpec",
+    "GeneratorSpec",
+    "OutputSpec",
+    "Pipeline",
+    "Provenance",
+    "RunResult",
+    "RunSpec",
+    "SplitSpec",
+    "fingerprint",
+    "run",
+    "split_train_holdout",
+]

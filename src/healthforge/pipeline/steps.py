@@ -1,0 +1,459 @@
+"""The steps of a run, each a function of the run's :class:`RunState`.
+
+load -> prepare -> split -> build -> fit -> sample (+ privacy filter) -> write ->
+evaluate -> report. Each step reads what earlier steps left on the state and adds its
+own; :mod:`healthforge.pipeline.run` calls them in order. The seed of every random
+choice comes from :func:`seeds_of`, the one place it is derived.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from healthforge.errors import HealthForgeError
+from healthforge.pipeline.spec import RunSpec
+from healthforge.progress import ProgressCallback
+
+MIN_SUBSET_ROWS = 2  # fewer real rows satisfying the conditions: nothing to compare with
+MIN_HOLDOUT_ROWS = 10  # fewer: evaluate without holdout rather than on a handful of people
+SMALL_SUBSET_ROWS = 50
+
+
+@dataclass
+class RunState:
+    """What the steps have made so far; :class:`~healthforge.pipeline.run.RunResult`
+    exposes it."""
+
+    spec: RunSpec
+    progress: ProgressCallback | None = None
+    log: Callable[[str], None] | None = None
+    plan: Any = None  # PrivacyPlan
+    generator: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+    table: pd.DataFrame | None = None  # as loaded
+    user_schema: Any = None
+    public_schema: Any = None  # handed to a DP generator as its domain
+    target: str | None = None
+    prepared: Any = None  # PreparedData of the whole table (not with before_prepare)
+    train: pd.DataFrame | None = None
+    holdout: pd.DataFrame | None = None
+    real_eval: pd.DataFrame | None = None  # the real rows the evaluation compares with
+    holdout_eval: pd.DataFrame | None = None
+    rows_real: int | None = None  # real rows satisfying the conditions
+    share_real: float | None = None
+    model: Any = None
+    synthetic: pd.DataFrame | None = None  # None when streamed to the file
+    rows_written: int | None = None
+    filter_result: Any = None
+    evaluation: Any = None
+    notes: list[str] = field(default_factory=list)
+
+    def say(self, message: str) -> None:
+        if self.log is not None:
+            self.log(message)
+
+    @property
+    def use_filter(self) -> bool:
+        return bool(self.spec.privacy_filter or (self.plan and self.plan.privacy_filter))
+
+    @property
+    def needs_split(self) -> bool:
+        out = self.spec.outputs
+        return bool(self.spec.evaluation is not None or self.use_filter or out.train or out.holdout)
+
+
+def seeds_of(spec: RunSpec) -> dict[str, int]:
+    """The seed of each random choice. All equal the run's seed: the split, the model
+    (its initialisation and default sampling seed), the draws, the filter's redraws and
+    the evaluation's models - so a run is replayed by its one seed."""
+    return dict.fromkeys(("split", "model", "sample", "evaluation"), spec.seed)
+
+
+# -- privacy ------------------------------------------------------------------------------
+def privacy_plan(spec: RunSpec) -> Any:
+    """The privacy preset's generator, parameters and filter choice: the one place a
+    preset is resolved (the CLI, scenarios and saved specs all come here)."""
+    from healthforge.generators import describe
+    from healthforge.generators.registry import private_generator_names
+    from healthforge.privacy.presets import resolve_preset
+
+    chosen: str | None = spec.generator.name
+    if spec.privacy == "strict" and spec.generator.default_choice:
+        chosen = None  # the default generator is not a choice a strict preset must refuse
+    plan = resolve_preset(spec.privacy, chosen, dict(spec.generator.params))
+    if plan.needs_schema and spec.data.schema is None:
+        raise HealthForgeError(
+            f"privacy '{spec.privacy}' needs public bounds for its DP generator: a schema "
+            "with categories and numeric minimum/maximum known without the data",
+            "write one with `healthforge profile DATA --schema-out schema.yaml`, set the bounds "
+            "from domain knowledge, and pass it with --schema (a scenario: 'schema: FILE')",
+        )
+    dp_keys = {"epsilon", "delta"} & set(spec.generator.params)
+    if dp_keys and not describe(plan.generator).differential_privacy:
+        raise HealthForgeError(
+            f"epsilon/delta apply to DP generators; '{plan.generator}' is not one",
+            f"use one of: {' | '.join(private_generator_names())}",
+        )
+    if spec.generator.fair is not None and describe(plan.generator).differential_privacy:
+        # one DP model per group would need a per-group budget this wrapper does not account
+        raise HealthForgeError(
+            f"fair_by does not wrap the differentially private generator '{plan.generator}'",
+            "drop fair_by, or use a non-DP generator such as cart or bayesian_network",
+        )
+    return plan
+
+
+def resolve_privacy(state: RunState) -> None:
+    plan = privacy_plan(state.spec)
+    state.plan, state.generator, state.params = plan, plan.generator, dict(plan.params)
+
+
+def _is_dp(name: str) -> bool:
+    from healthforge.generators import describe
+
+    return bool(describe(name).differential_privacy)
+
+
+# -- load and prepare ---------------------------------------------------------------------
+def load(state: RunState) -> None:
+    """Read the table and the schema file; resolve the target."""
+    from healthforge.data import load_table
+    from healthforge.data.bundled import default_target
+
+    spec = state.spec
+    if state.plan is None:
+        resolve_privacy(state)
+    if spec.data.schema is not None:
+        from healthforge.data.schema import Schema
+
+        state.user_schema = Schema.load(spec.data.schema)
+    table = load_table(spec.data.source)
+    target = spec.data.target
+    if target is None and spec.data.infer_target:  # a bundled dataset's outcome is known
+        schema_target = state.user_schema.target if state.user_schema else None
+        target = default_target(spec.data.source, schema_target)
+    state.target = target
+    if spec.split.before_prepare:
+        # the generator prepares its own training rows; the dropped columns go now
+        table = table.drop(columns=list(spec.data.drop))
+    elif state.user_schema is not None and _is_dp(state.generator):
+        from healthforge.generators.dp_base import conform_to_schema
+
+        # values outside the public schema are clipped or made missing, never added
+        table = conform_to_schema(table, state.user_schema)
+    state.table = table
+
+
+def prepare(state: RunState) -> None:
+    """Infer or check the schema; check conditions and group columns before any fitting."""
+    from healthforge.data import prepare as prepare_table
+    from healthforge.generators.conditions import parse_conditions, resolve
+
+    spec = state.spec
+    if spec.split.before_prepare:
+        state.public_schema = state.user_schema
+        checks_need_it = spec.conditions or spec.generator.fair or spec.evaluation
+        if state.user_schema is None and not (spec.data.schema_from_data or checks_need_it):
+            return  # the generator prepares its training rows itself: nothing to check
+        schema = state.user_schema
+        if schema is None:
+            schema = prepare_table(state.table, None, state.target).schema
+            if spec.data.schema_from_data:
+                state.public_schema = schema
+    else:
+        state.prepared = prepare_table(
+            state.table, state.user_schema, state.target, spec.data.drop, source=spec.data.source
+        )
+        for line in state.prepared.notices():
+            state.say(line)
+        schema = state.prepared.schema
+        if state.user_schema is not None and _is_dp(state.generator):
+            state.public_schema = schema
+    resolve(parse_conditions(spec.conditions), schema)  # impossible conditions fail now
+    checks = [("fair_by", spec.generator.fair.by if spec.generator.fair else None)]
+    if spec.evaluation is not None:
+        checks.append(("fairness_by", spec.evaluation.fairness_by))
+    for what, column in checks:
+        if column is not None and column not in schema.modelled_names:
+            raise HealthForgeError(
+                f"{what} column '{column}' is not a modelled column",
+                f"columns are: {', '.join(schema.modelled_names[:25])}",
+            )
+
+
+def split(state: RunState) -> None:
+    """The seeded train/holdout split (only when a holdout is needed)."""
+    from healthforge.data.io import write_table
+
+    spec = state.spec
+    if not state.needs_split:
+        state.train = None if spec.split.before_prepare else state.prepared.frame
+        if spec.split.before_prepare:
+            state.train = state.table
+        return
+    frame = state.table if spec.split.before_prepare else state.prepared.frame
+    target = state.target if spec.split.before_prepare else state.prepared.schema.target
+    seed = seeds_of(spec)["split"]
+    state.train, state.holdout = split_train_holdout(
+        frame, target, spec.split.holdout_fraction, seed=seed
+    )
+    state.say(
+        f"holding out {len(state.holdout):,} of {len(frame):,} rows (seed {seed}"
+        + (f", stratified on {target}" if target else "")
+        + "): the generator never sees them; they judge utility and privacy"
+    )
+    if spec.evaluation is not None and spec.evaluation.against == "conditioned":
+        _conditioned_subsets(state)
+    if spec.outputs.train is not None:
+        write_table(state.train, spec.outputs.train)
+    if spec.outputs.holdout is not None:
+        write_table(state.holdout, spec.outputs.holdout)
+
+
+def _conditioned_subsets(state: RunState) -> None:
+    """The real training and holdout rows satisfying the conditions (fails before fitting
+    when too few satisfy them)."""
+    from healthforge.generators.conditions import mask, parse_conditions, resolve
+
+    spec = state.spec
+    conditions = resolve(parse_conditions(spec.conditions), state.prepared.schema)
+    everyone = mask(state.prepared.frame, conditions)
+    state.rows_real, state.share_real = int(everyone.sum()), float(everyone.mean())
+    real = state.train[mask(state.train, conditions)].reset_index(drop=True)
+    holdout = state.holdout[mask(state.holdout, conditions)].reset_index(drop=True)
+    if len(real) < MIN_SUBSET_ROWS:
+        raise HealthForgeError(
+            f"only {len(real)} real training rows satisfy "
+            + "; ".join(spec.conditions)
+            + ": there is nothing to compare the synthetic rows with",
+            "relax the conditions",
+        )
+    if len(holdout) < MIN_HOLDOUT_ROWS:
+        state.notes.append(
+            f"only {len(holdout)} holdout rows satisfy the conditions: evaluated without "
+            "a holdout (utility and privacy attacks are skipped)"
+        )
+        holdout = None
+    if len(real) < SMALL_SUBSET_ROWS:
+        state.notes.append(
+            f"the real comparison group has {len(real)} rows: read fidelity as indicative"
+        )
+    state.real_eval, state.holdout_eval = real, holdout
+
+
+def split_train_holdout(
+    df: pd.DataFrame, target: str | None = None, holdout_fraction: float = 0.2, seed: int = 0
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split real data into rows to train a generator on and a holdout it never sees.
+
+    Seeded; stratified on ``target`` when it looks categorical (text, boolean, or at most
+    20 distinct values), with missing target values as a class of their own, so that
+    every class keeps its share in both parts. Returns ``(train, holdout)`` with fresh
+    indices.
+    """
+    if not 0.0 < holdout_fraction < 1.0:
+        raise HealthForgeError(f"holdout fraction {holdout_fraction} must be between 0 and 1")
+    if len(df) < 2:
+        raise HealthForgeError("need at least 2 rows to set some aside as a holdout")
+    if target is not None and target not in df.columns:
+        raise HealthForgeError(f"target column '{target}' is not in the data")
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(df))
+    if target is not None and _categorical(df[target]):
+        keys = df[target].astype(str).where(df[target].notna(), "\0missing").to_numpy()[order]
+        grouped = pd.Series(keys)
+        rank = grouped.groupby(grouped, sort=False).cumcount().to_numpy()
+        size = grouped.map(grouped.value_counts()).to_numpy()
+        in_holdout = rank < np.round(size * holdout_fraction)
+    else:
+        in_holdout = np.arange(len(df)) < round(len(df) * holdout_fraction)
+    if in_holdout.all() or not in_holdout.any():  # tiny data: keep at least one row each side
+        in_holdout = np.arange(len(df)) < max(
+            1, min(len(df) - 1, round(len(df) * holdout_fraction))
+        )
+    train = df.iloc[np.sort(order[~in_holdout])].reset_index(drop=True)
+    hold = df.iloc[np.sort(order[in_holdout])].reset_index(drop=True)
+    return train, hold
+
+
+def _categorical(series: pd.Series) -> bool:
+    if not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+        return True
+    return series.nunique(dropna=True) <= 20
+
+
+# -- model ----------------------------------------------------------------------------------
+def build(state: RunState) -> None:
+    """Construct the generator (imports its module) without fitting it."""
+    from healthforge.generators import get_generator
+
+    spec, seed = state.spec, seeds_of(state.spec)["model"]
+    fair = spec.generator.fair
+    if fair is not None:  # one model of the generator per group of fair.by
+        from healthforge.generators.fair import FairGenerator
+
+        state.model = FairGenerator(
+            base=state.generator,
+            fair_by=fair.by,
+            params=state.params,
+            balance=fair.balance,
+            min_group_rows=fair.min_group_rows,
+            seed=seed,
+        )
+    else:
+        state.model = get_generator(state.generator, seed=seed, **state.params)
+
+
+def fit(state: RunState) -> None:
+    from healthforge.data.prepare import PreparedData
+
+    spec, model = state.spec, state.model
+    if spec.split.before_prepare:
+        public = state.public_schema
+        if spec.data.schema is None and not model.differential_privacy:
+            public = None  # a domain read off the data is public only to a DP generator
+        model.fit(state.train, schema=public, target=state.target, progress=state.progress)
+    elif state.public_schema is not None:  # a DP generator: the schema is public knowledge
+        model.fit(state.train, state.public_schema, progress=state.progress)
+    else:
+        prepared = state.prepared
+        model.fit(
+            PreparedData(state.train, prepared.schema, prepared.excluded),
+            progress=state.progress,
+        )
+
+
+# -- rows -------------------------------------------------------------------------------
+def n_rows(state: RunState) -> int:
+    """The rows to draw: the spec's, else as many as the real rows (all of them with the
+    privacy filter, the training rows otherwise)."""
+    if state.spec.rows is not None:
+        return state.spec.rows
+    if state.use_filter and state.prepared is not None:
+        return len(state.prepared.frame)
+    return int(state.model.n_train_)
+
+
+def sample(state: RunState) -> None:
+    """Draw the rows (through the privacy filter when it is on); a streamed run writes
+    them chunk by chunk instead of keeping them."""
+    from healthforge.data import write_chunks
+    from healthforge.data.labels import to_labels
+
+    spec, model = state.spec, state.model
+    seed, rows = seeds_of(spec)["sample"], n_rows(state)
+    conditions = spec.conditions or None
+    if state.use_filter:
+        from healthforge.privacy.filter import PrivacyFilter, filtered_sample
+
+        schema = state.prepared.schema if state.prepared is not None else model.schema_
+        guard = PrivacyFilter(state.train, state.holdout, schema)
+        state.synthetic, state.filter_result = filtered_sample(
+            model, rows, guard, seed=seed, conditions=conditions
+        )
+        result = state.filter_result
+        state.notes.append(f"privacy filter removed {result.removed:,} of {result.rows_in:,} rows")
+    elif spec.outputs.stream:
+        chunks = model.sample_chunks(
+            rows, seed=seed, conditions=conditions, progress=state.progress
+        )
+        if spec.outputs.labels:  # value labels instead of codes (sex: female, not 1)
+            chunks = (to_labels(chunk, model.schema_) for chunk in chunks)
+        assert spec.outputs.synthetic is not None  # validated
+        state.rows_written = write_chunks(chunks, spec.outputs.synthetic)
+    else:
+        state.synthetic = model.sample(rows, seed=seed, conditions=conditions)
+
+
+def write(state: RunState) -> None:
+    """Write the sampled rows (a streamed run has written them already)."""
+    from healthforge.data import write_chunks
+    from healthforge.data.labels import to_labels
+
+    out = state.spec.outputs
+    if out.synthetic is None or state.synthetic is None:
+        return
+    frame = state.synthetic
+    if out.labels:
+        frame = to_labels(frame, state.model.schema_)
+    state.rows_written = write_chunks(iter([frame]), out.synthetic)
+
+
+# -- evaluation ---------------------------------------------------------------------------
+def evaluate(state: RunState) -> None:
+    from healthforge.evaluation import evaluate as evaluate_rows
+
+    spec, model = state.spec, state.model
+    options = spec.evaluation
+    if options is None:
+        return
+    synthetic = _synthetic_for_evaluation(state)
+    schema = model.schema_
+    if options.against == "conditioned":
+        real, holdout = state.real_eval, state.holdout_eval
+        schema = state.prepared.schema
+        target = schema.target
+        if target is not None and real[target].nunique(dropna=False) < 2:
+            state.notes.append(f"'{target}' is constant given the conditions: no utility target")
+            target = None
+        if target is None:
+            schema = schema.with_target(None)
+    else:
+        real, holdout, target = state.train, state.holdout, schema.target
+    state.evaluation = evaluate_rows(
+        real,
+        synthetic,
+        holdout=holdout,
+        schema=schema,
+        target=target,
+        fairness_by=options.fairness_by,
+        seed=seeds_of(spec)["evaluation"],
+        n_estimators=options.n_estimators,
+        progress=state.progress,
+        dp_budget=getattr(model, "dp_budget_", None),
+    )
+
+
+def _synthetic_for_evaluation(state: RunState) -> pd.DataFrame:
+    options, out = state.spec.evaluation, state.spec.outputs
+    if state.synthetic is not None and not (options and options.from_file):
+        return state.synthetic
+    if out.synthetic is None:
+        raise HealthForgeError("a streamed run must write its rows to be evaluated")
+    from healthforge.data import load_table
+    from healthforge.data.labels import from_labels
+
+    # a file written with labels is read back as codes, as the model knows them
+    return from_labels(load_table(out.synthetic), state.model.schema_)
+
+
+def report(state: RunState) -> None:
+    """The JSON summary and the HTML report of the evaluation."""
+    spec = state.spec
+    out, options = spec.outputs, spec.evaluation
+    if state.evaluation is None or options is None:
+        return
+    if out.json is not None:
+        state.evaluation.to_json(Path(out.json))
+    if out.report is None:
+        return
+    from healthforge.evaluation.report import write_report
+
+    synthetic = _synthetic_for_evaluation(state)
+    if options.against == "conditioned":
+        from healthforge.data.derived import add_derived
+
+        real = add_derived(state.real_eval, state.prepared.schema)
+        holdout = state.holdout_eval
+    else:
+        real, holdout = state.train, state.holdout
+    title = options.title
+    if title is None:
+        title = f"{state.model.name} on {Path(out.synthetic or 'memory').name}"
+    write_report(state.evaluation, Path(out.report), real, synthetic, holdout, title=title)
