@@ -440,9 +440,9 @@ class CtganGenerator(DeepGenerator):
         restricted to the allowed levels, the generator is fed that level - what
         training-by-sampling taught it to condition on. The column's output is not
         forced to that level: a row the generator made for another level is rejected by
-        the exact mask rather than relabelled (#25). Other constraints (numeric ranges, further columns) are left to the base
-        class's rejection on the decoded rows, which now starts from rows that already
-        satisfy the rarest part.
+        the exact mask rather than relabelled (#25). Other constraints (numeric ranges,
+        further columns) are left to the base class's rejection on the decoded rows, which
+        now starts from rows that already satisfy the rarest part.
         """
         choice = conditioning_choice(self.transformer_, self.sampler_, self.discrete_, constraints)
         if choice is None:
