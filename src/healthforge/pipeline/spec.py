@@ -167,6 +167,14 @@ class RunSpec:
             )
         if self.outputs.stream and self.outputs.synthetic is None:
             raise HealthForgeError("outputs.stream needs outputs.synthetic, the file to write")
+        if self.data.schema_from_data and not self.data.source.startswith("bundled:"):
+            # a domain inferred from the rows is private (docs/privacy.md): only a bundled
+            # table's published codebook may stand in for a public schema
+            raise HealthForgeError(
+                "schema_from_data would treat the domain inferred from your rows as public",
+                "write a schema (healthforge profile DATA --schema-out schema.yaml), review "
+                "its bounds and categories, and pass it as data.schema",
+            )
         from healthforge.generators import get_generator
         from healthforge.generators.conditions import parse_conditions
         from healthforge.pipeline.steps import privacy_plan
