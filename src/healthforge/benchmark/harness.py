@@ -486,11 +486,12 @@ def _check_epsilons(epsilons: Sequence[float] | None) -> list[float | None]:
 
 
 def _dp_is_optional(generator: str) -> bool:
-    """True for a generator that is private only when given ``epsilon`` (e.g. ``lm``)."""
+    """True for a generator that can be private but whose default instance is not
+    (``lm``: private only when given ``epsilon``)."""
     from healthforge.generators.registry import generator_class
 
     try:
-        return generator_class(generator)().get_params().get("epsilon", 0.0) is None
+        return not generator_class(generator)().is_private
     except Exception:  # a generator that fails to import is recorded per run instead
         return False
 

@@ -6,6 +6,9 @@ Subclasses implement two methods on the shared numeric encoding
 * ``_fit(X, progress)`` with ``X`` of shape ``(n_rows, n_modelled)``, NaN for missing;
 * ``_sample(n, rng)`` returning an encoded matrix of shape ``(n, n_modelled)``.
 
+Wrappers that mix other generators' rows (``ensemble``, ``fair``) draw from them with the
+public :meth:`Generator.sample_encoded`, never with a member's private ``_sample``.
+
 Everything else - validation, schema handling, decoding back to the original columns,
 types, spellings, bounds and decimals, conditions, the guard against copying rare
 training rows, chunked streaming, determinism and persistence - lives here, once.
@@ -34,6 +37,7 @@ from healthforge.data.schema import Schema
 from healthforge.errors import HealthForgeError
 from healthforge.generators import conditions as cond
 from healthforge.generators.column_rules import ColumnRules
+from healthforge.generators.persistence import save_model
 from healthforge.progress import ProgressCallback, report
 
 CHUNK_ROWS = 50_000  # fixed, so output depends on seed and n only, not on memory settings
@@ -82,6 +86,17 @@ class Generator(ABC):
     def fitted(self) -> bool:
         return hasattr(self, "encoder_")
 
+    @property
+    def is_private(self) -> bool:
+        """True when this configured instance gives a differential-privacy guarantee.
+
+        The class attribute ``differential_privacy`` only says the generator *can* be
+        private (listings, hints); every decision that depends on privacy (refusing DP
+        ensemble members or ``fair_by``, the strict preset, what a fit may keep of the
+        exact rows) asks the instance, since e.g. ``lm`` is private only with ``epsilon``.
+        """
+        return type(self).differential_privacy
+
     # -- fitting ------------------------------------------------------------------------
     def fit(
         self,
@@ -108,9 +123,7 @@ class Generator(ABC):
         self._check_supported(encoder)
         # marginal shares for the "too rare" message; a DP model must not keep exact ones
         self.train_profile_ = (
-            None
-            if self.differential_privacy
-            else cond.training_profile(prepared.frame, prepared.schema)
+            None if self.is_private else cond.training_profile(prepared.frame, prepared.schema)
         )
         # what subclasses need to know about the encoded columns, set before _fit
         self.discrete_ = encoder.discrete
@@ -136,7 +149,7 @@ class Generator(ABC):
     def _learn_column_rules(self, X: np.ndarray) -> ColumnRules | None:
         if not (self.keeps_column_rules and getattr(self, "exact_rules", False)):
             return None
-        if self.differential_privacy:  # exact statistics of the rows: never under DP
+        if self.is_private:  # exact statistics of the rows: never under DP
             return None
         modelled = self.schema_.modelled
         names = [c.name for c in modelled]
@@ -259,7 +272,7 @@ class Generator(ABC):
 
     def _common_hashes(self) -> np.ndarray | None:
         """Hashes of the common training patterns, or None when this model has none."""
-        if getattr(self, "dp_budget_", None) is not None:  # lm is DP only with epsilon set
+        if self.is_private:
             return None  # a count against the exact training rows is outside any DP budget
         held = getattr(self, "common_hashes_", None)
         return None if held is None else held.value
@@ -267,6 +280,26 @@ class Generator(ABC):
     def _decoded(
         self, n: int, rng: np.random.Generator, constraints: dict[int, cond.EncodedConstraint]
     ) -> pd.DataFrame:
+        return self.encoder_.decode(self.sample_encoded(n, rng, constraints))
+
+    def sample_encoded(
+        self,
+        n: int,
+        rng: np.random.Generator,
+        constraints: dict[int, cond.EncodedConstraint] | None = None,
+    ) -> np.ndarray:
+        """``n`` rows in the shared encoding, shape ``(n, n_modelled)``, drawn as
+        :meth:`sample` draws them before decoding: natively given ``constraints`` when the
+        generator conditions natively, with its column rules applied.
+
+        For wrappers that mix the rows of fitted members with the same schema (``ensemble``,
+        ``fair``): the rows are *not* yet filtered by conditions nor checked against
+        training rows; the wrapper's own :meth:`sample` does both once, on the mixture.
+        ``rng`` is the caller's, so the mixture stays determined by its seed.
+        """
+        if not self.fitted:
+            raise HealthForgeError("the generator is not fitted yet", "call fit() first")
+        constraints = constraints or {}
         if constraints and self.conditioning == "native":
             X = self._sample_given(n, rng, constraints)
         else:
@@ -274,7 +307,7 @@ class Generator(ABC):
         rules = getattr(self, "column_rules_", None)
         if rules:
             rules.apply(X, skip=set(constraints))  # conditioned columns stay as asked
-        return self.encoder_.decode(X)
+        return X
 
     def _sample_given(
         self, n: int, rng: np.random.Generator, constraints: dict[int, cond.EncodedConstraint]
@@ -289,8 +322,6 @@ class Generator(ABC):
 
     # -- persistence -------------------------------------------------------------------
     def save(self, path: str) -> None:
-        from healthforge.generators.persistence import save_model
-
         save_model(self, path)
 
 

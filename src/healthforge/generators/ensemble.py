@@ -78,10 +78,11 @@ class EnsembleGenerator(Generator):
         self.params = params
 
     def _check_supported(self, encoder: TableEncoder) -> None:
-        from healthforge.generators.registry import generator_class
+        from healthforge.generators.registry import generator_class, get_generator
 
         parsed = parse_members(self.members)
-        unknown = set(self.params or {}) - {name for name, _ in parsed}
+        params = self.params or {}
+        unknown = set(params) - {name for name, _ in parsed}
         if unknown:
             raise HealthForgeError(
                 f"ensemble params name {', '.join(sorted(unknown))}, which is not a member",
@@ -96,8 +97,11 @@ class EnsembleGenerator(Generator):
             )
         for name, _ in parsed:
             cls = generator_class(name)
-            if cls.differential_privacy or name == self.name:
-                why = "is differentially private" if cls.differential_privacy else "is this one"
+            # privacy is a property of the configured member (lm is private only with
+            # epsilon), so the check builds it with its params; nothing is fitted yet
+            private = name != self.name and get_generator(name, **params.get(name, {})).is_private
+            if private or name == self.name:
+                why = "is differentially private" if private else "is this one"
                 raise HealthForgeError(
                     f"ensemble member '{name}' {why}",
                     "use non-private members, or one DP generator with the whole budget",
@@ -141,13 +145,6 @@ class EnsembleGenerator(Generator):
                 continue
             # each member as its own sample() would draw, minus decoding and copy checks
             # (those run once, on the mixture, in the base class)
-            if constraints and model.conditioning == "native":
-                part = model._sample_given(int(k), rng, constraints)
-            else:
-                part = model._sample(int(k), rng)
-            rules = getattr(model, "column_rules_", None)
-            if rules:
-                rules.apply(part, skip=set(constraints))
-            parts.append(part)
+            parts.append(model.sample_encoded(int(k), rng, constraints))
         out = np.concatenate(parts, axis=0)
         return out[rng.permutation(len(out))]

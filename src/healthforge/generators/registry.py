@@ -59,6 +59,13 @@ def generator_names(installed_only: bool = False) -> list[str]:
     return [n for n in _GENERATORS if not (installed_only and missing_extra(n))]
 
 
+def is_private(name: str, params: dict[str, Any] | None = None) -> bool:
+    """Whether generator ``name`` built with ``params`` gives a DP guarantee (its
+    instance's ``is_private``: ``lm`` only with ``epsilon``). Decisions use this; the
+    class attribute ``differential_privacy`` only says the generator *can* be private."""
+    return get_generator(name, **(params or {})).is_private
+
+
 def private_generator_names() -> list[str]:
     """Names of the generators that can be differentially private (for hints)."""
     names = []

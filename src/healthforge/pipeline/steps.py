@@ -80,7 +80,7 @@ def privacy_plan(spec: RunSpec) -> Any:
     """The privacy preset's generator, parameters and filter choice: the one place a
     preset is resolved (the CLI, scenarios and saved specs all come here)."""
     from healthforge.generators import describe
-    from healthforge.generators.registry import private_generator_names
+    from healthforge.generators.registry import is_private, private_generator_names
     from healthforge.privacy.presets import resolve_preset
 
     chosen: str | None = spec.generator.name
@@ -100,7 +100,7 @@ def privacy_plan(spec: RunSpec) -> Any:
             f"epsilon/delta apply to DP generators; '{plan.generator}' is not one",
             f"use one of: {' | '.join(private_generator_names())}",
         )
-    if spec.generator.fair is not None and describe(plan.generator).differential_privacy:
+    if spec.generator.fair is not None and is_private(plan.generator, plan.params):
         # one DP model per group would need a per-group budget this wrapper does not account
         raise HealthForgeError(
             f"fair_by does not wrap the differentially private generator '{plan.generator}'",
@@ -114,10 +114,11 @@ def resolve_privacy(state: RunState) -> None:
     state.plan, state.generator, state.params = plan, plan.generator, dict(plan.params)
 
 
-def _is_dp(name: str) -> bool:
-    from healthforge.generators import describe
+def _is_dp(state: RunState) -> bool:
+    """Whether the configured generator is private (lm only with epsilon)."""
+    from healthforge.generators.registry import is_private
 
-    return bool(describe(name).differential_privacy)
+    return is_private(state.generator, state.params)
 
 
 # -- load and prepare ---------------------------------------------------------------------
@@ -142,7 +143,7 @@ def load(state: RunState) -> None:
     if spec.split.before_prepare:
         # the generator prepares its own training rows; the dropped columns go now
         table = table.drop(columns=list(spec.data.drop))
-    elif state.user_schema is not None and _is_dp(state.generator):
+    elif state.user_schema is not None and _is_dp(state):
         from healthforge.generators.dp_base import conform_to_schema
 
         # values outside the public schema are clipped or made missing, never added
@@ -173,7 +174,7 @@ def prepare(state: RunState) -> None:
         for line in state.prepared.notices():
             state.say(line)
         schema = state.prepared.schema
-        if state.user_schema is not None and _is_dp(state.generator):
+        if state.user_schema is not None and _is_dp(state):
             state.public_schema = schema
     resolve(parse_conditions(spec.conditions), schema)  # impossible conditions fail now
     checks = [("fair_by", spec.generator.fair.by if spec.generator.fair else None)]
@@ -316,7 +317,7 @@ def fit(state: RunState) -> None:
     spec, model = state.spec, state.model
     if spec.split.before_prepare:
         public = state.public_schema
-        if spec.data.schema is None and not model.differential_privacy:
+        if spec.data.schema is None and not model.is_private:
             public = None  # a domain read off the data is public only to a DP generator
         model.fit(state.train, schema=public, target=state.target, progress=state.progress)
     elif state.public_schema is not None:  # a DP generator: the schema is public knowledge

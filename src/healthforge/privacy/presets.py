@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from healthforge.errors import HealthForgeError
-from healthforge.generators.registry import generator_class, private_generator_names
+from healthforge.generators.registry import generator_class, is_private, private_generator_names
 
 PRESET_NAMES = ("none", "standard", "strict")
 STRICT_EPSILON = 1.0
@@ -67,4 +67,12 @@ def resolve_preset(
     if params.get("bounds", "schema") != "schema":
         raise HealthForgeError("--privacy strict takes bounds from the schema only")
     params["bounds"] = "schema"
+    # the class can be private; the configured instance must be (lm: epsilon is set above)
+    if not is_private(name, params):
+        raise HealthForgeError(
+            f"--privacy strict needs a differentially private generator; '{name}' with "
+            "these parameters is not private",
+            f"use {', '.join(private_generator_names())} with an epsilon of at most "
+            f"{STRICT_EPSILON:g}",
+        )
     return PrivacyPlan(preset, name, params, privacy_filter=True, needs_schema=True)

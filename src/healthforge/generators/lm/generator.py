@@ -89,7 +89,7 @@ class LmGenerator(Generator):
     summary = "Tabular transformer over column/value tokens in random orders; native conditions."
     family = "deep"
     conditioning = "native"
-    differential_privacy = True  # optional: only with epsilon set
+    differential_privacy = True  # can be private: is_private says whether this one is
     high_dimensional = False
 
     def __init__(
@@ -148,6 +148,11 @@ class LmGenerator(Generator):
         self.device = device
         self.threads = threads
         self._check_params()
+
+    @property
+    def is_private(self) -> bool:
+        """Private only when trained under DP-SGD, i.e. with ``epsilon`` set."""
+        return self.epsilon is not None
 
     def _check_params(self) -> None:
         for name in ("epochs", "batch_size", "d_model", "n_layers", "n_heads", "patience"):
