@@ -56,7 +56,8 @@ def test_experiment_end_to_end_reports_every_arm_group_and_ci() -> None:
         "no measurable difference",
     )
     assert (diffs.verdict == implied).all()
-    from healthforge.augment import _differences  # a constructed case with known verdicts
+    # a constructed case with known verdicts
+    from healthforge.augment.statistics import _differences
 
     real = 0.7 + np.random.default_rng(0).normal(0, 0.01, 5)
     arms = {"real": real, "augmented": real + 0.1, "synthetic": real - 0.2}

@@ -10,13 +10,10 @@ from healthforge.augment import (
     AUROC_RANGE,
     DIFFERENCE_RANGE,
     SAME_DIFFERENCE,
-    _conclusion,
-    _differences,
-    _summarise,
-    _unscored,
     augment_experiment,
     mean_interval,
 )
+from healthforge.augment.statistics import _conclusion, _differences, _summarise, _unscored
 
 
 def _table_with_a_two_row_group(seed: int = 0) -> pd.DataFrame:

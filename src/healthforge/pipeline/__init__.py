@@ -3,7 +3,8 @@
 ``RunSpec`` (:mod:`.spec`) says what to do; :func:`run` (:mod:`.run`) does it, step by
 step (:mod:`.steps`), and returns a typed :class:`RunResult`. The CLI's ``generate``,
 ``demo``, ``scenario run`` and ``run``, and the benchmark worker, all build a spec and
-call :func:`run`.
+call :func:`run`; ``augment`` runs one spec's repeated splits as
+:meth:`Pipeline.branch` es of it.
 """
 
 from healthforge.pipeline.run import STEP_NAMES, Pipeline, Provenance, RunResult, fingerprint, run
@@ -17,7 +18,7 @@ from healthforge.pipeline.spec import (
     RunSpec,
     SplitSpec,
 )
-from healthforge.pipeline.steps import split_train_holdout
+from healthforge.pipeline.steps import draw, split_train_holdout
 
 __all__ = [
     "SPEC_VERSION",
@@ -32,6 +33,7 @@ __all__ = [
     "RunResult",
     "RunSpec",
     "SplitSpec",
+    "draw",
     "fingerprint",
     "run",
     "split_train_holdout",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import platform
@@ -96,6 +97,8 @@ class Pipeline:
     """A run that can be executed whole, up to a step, or one step at a time.
 
     ``log`` receives one-line messages meant for the user (notices, the holdout size).
+    ``table``: rows already in memory, read instead of ``spec.data.source`` (which then
+    only names them; no bundled codebook is applied to them).
     """
 
     def __init__(
@@ -103,9 +106,10 @@ class Pipeline:
         spec: RunSpec,
         progress: ProgressCallback | None = None,
         log: Callable[[str], None] | None = None,
+        table: pd.DataFrame | None = None,
     ) -> None:
         self.spec = spec.validate()
-        self.state = steps.RunState(spec=spec, progress=progress, log=log)
+        self.state = steps.RunState(spec=spec, progress=progress, log=log, given=table)
         self.timings: dict[str, float] = {}
         self.done: list[str] = []
         self._fingerprint: str | None = None
@@ -146,6 +150,36 @@ class Pipeline:
         if last == len(STEP_NAMES) - 1:
             report(self.state.progress, "pipeline", len(STEP_NAMES), len(STEP_NAMES))
         return self.result()
+
+    # what a branch may change: the fields the steps after 'prepare' read
+    BRANCHABLE = ("seed", "split", "rows", "conditions", "evaluation", "outputs")
+
+    def branch(self, progress: ProgressCallback | None = None, **changes: Any) -> Pipeline:
+        """A pipeline that shares this one's loaded and prepared data and runs the later
+        steps under ``changes`` (e.g. another seed: repeated splits of the same data
+        without reading and preparing it again). 'prepare' must have run here."""
+        if "prepare" not in self.done:
+            raise HealthForgeError("a branch needs step 'prepare' to have run first")
+        fixed = sorted(set(changes) - set(self.BRANCHABLE))
+        if fixed:
+            raise HealthForgeError(
+                f"a branch cannot change {', '.join(fixed)}: the prepared data depends on it",
+                f"a branch may change: {', '.join(self.BRANCHABLE)}",
+            )
+        split = changes.get("split", self.spec.split)
+        if split.before_prepare != self.spec.split.before_prepare:
+            raise HealthForgeError("a branch cannot change split.before_prepare")
+        other = Pipeline(
+            dataclasses.replace(self.spec, **changes), progress=progress, log=self.state.log
+        )
+        kept = ("given", "plan", "generator", "params", "table", "user_schema")
+        kept += ("public_schema", "target", "prepared")
+        for name in kept:
+            setattr(other.state, name, getattr(self.state, name))
+        other.done = ["load", "prepare"]
+        other.timings = {k: v for k, v in self.timings.items() if k in other.done}
+        other._fingerprint = self._fingerprint
+        return other
 
     def result(self) -> RunResult:
         state, out = self.state, self.spec.outputs
@@ -189,7 +223,8 @@ def run(
     progress: ProgressCallback | None = None,
     until: str | None = None,
     log: Callable[[str], None] | None = None,
+    table: pd.DataFrame | None = None,
 ) -> RunResult:
     """Execute ``spec``, every step or through ``until``; one step at a time is
-    :meth:`Pipeline.step`."""
-    return Pipeline(spec, progress=progress, log=log).run(until=until)
+    :meth:`Pipeline.step`. ``table``: rows in memory instead of ``spec.data.source``."""
+    return Pipeline(spec, progress=progress, log=log, table=table).run(until=until)

@@ -43,6 +43,8 @@ class DataSpec:
     infer_target: bool = True
     drop: list[str] = field(default_factory=list)
     schema_from_data: bool = False
+    # leave out the rows whose target is missing (the schema still describes every row)
+    drop_missing_target: bool = False
 
 
 @dataclass
@@ -57,6 +59,12 @@ class SplitSpec:
 
     holdout_fraction: float = 0.2
     before_prepare: bool = False
+    # stratify on these columns jointly (every combination keeps its share) instead of
+    # on the target alone
+    stratify: list[str] = field(default_factory=list)
+    # split even when no step of the run uses the holdout: the caller scores its own
+    # models on it (the augmentation experiment)
+    always: bool = False
 
 
 @dataclass
@@ -150,7 +158,12 @@ class RunSpec:
             raise HealthForgeError(f"holdout_fraction must be a number, not {fraction!r}")
         if not 0.0 < float(fraction) < 1.0:
             raise HealthForgeError(f"holdout_fraction must be between 0 and 1, not {fraction}")
-        for name, value in (("conditions", self.conditions), ("drop", self.data.drop)):
+        checked = (
+            ("conditions", self.conditions),
+            ("drop", self.data.drop),
+            ("stratify", self.split.stratify),
+        )
+        for name, value in checked:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise HealthForgeError(f"'{name}' must be a list of strings")
         if not isinstance(self.generator.params, dict):

@@ -33,6 +33,7 @@ class RunState:
     spec: RunSpec
     progress: ProgressCallback | None = None
     log: Callable[[str], None] | None = None
+    given: pd.DataFrame | None = None  # a table handed in, read instead of data.source
     plan: Any = None  # PrivacyPlan
     generator: str = ""
     params: dict[str, Any] = field(default_factory=dict)
@@ -65,7 +66,13 @@ class RunState:
     @property
     def needs_split(self) -> bool:
         out = self.spec.outputs
-        return bool(self.spec.evaluation is not None or self.use_filter or out.train or out.holdout)
+        return bool(
+            self.spec.evaluation is not None
+            or self.use_filter
+            or out.train
+            or out.holdout
+            or self.spec.split.always
+        )
 
 
 def seeds_of(spec: RunSpec) -> dict[str, int]:
@@ -134,7 +141,7 @@ def load(state: RunState) -> None:
         from healthforge.data.schema import Schema
 
         state.user_schema = Schema.load(spec.data.schema)
-    table = load_table(spec.data.source)
+    table = load_table(spec.data.source) if state.given is None else state.given
     target = spec.data.target
     if target is None and spec.data.infer_target:  # a bundled dataset's outcome is known
         schema_target = state.user_schema.target if state.user_schema else None
@@ -168,9 +175,19 @@ def prepare(state: RunState) -> None:
             if spec.data.schema_from_data:
                 state.public_schema = schema
     else:
+        # a bundled codebook (labels, demographics) applies to a table read from its
+        # source; a table handed in is taken as it is
+        source = spec.data.source if state.given is None else None
         state.prepared = prepare_table(
-            state.table, state.user_schema, state.target, spec.data.drop, source=spec.data.source
+            state.table, state.user_schema, state.target, spec.data.drop, source=source
         )
+        target = state.prepared.schema.target
+        if spec.data.drop_missing_target and target is not None:
+            prepared = state.prepared
+            frame = prepared.frame
+            if frame[target].isna().any():
+                frame = frame[frame[target].notna()].reset_index(drop=True)
+            state.prepared = type(prepared)(frame, prepared.schema, prepared.excluded)
         for line in state.prepared.notices():
             state.say(line)
         schema = state.prepared.schema
@@ -201,9 +218,13 @@ def split(state: RunState) -> None:
     frame = state.table if spec.split.before_prepare else state.prepared.frame
     target = state.target if spec.split.before_prepare else state.prepared.schema.target
     seed = seeds_of(spec)["split"]
-    state.train, state.holdout = split_train_holdout(
-        frame, target, spec.split.holdout_fraction, seed=seed
-    )
+    if spec.split.stratify:
+        state.train, state.holdout = _split_on_strata(state, frame, seed)
+        target = " x ".join(spec.split.stratify)
+    else:
+        state.train, state.holdout = split_train_holdout(
+            frame, target, spec.split.holdout_fraction, seed=seed
+        )
     state.say(
         f"holding out {len(state.holdout):,} of {len(frame):,} rows (seed {seed}"
         + (f", stratified on {target}" if target else "")
@@ -215,6 +236,30 @@ def split(state: RunState) -> None:
         write_table(state.train, spec.outputs.train)
     if spec.outputs.holdout is not None:
         write_table(state.holdout, spec.outputs.holdout)
+
+
+STRATA = "\0strata"  # the joint key's column while splitting; no real column's name
+
+
+def _split_on_strata(
+    state: RunState, frame: pd.DataFrame, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The split stratified on every combination of ``split.stratify``'s values (a group x
+    outcome: every small group keeps its cases in the holdout)."""
+    columns = state.spec.split.stratify
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise HealthForgeError(
+            f"stratify column '{missing[0]}' is not in the data",
+            f"columns are: {', '.join(map(str, frame.columns[:25]))}",
+        )
+    key = frame[columns[0]].astype(str)
+    for column in columns[1:]:
+        key = key + "|" + frame[column].astype(str)
+    train, holdout = split_train_holdout(
+        frame.assign(**{STRATA: key}), STRATA, state.spec.split.holdout_fraction, seed=seed
+    )
+    return train.drop(columns=[STRATA]), holdout.drop(columns=[STRATA])
 
 
 def _conditioned_subsets(state: RunState) -> None:
@@ -369,7 +414,14 @@ def sample(state: RunState) -> None:
         assert spec.outputs.synthetic is not None  # validated
         state.rows_written = write_chunks(chunks, spec.outputs.synthetic)
     else:
-        state.synthetic = model.sample(rows, seed=seed, conditions=conditions)
+        state.synthetic = draw(model, rows, seed, conditions)
+
+
+def draw(model: Any, rows: int, seed: int, conditions: Any = None) -> pd.DataFrame:
+    """``rows`` rows of a fitted model, each satisfying ``conditions``: the sample step's
+    draw, also called per group by a caller drawing several groups from one model (the
+    augmentation experiment)."""
+    return model.sample(int(rows), seed=seed, conditions=conditions)
 
 
 def write(state: RunState) -> None:
