@@ -252,14 +252,12 @@ def add_derived(df: pd.DataFrame, schema: Schema) -> pd.DataFrame:
 
 def with_derived(schema: Schema, derived: list[DerivedColumn]) -> Schema:
     """A copy of ``schema`` with ``derived`` added (replacing columns of the same name)."""
-    from healthforge.data.schema import Schema
-
     names = {d.name for d in derived}
     kept = [d for d in derived_of(schema) if d.name not in names]
-    return Schema(
+    # replace(), not Schema(...): schema.py imports this module, so no import back
+    return replace(
+        schema,
         columns=list(schema.columns),
-        version=schema.version,
-        source=schema.source,
         notes=list(schema.notes),
         derived=kept + list(derived),
     )
