@@ -12,8 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from healthforge.benchmark import jobs, run_benchmark
-from healthforge.benchmark.harness import BenchmarkResult
 from healthforge.benchmark.peer_runner import fill_missing, restore_missing
+from healthforge.benchmark.result import BenchmarkResult
 from healthforge.cli.app import app
 from healthforge.generators.registry import _GENERATORS, register
 
@@ -317,7 +317,8 @@ def test_thread_limit_reaches_the_child_environment() -> None:
 
 
 def test_optional_dp_generators_also_run_without_epsilon() -> None:
-    from healthforge.benchmark.harness import _dp_is_optional, _is_dp
+    from healthforge.benchmark.plan import dp_is_optional as _dp_is_optional
+    from healthforge.benchmark.plan import is_dp as _is_dp
 
     assert _is_dp("lm") and _dp_is_optional("lm")  # private only when given epsilon
     assert _is_dp("dp_copula") and not _dp_is_optional("dp_copula")

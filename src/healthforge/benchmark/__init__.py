@@ -5,9 +5,11 @@ that writes a Markdown table, JSON and an offline HTML plot. Peers (SDV, synthci
 in their own virtual environments under ``.peers/`` and are never imported here.
 """
 
-from healthforge.benchmark.harness import BenchmarkResult, Dataset, load_dataset, run_benchmark
+from healthforge.benchmark.harness import run_benchmark
 from healthforge.benchmark.peers import PEERS, install_peer, peer_status
+from healthforge.benchmark.plan import Dataset, load_dataset
 from healthforge.benchmark.records import RunRecord
+from healthforge.benchmark.result import BenchmarkResult
 
 __all__ = [
     "PEERS",

@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from healthforge.benchmark import tradeoff
+from healthforge.benchmark.style import colour, fmt_stat
 from healthforge.data.io import atomic_write_text
 
 if TYPE_CHECKING:
-    from healthforge.benchmark.harness import BenchmarkResult
-    from healthforge.benchmark.records import Stat, Summary
+    from healthforge.benchmark.records import Summary
+    from healthforge.benchmark.result import BenchmarkResult
 
 # (column header, field, decimals)
 COLUMNS: tuple[tuple[str, str, int], ...] = (
@@ -41,15 +42,6 @@ LEGEND = (
     "synthetic vs held-out rows, below 1 hints at copying; MIA AUC: membership attack, "
     "0.5 means no leakage. Values are mean ± sd over the repeats that finished."
 )
-
-
-def fmt_stat(stat: Stat, decimals: int) -> str:
-    if stat.mean is None:
-        return "—"
-    text = f"{stat.mean:.{decimals}f}"
-    if stat.sd is not None:
-        text += f" ± {stat.sd:.{decimals}f}"
-    return text
 
 
 def _cells(summary: Summary) -> list[str]:
@@ -201,7 +193,7 @@ def html_page(result: BenchmarkResult, command: str | None = None, note: str | N
                 go.Bar(
                     x=xs, y=ys, name=method, legendgroup=method, showlegend=row == 1,
                     error_y={"type": "data", "array": errs, "visible": True},
-                    marker_color=_colour(i),
+                    marker_color=colour(i),
                 ),
                 row=row, col=1,
             )  # fmt: skip
@@ -226,15 +218,6 @@ def html_page(result: BenchmarkResult, command: str | None = None, note: str | N
         f"<script type='text/javascript'>{get_plotlyjs()}</script>\n</head>\n"
         f"<body>\n{body}\n</body>\n</html>\n"
     )
-
-
-def _colour(i: int) -> str:
-    palette = (
-        "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-        "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#637939", "#8c6d31", "#843c39",
-        "#7b4173", "#3182bd",
-    )  # fmt: skip
-    return palette[i % len(palette)]
 
 
 def write_all(

@@ -11,9 +11,11 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+from healthforge.benchmark.style import colour, fmt_stat
+
 if TYPE_CHECKING:
-    from healthforge.benchmark.harness import BenchmarkResult
     from healthforge.benchmark.records import Summary
+    from healthforge.benchmark.result import BenchmarkResult
 
 # (header, field, decimals)
 COLUMNS: tuple[tuple[str, str, int], ...] = (
@@ -46,8 +48,6 @@ def _sorted(summaries: list[Summary]) -> list[Summary]:
 
 def markdown(result: BenchmarkResult) -> str:
     """``## Privacy-utility trade-off`` with a table per dataset."""
-    from healthforge.benchmark.output import fmt_stat
-
     parts = ["## Privacy-utility trade-off", "", LEGEND]
     for dataset in result.settings["datasets"]:
         rows = _sorted([s for s in result.summaries if s.dataset == dataset])
@@ -79,8 +79,6 @@ def figure_html(result: BenchmarkResult) -> str:
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
-    from healthforge.benchmark.output import _colour
-
     datasets = [d for d in result.settings["datasets"] if _dp(result, d)]
     titles = [f"{d}: {title}" for d in datasets for title, _ in PANELS]
     figure = make_subplots(rows=len(datasets), cols=len(PANELS), subplot_titles=titles)
@@ -94,7 +92,7 @@ def figure_html(result: BenchmarkResult) -> str:
                     for s in result.summaries
                     if s.dataset == dataset and s.method == method and s.ok
                 ]
-                trace = _trace(runs, field, epsilons, method, _colour(i), row == col == 1)
+                trace = _trace(runs, field, epsilons, method, colour(i), row == col == 1)
                 if trace is not None:
                     figure.add_trace(go.Scatter(**trace), row=row, col=col)
             figure.update_xaxes(type="log", title_text="ε", row=row, col=col)

@@ -9,41 +9,13 @@ that refuses the data (:class:`HealthForgeError`) is written down as refused, no
 from __future__ import annotations
 
 import json
-import resource
 import sys
 import traceback
 from pathlib import Path
 from typing import Any
 
-
-def _status_mb(field: str) -> float | None:
-    try:
-        with open("/proc/self/status") as handle:
-            for line in handle:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1]) / 1024.0  # kB
-    except OSError:
-        pass
-    return None
-
-
-def reset_peak() -> float:
-    """Reset the kernel's peak-RSS mark (Linux: clear_refs 5) so the peak read later
-    covers fit+sample only, not imports; returns the resident MB at this point."""
-    try:
-        with open("/proc/self/clear_refs", "w") as handle:
-            handle.write("5")
-    except OSError:
-        pass  # not Linux or not allowed: the peak then includes imports
-    return _status_mb("VmRSS") or peak_rss_mb()
-
-
-def peak_rss_mb() -> float:
-    """High-water resident memory of this process in MB."""
-    peak = _status_mb("VmHWM")
-    if peak is not None:
-        return peak
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
+# the peers' runner measures memory the same way: one copy, so ours and theirs compare
+from healthforge.benchmark.peer_runner import peak_rss_mb, reset_peak
 
 
 def run_spec(spec: dict[str, Any]) -> Any:
