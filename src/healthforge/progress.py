@@ -2,7 +2,7 @@
 
 Every long-running library function takes ``progress: ProgressCallback | None``.
 It is called as ``progress(stage, done, total)``; ``total`` is ``None`` when unknown.
-The CLI turns these calls into rich progress bars; the service will stream them.
+The CLI turns these calls into rich progress bars.
 """
 
 from __future__ import annotations

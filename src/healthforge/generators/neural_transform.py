@@ -448,8 +448,6 @@ class SpanLayout:
         tanh_cols = transformer.tanh_columns
         self.n_blocks, self.width, self.dim = len(spans), width, dim
         self.pad = torch.as_tensor(pad.reshape(-1), device=device)
-        self.valid_flat = torch.as_tensor(np.flatnonzero(valid.reshape(-1)), device=device)
-        self.valid_mask = torch.as_tensor(valid, device=device)  # (n_blocks, width)
         self.tanh_cols = torch.as_tensor(tanh_cols, device=device)
         self.block_start = np.array([s for s, _ in spans], dtype=np.int64)
         self.soft_cols = torch.as_tensor(pad[valid], device=device)  # block order

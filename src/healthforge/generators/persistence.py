@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 
 FORMAT = "healthforge-model"
 FORMAT_VERSION = 1
-MODEL_SUFFIX = ".hfm"
 
 
 def save_model(generator: Generator, path: str | Path) -> None:
