@@ -1,49 +1,15 @@
-"""Scenarios: named presets for common research needs (dataset, conditions, generator, privacy).
-
-A scenario is a small YAML file::
-
-    name: geriatric
-    title: NHEFS participants aged 65 and over
-    description: ...
-    dataset: bundled:nhefs          # or a file path
-    drop: [yrdth, modth, dadth]     # optional
-    target: death                   # optional
-    conditions: [age_group=65+]     # every synthetic row satisfies them
-    generator: bayesian_network
-    params: {}                      # generator parameters, optional
-    rows: 500
-    privacy: none                   # none | standard | strict
-    schema: public_schema.yaml      # optional; strict needs it: public bounds (see below)
-    fair_by: race                   # optional: one generator per group (FairGenerator)
-    fairness_by: sex                # optional: per-group evaluation
-    holdout_fraction: 0.2
-    seed: 0
-
-:func:`run_scenario` fits the generator on a training split of the *whole* dataset,
-samples rows satisfying the conditions and evaluates them against the real training
-rows satisfying the same conditions (with the real holdout rows satisfying them as the
-holdout). Shipped presets live in ``presets/``; :func:`list_scenarios` lists them.
-
-``privacy: strict`` runs the privacy preset's differentially private generator (``aim``
-unless the scenario names another DP generator) at its epsilon with the privacy filter.
-A DP generator may only take numeric bounds and categories that are public knowledge,
-never ones read off the data: such a scenario names a ``schema`` file (a path relative
-to the scenario file) that declares them, and fails with a clear message without one.
-Conditions may use value labels (``sex=female``) where the schema has them.
-"""
+"""The :class:`Scenario` type: its fields, their validation, its YAML parsing and its
+:class:`~healthforge.pipeline.RunSpec` (a scenario file *is* a run specification)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import yaml
 
 from healthforge.errors import HealthForgeError
-from healthforge.progress import ProgressCallback
 
 PRIVACY_CHOICES = ("none", "standard", "strict")
 
@@ -157,56 +123,6 @@ class Scenario:
         )
 
 
-@dataclass
-class ScenarioResult:
-    """What :func:`run_scenario` returns; frames are kept for reports and further use."""
-
-    scenario: Scenario
-    synthetic: pd.DataFrame
-    real_subset: pd.DataFrame
-    holdout_subset: pd.DataFrame | None
-    evaluation: Any  # EvaluationResult
-    rows_real: int
-    share_real: float  # share of all real rows satisfying the conditions
-    notes: list[str] = field(default_factory=list)
-    out: Path | None = None
-    report: Path | None = None
-    json: Path | None = None
-
-
-def _presets() -> Any:
-    return resources.files("healthforge.scenarios").joinpath("presets")
-
-
-def list_scenarios() -> list[Scenario]:
-    """The shipped scenarios, by name."""
-    found = []
-    for entry in sorted(_presets().iterdir(), key=lambda e: e.name):
-        if entry.name.endswith((".yaml", ".yml")):
-            found.append(_parse(entry.read_text(encoding="utf-8"), f"preset {entry.name}"))
-    return found
-
-
-def load_scenario(name_or_path: str | Path) -> Scenario:
-    """A shipped scenario by name, or a user's YAML file by path."""
-    text = str(name_or_path)
-    path = Path(text)
-    if text.endswith((".yaml", ".yml")) or path.is_file():
-        if not path.is_file():
-            raise HealthForgeError(f"scenario file '{path}' does not exist")
-        scenario = _parse(path.read_text(encoding="utf-8"), str(path))
-        scenario.path = str(path)
-        return scenario
-    for scenario in list_scenarios():
-        if scenario.name == text:
-            return scenario
-    names = ", ".join(s.name for s in list_scenarios())
-    raise HealthForgeError(
-        f"no scenario called '{text}'",
-        f"choose one of: {names}, or pass your own scenario YAML file",
-    )
-
-
 def _parse(text: str, where: str) -> Scenario:
     try:
         data = yaml.safe_load(text)
@@ -235,45 +151,3 @@ def _parse(text: str, where: str) -> Scenario:
     scenario = Scenario(**data)
     scenario.validate()
     return scenario
-
-
-def run_scenario(
-    scenario: str | Path | Scenario,
-    rows: int | None = None,
-    out: str | Path | None = None,
-    report_path: str | Path | None = None,
-    json_path: str | Path | None = None,
-    seed: int | None = None,
-    generator: str | None = None,
-    n_estimators: int = 200,
-    progress: ProgressCallback | None = None,
-) -> ScenarioResult:
-    """Run a scenario: fit, sample the conditioned rows, evaluate against the real subset.
-
-    ``rows``, ``seed`` and ``generator`` override the scenario's. Outputs (``out`` table,
-    ``report_path`` HTML, ``json_path`` summary) are written only when given; the
-    caller checks them before (the CLI refuses to overwrite). The work is
-    :func:`healthforge.pipeline.run` of :meth:`Scenario.to_spec`.
-    """
-    from healthforge.pipeline import run
-
-    spec = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-    spec.validate()
-    result = run(
-        spec.to_spec(rows, seed, generator, n_estimators, out, report_path, json_path),
-        progress=progress,
-    )
-    assert result.synthetic is not None and result.real_evaluated is not None
-    return ScenarioResult(
-        scenario=spec,
-        synthetic=result.synthetic,
-        real_subset=result.real_evaluated,
-        holdout_subset=result.holdout_evaluated,
-        evaluation=result.evaluation,
-        rows_real=int(result.rows_real or 0),
-        share_real=float(result.share_real or 0.0),
-        notes=result.notes,
-        out=result.synthetic_path,
-        report=result.report_path,
-        json=result.json_path,
-    )
