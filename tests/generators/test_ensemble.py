@@ -114,3 +114,21 @@ def test_registry_description() -> None:
     info = describe("ensemble")
     assert info.family == "ensemble" and info.conditioning == "native"
     assert info.params["members"] == "ddpm:2,cart:1" and not info.differential_privacy
+
+
+# lm trained for one epoch: only whether the ensemble takes it is under test
+FAST_LM = {"epochs": 1, "d_model": 8, "n_heads": 2, "n_layers": 1, "calibrate": False}
+FAST_LM |= {"early_stopping": False, "threads": 1, "device": "cpu"}
+
+
+def test_lm_is_a_member_only_without_epsilon() -> None:
+    """Privacy is the configured instance's: lm without epsilon is not private."""
+    data = bundled("icu")
+    private = {"lm": {**FAST_LM, "epsilon": 1.0}}
+    with pytest.raises(HealthForgeError, match="member 'lm' is differentially private"):
+        get_generator("ensemble", members="lm:1,cart:1", params=private).fit(data)
+    model = get_generator("ensemble", members="lm:1,cart:1", params={"lm": FAST_LM})
+    model.fit(data)
+    assert [m.name for m in model.models_] == ["lm", "cart"]
+    assert not model.is_private and not model.models_[0].is_private
+    assert len(model.sample(50, seed=1)) == 50

@@ -39,3 +39,17 @@ def test_generate_fair_by_refuses_what_it_cannot_do(tmp_path: Path) -> None:
     small = run("generate", "bundled:icu", "-g", "cart", "-o", out, "--fair-by", "race")
     assert small.exit_code == 2 and "min_group_rows" in small.output  # 10 'Other' rows
     assert not out.exists()  # never a partial output
+
+
+def test_generate_fair_by_wraps_lm_only_without_epsilon(tmp_path: Path) -> None:
+    """lm is private only with epsilon: --fair-by refuses it then, and only then."""
+    out = tmp_path / "lm.csv"
+    fast = ["--param", "epochs=1", "--param", "d_model=8", "--param", "n_heads=2"]
+    fast += ["--param", "calibrate=false", "--param", "early_stopping=false"]
+    args = ["generate", "bundled:icu", "-g", "lm", *fast, "-n", 60, "-o", out, "--fair-by", "sex"]
+    private = run(*args, "--param", "epsilon=1")
+    assert private.exit_code == 2 and "differentially private" in private.output
+    assert not out.exists()
+    result = run(*args)
+    assert result.exit_code == 0, result.output
+    assert "one model per sex" in result.output and len(pd.read_csv(out)) == 60
