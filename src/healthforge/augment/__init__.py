@@ -1,7 +1,8 @@
 """Augmentation: add synthetic rows for small groups, and measure whether it helps.
 
 :mod:`.experiment` runs the repeated-split experiment through
-:mod:`healthforge.pipeline` (:func:`augment_experiment`, :func:`plan_counts`);
+:mod:`healthforge.pipeline` (:func:`augment_experiment`, :func:`plan_counts`,
+:func:`read_source`; :mod:`.scoring` scores one arm's downstream model);
 :mod:`.statistics` turns its per-repeat AUROCs into intervals, verdicts and a
 conclusion; :mod:`.report` writes the table, the figure and the HTML page.
 """
@@ -14,6 +15,7 @@ from healthforge.augment.experiment import (
     AugmentResult,
     augment_experiment,
     plan_counts,
+    read_source,
 )
 from healthforge.augment.report import (
     augmentation_figure,
@@ -56,6 +58,7 @@ __all__ = [
     "markdown_table",
     "mean_interval",
     "plan_counts",
+    "read_source",
     "render_augment_report",
     "write_augment_report",
 ]

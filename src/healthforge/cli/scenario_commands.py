@@ -159,11 +159,8 @@ def augment(
     force: bool = typer.Option(False, "--force", help="Overwrite existing outputs."),
 ) -> None:
     """Add synthetic rows for small groups, and measure whether it helps downstream models."""
-    from healthforge.augment import augment_experiment, write_augment_report
+    from healthforge.augment import augment_experiment, read_source, write_augment_report
     from healthforge.cli.evaluation_commands import check_report_outputs
-    from healthforge.data import load_table
-    from healthforge.data.bundled import get_dataset
-    from healthforge.data.io import BUNDLED_PREFIX
 
     if strategy == "to-size" and size is None:
         raise HealthForgeError("--strategy to-size needs --size N")
@@ -177,20 +174,9 @@ def augment(
             check_new_file(report, force)
     else:  # the default folder is created only once the experiment has run
         check_report_outputs(None, json_out, force)
-    real = load_table(data)
-    dropped = parse_drop(drop)
-    if data.startswith(BUNDLED_PREFIX):
-        dataset = get_dataset(data[len(BUNDLED_PREFIX) :])
-        target = target or dataset.target
-        leaky = [c for c in dataset.leaky_for_target if c in real.columns and c not in dropped]
-        if leaky and target == dataset.target:
-            # these reveal the outcome: a model using them would measure nothing
-            err_console.print(
-                f"[yellow]dropping columns that reveal {target}: {', '.join(leaky)}[/]"
-            )
-            dropped += leaky
-    if target is None:
-        raise HealthForgeError("--target is needed: the outcome the downstream models predict")
+    real, target, dropped, leaky = read_source(data, target, parse_drop(drop))
+    if leaky:
+        err_console.print(f"[yellow]dropping columns that reveal {target}: {', '.join(leaky)}[/]")
     started = time.perf_counter()
     with progress_bar() as progress:
         result = augment_experiment(
