@@ -32,14 +32,16 @@ def _random_spec(rng: np.random.Generator) -> RunSpec:
     """A spec with every part drawn at random (nested parts present or absent)."""
     name = str(rng.choice(list(GENERATORS)))
     dp = name == "dp_copula"
+    source = str(rng.choice(["bundled:icu", "data/x.csv", "bundled:nhefs"]))
     return RunSpec(
         data=DataSpec(
-            source=str(rng.choice(["bundled:icu", "data/x.csv", "bundled:nhefs"])),
+            source=source,
             schema=None if rng.random() < 0.5 else "schema é.yaml",
             target=None if rng.random() < 0.5 else "died",
             infer_target=bool(rng.random() < 0.5),
             drop=[f"c{i}" for i in range(int(rng.integers(0, 3)))],
-            schema_from_data=bool(rng.random() < 0.5),
+            # an inferred domain may stand in for a public one only for a bundled codebook
+            schema_from_data=source.startswith("bundled:") and bool(rng.random() < 0.5),
         ),
         generator=GeneratorSpec(
             name=name,
