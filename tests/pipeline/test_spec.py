@@ -18,7 +18,7 @@ from healthforge.pipeline import (
     RunSpec,
     SplitSpec,
 )
-from healthforge.scenarios import list_scenarios
+from healthforge.scenarios import list_scenarios, load_spec
 
 GENERATORS = {
     "cart": {"min_samples_leaf": 5},
@@ -91,14 +91,14 @@ def test_every_shipped_scenario_is_a_run_spec_that_round_trips() -> None:
         assert spec.conditions == scenario.conditions and spec.rows == scenario.rows
 
 
-def test_from_yaml_reads_scenario_files_and_nested_specs(tmp_path: Path) -> None:
+def test_load_spec_reads_scenario_files_and_nested_specs(tmp_path: Path) -> None:
     flat = tmp_path / "mine.yaml"
     flat.write_text("name: mine\ndataset: bundled:icu\nconditions: [age>=65]\nrows: 7\n")
-    spec = RunSpec.from_yaml(flat)
+    spec = load_spec(flat)
     assert (spec.data.source, spec.conditions, spec.rows) == ("bundled:icu", ["age>=65"], 7)
     nested = tmp_path / "spec.yaml"
     nested.write_text(json.dumps(spec.to_dict()))  # JSON is YAML
-    assert RunSpec.from_yaml(nested) == spec
+    assert load_spec(nested) == spec
 
 
 def _spec(**changes: object) -> dict:

@@ -345,7 +345,9 @@ def run_spec(
     from healthforge.pipeline import RunSpec
 
     if str(spec_path).endswith((".yaml", ".yml")):
-        spec = RunSpec.from_yaml(spec_path)
+        from healthforge.scenarios import load_spec
+
+        spec = load_spec(spec_path)
     else:
         spec = RunSpec.from_json(spec_path)
     out = spec.outputs

@@ -20,6 +20,10 @@ import pandas as pd
 from healthforge.data.infer import infer_schema
 from healthforge.data.io import atomic_write_text
 from healthforge.data.schema import Schema
+
+# split_train_holdout lives in healthforge.data.split (the pipeline and users both split);
+# re-exported here for code that imports it from the evaluation
+from healthforge.data.split import split_train_holdout  # noqa: F401
 from healthforge.errors import HealthForgeError
 from healthforge.evaluation import fidelity, privacy
 from healthforge.evaluation.common import NEEDS_HOLDOUT, SkipMetric, Skips, number
@@ -32,9 +36,6 @@ from healthforge.evaluation.utility import (
     evaluate_utility,
     infer_task,
 )
-
-# split_train_holdout moved to healthforge.pipeline.steps, the workflow's home; re-exported
-from healthforge.pipeline.steps import split_train_holdout  # noqa: F401
 from healthforge.progress import ProgressCallback, report
 
 T = TypeVar("T")

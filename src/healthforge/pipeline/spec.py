@@ -4,7 +4,7 @@ A :class:`RunSpec` names the data (source, schema, target, dropped columns), the
 the generator and its parameters, the privacy preset, the conditions, the rows, the
 seed, the evaluation and the outputs. It round-trips through JSON (:meth:`RunSpec.to_json`
 / :meth:`RunSpec.from_json`), so a CLI run, a service job or a Ray task can store it and
-replay it; a scenario YAML file is read as one (:meth:`RunSpec.from_yaml`).
+replay it; a scenario YAML file is read as one (:func:`healthforge.scenarios.load_spec`).
 
 Validation happens here, at the boundary, with one-line :class:`HealthForgeError`
 messages; checks that need the data (a condition on a column the table lacks) happen in
@@ -190,7 +190,7 @@ class RunSpec:
             )
         from healthforge.generators import get_generator
         from healthforge.generators.conditions import parse_conditions
-        from healthforge.pipeline.steps import privacy_plan
+        from healthforge.pipeline.privacy import privacy_plan
 
         plan = privacy_plan(self)
         get_generator(plan.generator, **plan.params)  # unknown name or parameter
@@ -230,23 +230,6 @@ class RunSpec:
             message = f"{where} is not valid JSON: {exc.msg} (line {exc.lineno})"
             raise HealthForgeError(message) from None
         return cls.from_dict(data, where)
-
-    @classmethod
-    def from_yaml(cls, path: str | Path) -> RunSpec:
-        """A scenario file (flat scenario fields) or a run specification in YAML."""
-        from healthforge.scenarios import load_scenario
-
-        text = Path(path).read_text(encoding="utf-8") if Path(path).is_file() else ""
-        import yaml
-
-        try:
-            data = yaml.safe_load(text) if text else None
-        except yaml.YAMLError as exc:
-            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise HealthForgeError(f"{path} is not valid YAML: {first}") from None
-        if isinstance(data, dict) and "data" in data:
-            return cls.from_dict(data, str(path))
-        return load_scenario(path).to_spec()
 
 
 def _build(kind: type, data: Any, where: str) -> Any:

@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from healthforge.data.split import split_train_holdout
 from healthforge.errors import HealthForgeError
+from healthforge.pipeline.privacy import privacy_plan
 from healthforge.pipeline.spec import RunSpec
 from healthforge.progress import ProgressCallback
 
@@ -83,39 +84,6 @@ def seeds_of(spec: RunSpec) -> dict[str, int]:
 
 
 # -- privacy ------------------------------------------------------------------------------
-def privacy_plan(spec: RunSpec) -> Any:
-    """The privacy preset's generator, parameters and filter choice: the one place a
-    preset is resolved (the CLI, scenarios and saved specs all come here)."""
-    from healthforge.generators import describe
-    from healthforge.generators.registry import is_private, private_generator_names
-    from healthforge.privacy.presets import resolve_preset
-
-    chosen: str | None = spec.generator.name
-    if spec.privacy == "strict" and spec.generator.default_choice:
-        chosen = None  # the default generator is not a choice a strict preset must refuse
-    plan = resolve_preset(spec.privacy, chosen, dict(spec.generator.params))
-    if plan.needs_schema and spec.data.schema is None:
-        raise HealthForgeError(
-            f"privacy '{spec.privacy}' needs public bounds for its DP generator: a schema "
-            "with categories and numeric minimum/maximum known without the data",
-            "write one with `healthforge profile DATA --schema-out schema.yaml`, set the bounds "
-            "from domain knowledge, and pass it with --schema (a scenario: 'schema: FILE')",
-        )
-    dp_keys = {"epsilon", "delta"} & set(spec.generator.params)
-    if dp_keys and not describe(plan.generator).differential_privacy:
-        raise HealthForgeError(
-            f"epsilon/delta apply to DP generators; '{plan.generator}' is not one",
-            f"use one of: {' | '.join(private_generator_names())}",
-        )
-    if spec.generator.fair is not None and is_private(plan.generator, plan.params):
-        # one DP model per group would need a per-group budget this wrapper does not account
-        raise HealthForgeError(
-            f"fair_by does not wrap the differentially private generator '{plan.generator}'",
-            "drop fair_by, or use a non-DP generator such as cart or bayesian_network",
-        )
-    return plan
-
-
 def resolve_privacy(state: RunState) -> None:
     plan = privacy_plan(state.spec)
     state.plan, state.generator, state.params = plan, plan.generator, dict(plan.params)
@@ -291,47 +259,6 @@ def _conditioned_subsets(state: RunState) -> None:
             f"the real comparison group has {len(real)} rows: read fidelity as indicative"
         )
     state.real_eval, state.holdout_eval = real, holdout
-
-
-def split_train_holdout(
-    df: pd.DataFrame, target: str | None = None, holdout_fraction: float = 0.2, seed: int = 0
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Split real data into rows to train a generator on and a holdout it never sees.
-
-    Seeded; stratified on ``target`` when it looks categorical (text, boolean, or at most
-    20 distinct values), with missing target values as a class of their own, so that
-    every class keeps its share in both parts. Returns ``(train, holdout)`` with fresh
-    indices.
-    """
-    if not 0.0 < holdout_fraction < 1.0:
-        raise HealthForgeError(f"holdout fraction {holdout_fraction} must be between 0 and 1")
-    if len(df) < 2:
-        raise HealthForgeError("need at least 2 rows to set some aside as a holdout")
-    if target is not None and target not in df.columns:
-        raise HealthForgeError(f"target column '{target}' is not in the data")
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(len(df))
-    if target is not None and _categorical(df[target]):
-        keys = df[target].astype(str).where(df[target].notna(), "\0missing").to_numpy()[order]
-        grouped = pd.Series(keys)
-        rank = grouped.groupby(grouped, sort=False).cumcount().to_numpy()
-        size = grouped.map(grouped.value_counts()).to_numpy()
-        in_holdout = rank < np.round(size * holdout_fraction)
-    else:
-        in_holdout = np.arange(len(df)) < round(len(df) * holdout_fraction)
-    if in_holdout.all() or not in_holdout.any():  # tiny data: keep at least one row each side
-        in_holdout = np.arange(len(df)) < max(
-            1, min(len(df) - 1, round(len(df) * holdout_fraction))
-        )
-    train = df.iloc[np.sort(order[~in_holdout])].reset_index(drop=True)
-    hold = df.iloc[np.sort(order[in_holdout])].reset_index(drop=True)
-    return train, hold
-
-
-def _categorical(series: pd.Series) -> bool:
-    if not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
-        return True
-    return series.nunique(dropna=True) <= 20
 
 
 # -- model ----------------------------------------------------------------------------------

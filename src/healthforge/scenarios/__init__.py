@@ -39,7 +39,7 @@ Conditions may use value labels (``sex=female``) where the schema has them.
 
 from healthforge.scenarios.model import PRIVACY_CHOICES, Scenario
 from healthforge.scenarios.run import ScenarioResult, run_scenario
-from healthforge.scenarios.shipped import list_scenarios, load_scenario
+from healthforge.scenarios.shipped import list_scenarios, load_scenario, load_spec
 
 __all__ = [
     "PRIVACY_CHOICES",
@@ -47,5 +47,6 @@ __all__ = [
     "ScenarioResult",
     "list_scenarios",
     "load_scenario",
+    "load_spec",
     "run_scenario",
 ]
