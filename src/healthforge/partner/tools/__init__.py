@@ -1,0 +1,15 @@
+"""The partner's tools: one typed registry (:mod:`.registry`) and the tools, one module
+per group. Importing this package registers every tool in :data:`TOOLS`."""
+
+from healthforge.partner.tools import data  # noqa: F401  (registers its tools)
+from healthforge.partner.tools.registry import (
+    TOOLS,
+    Tool,
+    ToolContext,
+    ToolError,
+    ToolResult,
+    get_tool,
+    tool_schemas,
+)
+
+__all__ = ["TOOLS", "Tool", "ToolContext", "ToolError", "ToolResult", "get_tool", "tool_schemas"]

@@ -1,0 +1,87 @@
+"""Aggregates of the real table that are safe to show a language model.
+
+No figure here is a cell value: numbers are rounded to three significant figures,
+ranges are widened outward to two, and a category seen in fewer than
+:data:`MIN_CELL` rows is counted only within "other" (a rare level can single a person
+out). Identifier columns get no values at all.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+MIN_CELL = 5  # categories seen in fewer rows are merged into "other"
+
+
+def sig(value: Any, digits: int = 3) -> float | None:
+    """``value`` rounded to ``digits`` significant figures (None for missing)."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return None
+    number = float(value)
+    return float(f"{number:.{digits}g}")
+
+
+def outward(low: float, high: float, digits: int = 2) -> tuple[float, float]:
+    """A range containing [low, high], its ends rounded outward to ``digits`` figures."""
+
+    def step(x: float) -> float:
+        return 10 ** (math.floor(math.log10(abs(x))) - digits + 1) if x else 1.0
+
+    size = max(step(low), step(high))
+    return math.floor(low / size) * size, math.ceil(high / size) * size
+
+
+def numeric_summary(series: pd.Series) -> dict[str, Any]:
+    values = pd.to_numeric(series, errors="coerce").dropna()
+    if values.empty:
+        return {"count": 0}
+    low, high = outward(float(values.min()), float(values.max()))
+    q = values.quantile([0.25, 0.5, 0.75])
+    return {
+        "count": len(values),
+        "mean": sig(values.mean()),
+        "sd": sig(values.std()) if len(values) > 1 else None,
+        "quartiles": [sig(q.iloc[0]), sig(q.iloc[1]), sig(q.iloc[2])],
+        "range_rounded": [sig(low), sig(high)],
+    }
+
+
+def category_counts(series: pd.Series, labels: dict[Any, str] | None = None) -> dict[str, Any]:
+    """Counts of levels seen in at least MIN_CELL rows; the rest only as a total."""
+    counts = series.dropna().astype(str).value_counts()
+    shown = counts[counts >= MIN_CELL]
+    names = {str(k): v for k, v in (labels or {}).items()}
+    out: dict[str, Any] = {
+        "levels": len(counts),
+        "counts": {
+            (f"{k} ({names[k]})" if k in names else str(k)): int(v) for k, v in shown.items()
+        },
+    }
+    rare = counts[counts < MIN_CELL]
+    if len(rare):
+        out["other"] = {"levels": len(rare), "rows": int(rare.sum())}
+    return out
+
+
+def column_summary(series: pd.Series, column: Any) -> dict[str, Any]:
+    """Kind, role, missing share and safe figures of one column (``column``: its
+    ColumnSchema)."""
+    out: dict[str, Any] = {
+        "kind": column.kind,
+        "role": column.role,
+        "missing_share": sig(float(series.isna().mean())),
+    }
+    if column.role == "identifier":
+        out["not_shown"] = "direct identifier: values are never summarised"
+        return out
+    if column.kind == "text":
+        out["not_shown"] = "free text: values are never summarised"
+        return out
+    if column.is_numeric and not column.is_discrete:
+        out.update(numeric_summary(series))
+    else:
+        out.update(category_counts(series, column.labels))
+    return out

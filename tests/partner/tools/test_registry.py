@@ -1,0 +1,71 @@
+"""The registry: schemas, lookup, and validation against the schema and the data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from healthforge.partner.tools import TOOLS, ToolContext, ToolError, get_tool, tool_schemas
+from healthforge.partner.tools.registry import session_path
+
+
+@pytest.fixture
+def ctx(tmp_path: Path) -> ToolContext:
+    frame = pd.DataFrame({"age": [30, 40, 50, 60] * 5, "sex": ["f", "m"] * 10})
+    return ToolContext(session_dir=tmp_path, frame=frame, source="table.csv")
+
+
+def test_every_tool_has_an_openai_schema() -> None:
+    schemas = tool_schemas()
+    assert len(schemas) == len(TOOLS) >= 4
+    for schema in schemas:
+        function = schema["function"]
+        assert schema["type"] == "function"
+        assert function["name"] in TOOLS and function["description"]
+        assert function["parameters"]["type"] == "object"
+
+
+def test_unknown_tool_suggests_close_names() -> None:
+    with pytest.raises(ToolError) as caught:
+        get_tool("profile_dat")
+    assert "profile_data" in str(caught.value.hint)
+
+
+def test_unknown_column_is_refused_with_did_you_mean(ctx: ToolContext) -> None:
+    with pytest.raises(ToolError) as caught:
+        get_tool("describe_column").validate(ctx, {"column": "agee"})
+    assert caught.value.message == "column 'agee' is not in the table"
+    assert caught.value.hint == "did you mean 'age'?"
+
+
+def test_schema_errors_are_one_line(ctx: ToolContext) -> None:
+    tool = get_tool("describe_column")
+    with pytest.raises(ToolError, match="needs the argument 'column'"):
+        tool.validate(ctx, {})
+    with pytest.raises(ToolError, match="has no argument 'colum'") as caught:
+        tool.validate(ctx, {"colum": "age"})
+    assert caught.value.hint == "did you mean 'column'?"
+    with pytest.raises(ToolError, match="argument 'column'"):
+        tool.validate(ctx, {"column": ["age"]})
+
+
+def test_tools_needing_data_refuse_before_a_table_is_loaded(tmp_path: Path) -> None:
+    empty = ToolContext(session_dir=tmp_path)
+    with pytest.raises(ToolError, match="needs a table"):
+        get_tool("profile_data").validate(empty, {})
+    get_tool("load_data").validate(empty, {"source": "bundled:icu"})
+
+
+def test_session_path_refuses_escape_and_overwrite(ctx: ToolContext) -> None:
+    with pytest.raises(ToolError, match="outside the session directory"):
+        session_path(ctx, "../elsewhere.csv")
+    with pytest.raises(ToolError, match="outside the session directory"):
+        session_path(ctx, "/tmp/x.csv")
+    path = session_path(ctx, "out.csv")
+    path.write_text("x")
+    with pytest.raises(ToolError, match="already exists") as caught:
+        session_path(ctx, "out.csv")
+    assert "overwrite: true" in str(caught.value.hint)
+    assert session_path(ctx, "out.csv", overwrite=True) == path
