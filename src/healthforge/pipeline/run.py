@@ -181,6 +181,43 @@ class Pipeline:
         other._fingerprint = self._fingerprint
         return other
 
+    # what a continuation may change: what only the steps after 'write' read
+    CONTINUABLE = ("evaluation", "outputs", "name", "title", "description")
+
+    def extend(self, progress: ProgressCallback | None = None, **changes: Any) -> Pipeline:
+        """A pipeline that carries on from this one's state under ``changes`` to what only
+        the later steps read: e.g. an evaluation and its report after a run that stopped
+        after 'write' (the steps run here are not run again; the fitted model and the
+        rows are reused). Its spec, run whole, gives the same rows: it is what to record.
+        The split must have been made (``split.always``) if the evaluation needs it."""
+        fixed = sorted(set(changes) - set(self.CONTINUABLE))
+        if fixed:
+            raise HealthForgeError(
+                f"a continuation cannot change {', '.join(fixed)}: the steps run depend on it",
+                f"it may change: {', '.join(self.CONTINUABLE)}; use branch() or a new run",
+            )
+        spec = dataclasses.replace(self.spec, **changes)
+        old, new = self.spec.outputs, spec.outputs
+        for name in ("synthetic", "train", "holdout", "labels", "stream"):
+            if getattr(old, name) != getattr(new, name) and "write" in self.done:
+                raise HealthForgeError(f"a continuation cannot change outputs.{name}")
+        other = Pipeline(spec, progress=progress, log=self.state.log)
+        state = dataclasses.replace(self.state, spec=other.spec, progress=progress)
+        state.notes = list(self.state.notes)
+        if "split" in self.done and state.needs_split and state.holdout is None:
+            raise HealthForgeError(
+                "this run made no train/holdout split, so it cannot be evaluated now",
+                "run it with split.always set (or with its evaluation) and evaluate then",
+            )
+        if "split" in self.done and spec.evaluation and spec.evaluation.against == "conditioned":
+            steps.conditioned_subsets(state)
+        other.state = state
+        later = STEP_NAMES.index("evaluate")
+        other.done = [s for s in self.done if STEP_NAMES.index(s) < later]
+        other.timings = {k: v for k, v in self.timings.items() if k in other.done}
+        other._fingerprint = self._fingerprint
+        return other
+
     def result(self) -> RunResult:
         state, out = self.state, self.spec.outputs
         wrote = "write" in self.done or ("sample" in self.done and out.stream)

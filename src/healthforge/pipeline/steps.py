@@ -199,7 +199,7 @@ def split(state: RunState) -> None:
         + "): the generator never sees them; they judge utility and privacy"
     )
     if spec.evaluation is not None and spec.evaluation.against == "conditioned":
-        _conditioned_subsets(state)
+        conditioned_subsets(state)
     if spec.outputs.train is not None:
         write_table(state.train, spec.outputs.train)
     if spec.outputs.holdout is not None:
@@ -230,7 +230,7 @@ def _split_on_strata(
     return train.drop(columns=[STRATA]), holdout.drop(columns=[STRATA])
 
 
-def _conditioned_subsets(state: RunState) -> None:
+def conditioned_subsets(state: RunState) -> None:
     """The real training and holdout rows satisfying the conditions (fails before fitting
     when too few satisfy them)."""
     from healthforge.generators.conditions import mask, parse_conditions, resolve

@@ -1,0 +1,426 @@
+"""Tools that choose and run a generator: recommend_generators, set_privacy, generate.
+
+``generate`` is ``healthforge generate``: one validated RunSpec (fit, sample with the
+conditions, the privacy filter of the preset, write) run by the pipeline on the table.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import pydantic
+
+from healthforge.generators import describe, generator_names
+from healthforge.partner.tools.data import profiled
+from healthforge.partner.tools.recommend import recommend
+from healthforge.partner.tools.registry import (
+    Params,
+    Tool,
+    ToolContext,
+    ToolError,
+    ToolResult,
+    check_columns,
+    did_you_mean,
+    register,
+)
+from healthforge.partner.tools.runs import (
+    TABLE_SUFFIXES,
+    build_spec,
+    data_section,
+    execute,
+    output_file,
+    privacy_settings,
+    rel,
+    spec_code,
+)
+
+DEFAULT_GENERATOR = "bayesian_network"
+MAX_ROWS = 1_000_000
+Preset = Literal["none", "standard", "strict"]
+Priority = Literal["balanced", "fidelity", "utility", "privacy", "speed"]
+
+
+# -- recommend_generators -----------------------------------------------------------------
+
+
+class RecommendArgs(Params):
+    priority: Priority = pydantic.Field("balanced", description="what matters most")
+    top: int = pydantic.Field(3, ge=1, le=10, description="how many to suggest")
+
+
+def _recommend(ctx: ToolContext, args: RecommendArgs) -> ToolResult:
+    schema = profiled(ctx)
+    assert ctx.frame is not None
+    preset = privacy_settings(ctx).get("preset", "none")
+    ranked, method = recommend(ctx.frame, schema, preset, args.priority, args.top)
+    ctx.results["recommended"] = [r["generator"] for r in ranked]
+    lines = [f"{i + 1}. {r['generator']}: {r['why']}" for i, r in enumerate(ranked)]
+    summary = f"Suggested generators ({method['name']}):\n" + "\n".join(lines)
+    if method.get("note"):
+        summary += f"\n{method['note']}"
+    code = (
+        "from healthforge.generators import describe, generator_names\n\n"
+        "for name in generator_names(installed_only=True):\n"
+        "    print(name, describe(name).summary)"
+    )
+    return ToolResult(
+        summary=summary,
+        data={"recommendations": ranked, "method": method, "privacy": preset},
+        code=code,
+    )
+
+
+recommend_generators = register(
+    Tool(
+        name="recommend_generators",
+        description="Suggest generators for this table, privacy preset and priority, with "
+        "the evidence for each.",
+        params=RecommendArgs,
+        run=_recommend,
+    )
+)
+
+
+# -- set_privacy ----------------------------------------------------------------------------
+
+
+class PrivacyArgs(Params):
+    preset: Preset = pydantic.Field(
+        description="none; standard (privacy filter on the output); strict (differential "
+        "privacy, epsilon <= 1, public bounds, and the filter)"
+    )
+    epsilon: float | None = pydantic.Field(
+        None, description="DP budget (smaller is more private); strict allows up to 1"
+    )
+    schema_file: str | None = pydantic.Field(
+        None,
+        description="a schema with public bounds (needed by strict for your own table)",
+    )
+
+
+def _check_epsilon(epsilon: float | None) -> None:
+    if epsilon is not None and not epsilon > 0:
+        raise ToolError(
+            f"epsilon must be above 0, not {epsilon:g}",
+            "use e.g. 1.0 (strict allows up to 1; smaller is more private)",
+        )
+
+
+PUBLIC_SCHEMA = "public_schema.yaml"  # a bundled table's published domain, for strict
+
+
+def _schema_for(ctx: ToolContext, args: PrivacyArgs) -> str | None:
+    """The public schema file of this choice: the user's, or for strict on a bundled
+    table its published codebook written into the session; None when none is needed."""
+    if args.schema_file is not None:
+        return args.schema_file
+    if args.preset != "strict":
+        return None
+    if not (ctx.source or "").startswith("bundled:"):
+        raise ToolError(
+            "strict privacy needs public bounds for your table: a schema file",
+            "write one with `healthforge profile DATA --schema-out schema.yaml`, set its "
+            "bounds from public knowledge, then set_privacy with schema_file",
+        )
+    return str(ctx.session_dir.resolve() / PUBLIC_SCHEMA)
+
+
+def _privacy_spec(ctx: ToolContext, args: PrivacyArgs) -> Any:
+    """The draft spec of this choice, validated (refuses impossible combinations)."""
+    params = {} if args.epsilon is None else {"epsilon": args.epsilon}
+    data = data_section(ctx)
+    data.pop("schema", None)
+    schema = _schema_for(ctx, args)
+    if schema is not None:
+        data["schema"] = schema
+    generator = {"name": DEFAULT_GENERATOR, "params": params, "default_choice": True}
+    if args.epsilon is not None and args.preset != "strict":
+        generator["name"] = "aim"
+    return build_spec({"data": data, "generator": generator, "privacy": args.preset})
+
+
+def _check_privacy(ctx: ToolContext, args: PrivacyArgs) -> None:
+    _check_epsilon(args.epsilon)
+    if args.schema_file is not None:
+        from pathlib import Path
+
+        if not Path(args.schema_file).is_file():
+            raise ToolError(
+                f"schema file '{args.schema_file}' does not exist",
+                "write one with `healthforge profile DATA --schema-out schema.yaml` and set "
+                "its bounds from public knowledge",
+            )
+    _privacy_spec(ctx, args)
+
+
+def _set_privacy(ctx: ToolContext, args: PrivacyArgs) -> ToolResult:
+    spec = _privacy_spec(ctx, args)
+    from healthforge.pipeline.privacy import privacy_plan
+
+    plan = privacy_plan(spec)
+    settings: dict[str, Any] = {"preset": args.preset}
+    if args.epsilon is not None:
+        settings["epsilon"] = args.epsilon
+    files: list[str] = []
+    code = ""
+    if spec.data.schema is not None:
+        settings["schema"] = spec.data.schema
+        if args.schema_file is None:  # the bundled table's published codebook
+            from healthforge.data import load_table, prepare
+
+            source = str(ctx.source)
+            prepare(load_table(source), source=source).schema.save(spec.data.schema)
+            files.append(PUBLIC_SCHEMA)
+            code = (
+                "from healthforge.data import load_table, prepare\n\n"
+                f"prepare(load_table({source!r}), source={source!r}).schema.save("
+                f"{spec.data.schema!r})\n"
+            )
+    ctx.results["privacy"] = settings
+    text = {
+        "none": "No privacy protection beyond never modelling direct identifiers.",
+        "standard": "Standard: synthetic rows that copy or sit too close to a real record, or "
+        "carry a unique quasi-identifier combination, are removed before writing.",
+        "strict": f"Strict: a differentially private generator ({plan.generator}, epsilon "
+        f"{plan.params.get('epsilon', 1.0):g}) with bounds from the public schema, and the "
+        "privacy filter.",
+    }[args.preset]
+    if args.epsilon is not None and args.preset != "strict":
+        text += f" Epsilon {args.epsilon:g} applies to a differentially private generator."
+    if files:
+        text += f" The published domain of {ctx.source} is written to {PUBLIC_SCHEMA}."
+    data = {
+        "preset": args.preset,
+        "epsilon": plan.params.get("epsilon"),
+        "default_generator": plan.generator,
+        "privacy_filter": plan.privacy_filter,
+    }
+    code += (
+        "from healthforge.privacy.presets import resolve_preset\n\n"
+        f"plan = resolve_preset({args.preset!r}, None, "
+        f"{({'epsilon': args.epsilon} if args.epsilon is not None else {})!r})"
+    )
+    return ToolResult(summary=text, data=data, files=files, code=code)
+
+
+def _privacy_approval(ctx: ToolContext, args: PrivacyArgs) -> str | None:
+    return f"a privacy choice: preset '{args.preset}'" + (
+        f" with epsilon {args.epsilon:g}" if args.epsilon is not None else ""
+    )
+
+
+set_privacy = register(
+    Tool(
+        name="set_privacy",
+        description="Choose the privacy preset (none, standard, strict) and epsilon for the "
+        "runs that follow.",
+        params=PrivacyArgs,
+        run=_set_privacy,
+        approval=_privacy_approval,
+        check=_check_privacy,
+    )
+)
+
+
+# -- generate -------------------------------------------------------------------------------
+
+
+class GenerateArgs(Params):
+    generator: str | None = pydantic.Field(
+        None, description="generator name (default: the first recommended, else bayesian_network)"
+    )
+    params: dict[str, Any] = pydantic.Field(
+        default_factory=dict, description="generator parameters NAME: VALUE"
+    )
+    rows: int | None = pydantic.Field(
+        None, description=f"rows to generate, 1 to {MAX_ROWS:,} (default: as many as real)"
+    )
+    conditions: list[str] = pydantic.Field(
+        default_factory=list,
+        description="conditions every row satisfies, e.g. 'sex=female', 'age>=65'",
+    )
+    privacy: Preset | None = pydantic.Field(None, description="preset (default: the session's)")
+    epsilon: float | None = pydantic.Field(None, description="DP budget for a DP generator")
+    fair_by: str | None = pydantic.Field(None, description="fit one model per group of this column")
+    seed: int | None = pydantic.Field(None, description="random seed (default: the session's)")
+    output: str = pydantic.Field("synthetic.csv", description="file in the session folder")
+    overwrite: bool = pydantic.Field(False, description="replace an existing output file")
+
+
+def chosen_generator(ctx: ToolContext, args: GenerateArgs) -> tuple[str, bool]:
+    """The generator to use and whether it is the default (a strict preset may swap it)."""
+    if args.generator is not None:
+        return args.generator, False
+    recommended = ctx.results.get("recommended") or []
+    if recommended:
+        return recommended[0], False
+    return DEFAULT_GENERATOR, True
+
+
+def generate_spec(ctx: ToolContext, args: GenerateArgs, check_file: bool = True) -> Any:
+    """The validated RunSpec of a generate call (the output file not yet written)."""
+    name, default = chosen_generator(ctx, args)
+    settings = privacy_settings(ctx)
+    preset = args.privacy or settings.get("preset", "none")
+    params = dict(args.params)
+    private = describe_or_refuse(name).differential_privacy
+    if args.epsilon is not None and not private:
+        raise ToolError(
+            f"epsilon applies to differentially private generators; '{name}' is not one",
+            "leave epsilon out, or choose aim, mst or dp_copula",
+        )
+    epsilon = args.epsilon if args.epsilon is not None else settings.get("epsilon")
+    if epsilon is not None and private:  # the session's budget applies to DP generators
+        params.setdefault("epsilon", epsilon)
+    out = output_file(ctx, args.output, args.overwrite or not check_file, TABLE_SUFFIXES)
+    raw = {
+        "data": data_section(ctx),
+        "generator": {
+            "name": name,
+            "params": params,
+            "default_choice": default,
+            "fair": None if args.fair_by is None else {"by": args.fair_by},
+        },
+        "privacy": preset,
+        "conditions": list(args.conditions),
+        "rows": args.rows,
+        "seed": ctx.seed if args.seed is None else args.seed,
+        # the holdout is made now, so 'evaluate' can judge these very rows later
+        "split": {"always": True},
+        "outputs": {"synthetic": str(out)},
+    }
+    if preset == "strict" and "schema" not in raw["data"]:
+        raise ToolError(
+            "strict privacy needs its public schema, which set_privacy provides",
+            "choose it first with set_privacy (preset strict), then generate",
+        )
+    return build_spec(raw)
+
+
+def describe_or_refuse(name: str) -> Any:
+    names = generator_names()
+    if name not in names:
+        raise ToolError(
+            f"there is no generator '{name}'",
+            did_you_mean(name, names) or f"choose one of: {', '.join(names)}",
+        )
+    try:
+        return describe(name)
+    except ImportError as exc:
+        raise ToolError(
+            f"generator '{name}' cannot be used here: {exc.name or exc} is not installed",
+            "choose another generator (recommend_generators lists what fits)",
+        ) from None
+
+
+def _check_generate(ctx: ToolContext, args: GenerateArgs) -> None:
+    name, _ = chosen_generator(ctx, args)
+    info = describe_or_refuse(name)
+    _check_epsilon(args.epsilon)
+    if args.rows is not None and not 1 <= args.rows <= MAX_ROWS:
+        raise ToolError(
+            f"rows must be between 1 and {MAX_ROWS:,}, not {args.rows:,}",
+            "ask for fewer rows (or leave rows out for as many as the real table)",
+        )
+    if args.fair_by is not None:
+        check_columns(ctx, [args.fair_by])
+    check_conditions(ctx, args.conditions)
+    schema = profiled(ctx)
+    assert ctx.frame is not None
+    if not info.high_dimensional and len(schema.modelled_names) > len(ctx.frame):
+        raise ToolError(
+            f"generator '{name}' cannot model more columns ({len(schema.modelled_names)}) "
+            f"than rows ({len(ctx.frame)})",
+            "choose a generator for wide tables (recommend_generators lists them)",
+        )
+    generate_spec(ctx, args)
+
+
+def check_conditions(ctx: ToolContext, conditions: list[str]) -> None:
+    """Conditions checked against the table: the column, a category's levels, a numeric
+    range (the library's own resolver says which value is impossible)."""
+    if not conditions:
+        return
+    from healthforge.errors import HealthForgeError
+    from healthforge.generators.conditions import parse_conditions, resolve
+
+    schema = profiled(ctx)
+    try:
+        parsed = parse_conditions(conditions)
+    except HealthForgeError as exc:
+        raise ToolError(exc.message, exc.hint) from None
+    from healthforge.data.derived import find_derived
+
+    for condition in parsed:
+        if condition.column not in schema and find_derived(schema, condition.column) is None:
+            names = schema.modelled_names
+            raise ToolError(
+                f"condition on column '{condition.column}', which is not in the table",
+                did_you_mean(condition.column, names) or f"columns are: {', '.join(names[:20])}",
+            )
+    try:
+        resolve(parsed, schema)
+    except HealthForgeError as exc:
+        raise ToolError(exc.message, exc.hint) from None
+
+
+def _generate(ctx: ToolContext, args: GenerateArgs) -> ToolResult:
+    spec = generate_spec(ctx, args)
+    pipeline = execute(ctx, spec)
+    result = pipeline.result()
+    ctx.results["pipeline"] = pipeline
+    ctx.results["run"] = result
+    ctx.results.pop("evaluation", None)
+    path = rel(ctx, spec.outputs.synthetic)
+    state = pipeline.state
+    fit_s = result.timings.get("fit", 0.0)
+    summary = (
+        f"Fitted {result.generator} on {len(state.train):,} training rows "
+        f"({len(state.holdout):,} held out for evaluation) in {fit_s:.1f}s and wrote "
+        f"{result.rows:,} synthetic rows to {path}."
+    )
+    if spec.conditions:
+        summary += f" Every row satisfies: {'; '.join(spec.conditions)}."
+    filtered = result.filter_result
+    if filtered is not None:
+        summary += (
+            f" The privacy filter removed {filtered.removed:,} of {filtered.rows_in:,} drawn "
+            "rows that were too close to a real record."
+        )
+    data = {
+        "generator": result.generator,
+        "privacy": spec.privacy,
+        "rows": result.rows,
+        "train_rows": len(state.train),
+        "holdout_rows": len(state.holdout),
+        "conditions": list(spec.conditions),
+        "seconds": {k: round(v, 2) for k, v in result.timings.items()},
+        "filter_removed": None if filtered is None else filtered.removed,
+        "output": path,
+    }
+    return ToolResult(
+        summary=summary, data=data, files=[path], spec=spec, code=spec_code(ctx, spec)
+    )
+
+
+def _generate_approval(ctx: ToolContext, args: GenerateArgs) -> str | None:
+    name, _ = chosen_generator(ctx, args)
+    rows = len(ctx.frame) if ctx.frame is not None else 0
+    preset = args.privacy or privacy_settings(ctx).get("preset", "none")
+    return (
+        f"fits {name} on your real data ({rows:,} rows; privacy '{preset}') and writes "
+        f"{args.output} into the session folder"
+    )
+
+
+generate = register(
+    Tool(
+        name="generate",
+        description="Fit a generator on the table and write synthetic rows (with conditions, "
+        "privacy preset, epsilon) as one run specification.",
+        params=GenerateArgs,
+        run=_generate,
+        approval=_generate_approval,
+        check=_check_generate,
+    )
+)

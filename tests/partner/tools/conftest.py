@@ -1,0 +1,23 @@
+"""A session context on the bundled ICU table (200 rows: fast fits)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from healthforge.partner.tools import ToolContext, ToolResult, get_tool
+
+
+def call(ctx: ToolContext, name: str, args: dict[str, Any] | None = None) -> ToolResult:
+    """Validate then execute, as the engine does."""
+    tool = get_tool(name)
+    return tool.execute(ctx, tool.validate(ctx, args or {}))
+
+
+@pytest.fixture
+def icu(tmp_path: Path) -> ToolContext:
+    ctx = ToolContext(session_dir=tmp_path)
+    call(ctx, "load_data", {"source": "bundled:icu"})
+    return ctx
