@@ -11,6 +11,7 @@ from healthforge.cli import (  # noqa: F401  (importing registers the commands)
     demo_command,
     evaluation_commands,
     generator_commands,
+    partner_command,
     scenario_commands,
 )
 from healthforge.cli.common import STATE, app

@@ -366,12 +366,16 @@ class Partner:
             "code": result.code,
             "spec": None if result.spec is None else _spec_record(result.spec, self.session_dir),
         }
-        if action.tool == "load_data" and ctx.frame is not None:
+        if ctx.frame is not None and (action.tool == "load_data" or result.spec is not None):
             from healthforge.pipeline import fingerprint
 
-            record["data_fingerprint"] = fingerprint(ctx.frame)
-            record["source"] = ctx.source
+            # the table this step ran on: the exported script checks it is the same
+            record["table_fingerprint"] = fingerprint(ctx.frame)
+            record["table_source"] = ctx.source or "memory"
+            if result.spec is not None:
+                record["seeds"] = {"run": result.spec.seed}
         self.log.append("result", **record)
+        stage_before = self.state.stage
         self.state.done.append(action.tool)
         if action.tool == "generate":
             self.state.generations.append(dict(action.args))
@@ -383,10 +387,10 @@ class Partner:
         )
         self.state.say("partner", text)
         events = [Event("result", text=text, action=action, data=result.data, files=files)]
-        events += self._after(action, result)
+        events += self._after(action, result, stage_before)
         return events
 
-    def _after(self, action: Action, result: Any) -> list[Event]:
+    def _after(self, action: Action, result: Any, stage_before: str) -> list[Event]:
         """Backtrack on a failed privacy check; otherwise say what comes next."""
         summary = workflow.evaluation_summary(result.data, self.state.results)
         if action.tool in ("evaluate", "compare") and summary is not None:
@@ -394,6 +398,8 @@ class Partner:
             self.state.last_privacy_failures = failures
             if failures:
                 return [self._backtrack(failures)]
+        if self.state.stage == stage_before:
+            return []
         nxt = self.router.next_hint()
         return [self._message(nxt)] if nxt else []
 

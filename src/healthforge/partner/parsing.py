@@ -175,19 +175,21 @@ def category_values(frame: pd.DataFrame | None, schema: Any = None) -> dict[str,
                 if len(unique) <= 60:
                     values[str(column)] = [str(u) for u in unique]
     if schema is not None:
-        for name, column in getattr(schema, "columns", {}).items():
+        for column in getattr(schema, "columns", None) or []:
             labels = getattr(column, "labels", None) or {}
             if labels:
-                values[str(name)] = [str(v) for v in labels.values()]
-        for derived in getattr(schema, "derived", None) or []:
-            labels = list(getattr(derived, "labels", None) or [])
-            mapping = getattr(derived, "mapping", None) or ()
-            labels += [str(label) for _, label in mapping]
-            default = getattr(derived, "default", None)
-            if default:
-                labels.append(str(default))
-            if labels:
-                values[str(derived.name)] = sorted(set(labels), key=labels.index)
+                values[str(column.name)] = [str(v) for v in labels.values()]
+        if frame is not None and getattr(schema, "derived", None):
+            from healthforge.data.derived import add_derived
+
+            try:
+                extra = add_derived(frame, schema)
+            except Exception:  # a derived column the table cannot compute: not offered
+                extra = frame
+            for derived in schema.derived:
+                if derived.name in extra.columns:
+                    unique = extra[derived.name].dropna().astype(str).unique()
+                    values[str(derived.name)] = sorted(str(u) for u in unique)
     return values
 
 

@@ -326,6 +326,8 @@ class RouterBackend:
                 args["conditions"] = conditions
             if tool == "augment":
                 args.update(self._group(low, columns, values, conditions))
+            if tool == "generate":
+                args["output"] = self._fresh("synthetic", ".csv")
         elif tool in ("describe_column", "plot_column"):
             found = parsing.find_columns(low, columns)
             if found:
@@ -337,7 +339,7 @@ class RouterBackend:
             if by:
                 args["by"] = by
         elif tool == "set_privacy":
-            args["privacy"] = parsing.parse_privacy(low) or "standard"
+            args["preset"] = parsing.parse_privacy(low) or "standard"
             epsilon = parsing.parse_epsilon(low)
             if epsilon is not None:
                 args["epsilon"] = epsilon
@@ -364,16 +366,17 @@ class RouterBackend:
         return found[0] if found else None
 
     def _recommended(self) -> str | None:
-        rec = self.state.results.get("recommendation") or self.state.results.get(
-            "recommend_generators"
-        )
-        if isinstance(rec, dict):
-            best = rec.get("generator") or rec.get("best")
-            if not best and rec.get("ranking"):
-                first = rec["ranking"][0]
-                best = first.get("generator") if isinstance(first, dict) else first
-            return str(best) if best else None
-        return None
+        """The first generator recommend_generators suggested, if it ran."""
+        ranked = self.state.results.get("recommended")
+        return str(ranked[0]) if isinstance(ranked, list) and ranked else None
+
+    def _fresh(self, stem: str, suffix: str) -> str:
+        """A file name not yet used in the session folder (nothing is overwritten)."""
+        name, n = f"{stem}{suffix}", 1
+        while (self.state.session_dir / name).exists():
+            n += 1
+            name = f"{stem}_{n}{suffix}"
+        return name
 
     def _generator_names(self) -> list[str]:
         from healthforge.generators import generator_names

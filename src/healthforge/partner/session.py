@@ -105,8 +105,8 @@ class SessionLog:
             ) from None
         self.path = self.dir / LOG_NAME
 
-    def append(self, kind: str, **fields: Any) -> dict[str, Any]:
-        record = {"time": _now(), "type": kind, **fields}
+    def append(self, record_type: str, **fields: Any) -> dict[str, Any]:
+        record = {"time": _now(), "type": record_type, **fields}
         line = json.dumps(record, sort_keys=True, default=str, allow_nan=False)
         with open(self.path, "a", encoding="utf-8") as handle:
             handle.write(line + "\n")

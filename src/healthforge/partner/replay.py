@@ -1,0 +1,121 @@
+"""Replay a session: re-run what it executed and confirm identical outputs.
+
+:func:`replay` reads the session's log, re-runs every run specification on the same table
+(its fingerprint checked first) with the outputs redirected into a fresh folder, and
+compares the sha256 of every file the session wrote with the re-run's. Files the session
+wrote outside a run specification (plots, the exported script) are listed as such, and a
+file changed in the session folder since it was written is reported too.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from healthforge.errors import HealthForgeError
+from healthforge.partner.export import executed_steps, relocate
+from healthforge.partner.session import read_log, sha256_file
+from healthforge.progress import ProgressCallback
+
+
+@dataclass
+class FileCheck:
+    path: str  # relative to the session folder
+    expected: str  # sha256 the session logged
+    replayed: str | None  # sha256 of the re-run's file (None: not written)
+    current: str | None  # sha256 of the file now in the session folder (None: missing)
+
+    @property
+    def identical(self) -> bool:
+        return self.replayed == self.expected
+
+    @property
+    def changed_since(self) -> bool:
+        return self.current != self.expected
+
+
+@dataclass
+class ReplayReport:
+    steps: int
+    files: list[FileCheck] = field(default_factory=list)
+    not_replayed: list[str] = field(default_factory=list)  # written outside a run spec
+
+    @property
+    def identical(self) -> bool:
+        return all(f.identical and not f.changed_since for f in self.files)
+
+    def differences(self) -> list[str]:
+        out = []
+        for f in self.files:
+            if f.replayed is None:
+                out.append(f"{f.path}: not written by the re-run")
+            elif not f.identical:
+                out.append(
+                    f"{f.path}: the re-run differs (sha256 {f.replayed[:12]} instead of "
+                    f"{f.expected[:12]})"
+                )
+            if f.current is None:
+                out.append(f"{f.path}: missing from the session folder")
+            elif f.changed_since:
+                out.append(f"{f.path}: changed in the session folder since the session wrote it")
+        return out
+
+
+def replay(
+    session_dir: str | Path,
+    out: str | Path | None = None,
+    progress: ProgressCallback | None = None,
+) -> ReplayReport:
+    """Re-run the session in ``session_dir`` into ``out`` (default: a temporary folder,
+    removed afterwards) and compare every file's sha256."""
+    from healthforge.data import load_table
+    from healthforge.pipeline import RunSpec, fingerprint, run
+
+    session = Path(session_dir)
+    records = read_log(session)
+    steps = executed_steps(records)
+    if not steps:
+        raise HealthForgeError(
+            f"the session in '{session}' executed no run specification: nothing to replay",
+            "generate in the session first",
+        )
+    replayed_paths = {w["path"] for s in steps for w in s["files"]}
+    report = ReplayReport(steps=len(steps))
+    for record in records:
+        if record.get("type") == "result":
+            for written in record.get("files") or []:
+                if written["path"] not in replayed_paths:
+                    report.not_replayed.append(written["path"])
+    with tempfile.TemporaryDirectory(prefix="healthforge-replay-") as scratch:
+        root = Path(out) if out is not None else Path(scratch)
+        root.mkdir(parents=True, exist_ok=True)
+        tables = {}
+        for step in steps:
+            source = step["source"]
+            if not source or source == "memory":
+                raise HealthForgeError(
+                    "the session's table was handed in memory: it cannot be read again",
+                    "replay sessions started from a file path or bundled:NAME",
+                )
+            if source not in tables:
+                tables[source] = load_table(source)
+            if fingerprint(tables[source]) != step["fingerprint"]:
+                raise HealthForgeError(
+                    f"{source} is not the table the session used (its fingerprint differs)",
+                    "replay on the same data the session read",
+                )
+            spec = RunSpec.from_dict(relocate(step["spec"], root, session))
+            run(spec, table=tables[source], progress=progress)
+            for written in step["files"]:
+                path = root / written["path"]
+                now = session / written["path"]
+                report.files.append(
+                    FileCheck(
+                        path=written["path"],
+                        expected=written["sha256"],
+                        replayed=sha256_file(path) if path.is_file() else None,
+                        current=sha256_file(now) if now.is_file() else None,
+                    )
+                )
+    return report
