@@ -355,7 +355,7 @@ class Partner:
                 "this is a bug in the tool: report it",
             )
         action.status = "done"
-        files = [relative_to(f, self.session_dir) for f in result.files]
+        files = [relative_to(self.session_dir / f, self.session_dir) for f in result.files]
         record = {
             "action": action.id,
             "tool": action.tool,

@@ -244,7 +244,7 @@ def plan_text(tool: str, args: dict[str, Any], state: Any) -> str:
             lines.append("Expected time: not measured by the benchmark for this generator.")
         else:
             lines.append(
-                f"Expected time: about {_duration(seconds)} to fit (the benchmark's median "
+                f"Expected time: {_duration(seconds)} to fit (the benchmark's median "
                 f"for {generator}, scaled to {n:,} rows)."
             )
     else:
@@ -270,5 +270,5 @@ def _duration(seconds: float) -> str:
     if seconds < 1:
         return "under a second"
     if seconds < 90:
-        return f"{seconds:.0f} s"
+        return f"about {seconds:.0f} s"
     return f"{seconds / 60:.0f} min"
