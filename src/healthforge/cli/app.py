@@ -13,6 +13,7 @@ from healthforge.cli import (  # noqa: F401  (importing registers the commands)
     generator_commands,
     partner_command,
     scenario_commands,
+    selection_command,
 )
 from healthforge.cli.common import STATE, app
 

@@ -169,7 +169,9 @@ def sample(
 @handle_errors
 def generate(
     data: str = typer.Argument(..., help=DATA_HELP),
-    generator: str = typer.Option(GENERATE_DEFAULT, "--generator", "-g", help="Generator."),
+    generator: str = typer.Option(
+        GENERATE_DEFAULT, "--generator", "-g", help="Generator, or auto (`healthforge recommend`)."
+    ),
     rows: int | None = typer.Option(None, "--rows", "-n", help="Rows (default: as many as real)."),
     out: Path = typer.Option(..., "--out", "-o", help="Output file (.csv, .tsv, .parquet)."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
@@ -231,18 +233,25 @@ def generate(
             params[key] = value
     if fair_by is None and fair_balance:
         raise HealthForgeError("--fair-balance needs --fair-by COLUMN")
+    data_section = {
+        "source": data,
+        "schema": str(schema) if schema is not None else None,
+        "target": target,
+        "drop": parse_drop(drop),
+    }
+    auto = None
+    if generator == "auto":  # the selection policy picks; the spec records its pick
+        from healthforge.cli.selection_command import pick_generator
+
+        auto = pick_generator(data_section, privacy, params, seed)
+        generator = auto.generator
     spec = RunSpec.from_dict(
         {
-            "data": {
-                "source": data,
-                "schema": str(schema) if schema is not None else None,
-                "target": target,
-                "drop": parse_drop(drop),
-            },
+            "data": data_section,
             "generator": {
                 "name": generator,
                 "params": params,
-                "default_choice": generator == GENERATE_DEFAULT,
+                "default_choice": generator == GENERATE_DEFAULT and auto is None,
                 "fair": None
                 if fair_by is None
                 else {"by": fair_by, "balance": fair_balance, "min_group_rows": fair_min_rows},
@@ -266,7 +275,9 @@ def generate(
     if save_spec is not None:
         spec.to_json(save_spec)
         console.print(f"saved the run specification to {save_spec}", highlight=False)
-    execute_spec(spec)
+    result = execute_spec(spec)
+    if auto is not None:
+        auto.learn(result)
 
 
 def execute_spec(spec: Any, until: str | None = None) -> Any:
