@@ -212,7 +212,9 @@ class Pipeline:
         if "split" in self.done and spec.evaluation and spec.evaluation.against == "conditioned":
             steps.conditioned_subsets(state)
         other.state = state
-        later = STEP_NAMES.index("evaluate")
+        # an unchanged evaluation is kept (a report added later does not re-evaluate)
+        same = spec.evaluation == self.spec.evaluation and state.evaluation is not None
+        later = STEP_NAMES.index("report" if same else "evaluate")
         other.done = [s for s in self.done if STEP_NAMES.index(s) < later]
         other.timings = {k: v for k, v in self.timings.items() if k in other.done}
         other._fingerprint = self._fingerprint

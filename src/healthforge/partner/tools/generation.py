@@ -195,10 +195,10 @@ def _set_privacy(ctx: ToolContext, args: PrivacyArgs) -> ToolResult:
         "default_generator": plan.generator,
         "privacy_filter": plan.privacy_filter,
     }
+    given = {} if args.epsilon is None else {"epsilon": args.epsilon}
     code += (
         "from healthforge.privacy.presets import resolve_preset\n\n"
-        f"plan = resolve_preset({args.preset!r}, None, "
-        f"{({'epsilon': args.epsilon} if args.epsilon is not None else {})!r})"
+        f"plan = resolve_preset({args.preset!r}, None, {given!r})"
     )
     return ToolResult(summary=text, data=data, files=files, code=code)
 

@@ -54,6 +54,8 @@ class ToolResult:
     files: list[str] = field(default_factory=list)
     spec: RunSpec | None = None  # the validated run specification it executed, if any
     code: str = ""  # public-API Python lines that reproduce this step
+    # every spec it executed, in order, when more than one (compare); ``spec`` is the last
+    specs: list[Any] = field(default_factory=list)
 
 
 class Params(pydantic.BaseModel):
@@ -111,9 +113,12 @@ class Tool:
         return args
 
     def execute(self, ctx: ToolContext, args: pydantic.BaseModel) -> ToolResult:
-        """Run validated ``args``; the spec it ran is appended to ``ctx.specs``."""
+        """Run validated ``args``; the specs it ran are appended to ``ctx.specs`` (call
+        this rather than ``run`` so that the session's record is complete)."""
         result = self.run(ctx, args)
-        if result.spec is not None:
+        if result.specs:
+            ctx.specs.extend(result.specs)
+        elif result.spec is not None:
             ctx.specs.append(result.spec)
         return result
 
