@@ -224,14 +224,19 @@ def parse_conditions(text: str, columns: list[str], values: dict[str, list[str]]
     for column, labels in values.items():
         if any(c.split("=")[0].split(">")[0].split("<")[0] == column for c in out):
             continue
-        pattern = rf"\b{re.escape(column.lower())}\s*(?:is|of|=|:)?\s*([\w/+\-]+(?:\s[\w]+)?)"
-        match = re.search(pattern, low)
-        if match:
-            for candidate in (match.group(1), match.group(1).split()[0]):
-                label = _match_label(candidate, labels)
-                if label is not None:
-                    out.append(f"{column}={label}")
-                    break
+        name = re.escape(column.lower())
+        after = re.search(rf"\b{name}\s*(?:is|of|=|:)?\s*([\w/+\-]+(?:\s[\w]+)?)", low)
+        before = re.search(rf"([\w/+\-]+)\s+{name}\b", low)
+        candidates = []
+        if after:
+            candidates += [after.group(1), after.group(1).split()[0]]
+        if before:
+            candidates.append(before.group(1))
+        for candidate in candidates:
+            label = _match_label(candidate, labels)
+            if label is not None:
+                out.append(f"{column}={label}")
+                break
     return out
 
 
@@ -249,8 +254,10 @@ def _age_conditions(low: str, age: str, already: list[str]) -> list[str]:
         (r"(?:aged?\s*)(\d+)\s*(?:years?\s*)?(?:and|or)\s*(?:under|younger|below)", "<="),
     )
     for pattern, op in patterns:
-        match = re.search(pattern, low)
-        if match and (op != ">=" or "age" in low or "+" in match.group(0) or "old" in low):
+        for match in re.finditer(pattern + r"(?!\s*(?:k\b|,\d|\d))", low):
+            after = low[match.end() : match.end() + 12]
+            if int(match.group(1)) > 120 or re.match(rf"\s*{UNITS}", after):
+                continue  # "over 500 patients" is a number of rows, not an age
             return [f"{age}{op}{match.group(1)}"]
     return []
 
@@ -259,6 +266,9 @@ def _match_label(word: str, labels: list[str]) -> str | None:
     lower = {label.lower(): label for label in labels}
     if word.lower() in lower:
         return lower[word.lower()]
+    starting = [label for key, label in lower.items() if key.startswith(word.lower() + " ")]
+    if len(starting) == 1 and len(word) >= 3:  # "black" for "black or other"
+        return starting[0]
     close = difflib.get_close_matches(word.lower(), list(lower), n=1, cutoff=0.85)
     return lower[close[0]] if close else None
 

@@ -95,7 +95,7 @@ INTENTS: tuple[tuple[str, tuple[str, ...]], ...] = (
             r"\bcreate\b",
             r"\bmake\b",
             r"\bsimulate\b",
-            parsing.UNITS,
+            rf"\b{parsing.UNITS}\b",
         ),
     ),
     (
@@ -176,6 +176,16 @@ NEXT_TEXT = {
 }
 
 
+# tools that write one file: a fresh name each time, so nothing is ever overwritten
+OUTPUTS = {
+    "generate": ("synthetic", ".csv"),
+    "evaluate": ("evaluation", ".json"),
+    "fairness": ("fairness", ".json"),
+    "write_report": ("report", ".html"),
+    "compare": ("comparison", ".json"),
+}
+
+
 class RouterBackend:
     """Rule-based proposals and template explanations; reads the session state."""
 
@@ -198,6 +208,12 @@ class RouterBackend:
         if CONTINUE.match(low) or not low:
             return self.next_proposal()
         tool = self.intent(low)
+        if (
+            tool is None
+            and self.state.frame is not None
+            and (parsing.parse_rows(low) or self._conditions(low))
+        ):
+            tool = "generate"  # "women over 50", "500 more": a request for rows
         if tool is None:
             return Proposal(None, {}, OUT_OF_SCOPE)
         return Proposal(tool, self.arguments(tool, raw, low))
@@ -217,6 +233,10 @@ class RouterBackend:
                     and not re.search(r"bundled:|\.(?:csv|tsv|parquet|xlsx?)\b", low)
                 ):
                     continue
+                if tool in ("describe_column", "plot_column") and not parsing.find_columns(
+                    low, self.state.columns
+                ):
+                    continue  # "what is the weather": no column named, not this intent
                 return tool
         return None
 
@@ -308,6 +328,9 @@ class RouterBackend:
             generator = parsing.parse_generator(low, self._generator_names())
             if generator is None and state.generations:
                 generator = state.generations[-1].get("generator")
+            epsilon = parsing.parse_epsilon(low)
+            if generator is None and epsilon is not None:
+                generator = workflow.DP_FALLBACK  # a budget asks for a DP generator
             if generator is None:
                 generator = self._recommended()
             if generator is not None:
@@ -315,7 +338,6 @@ class RouterBackend:
             rows = parsing.parse_rows(low)
             if rows is not None:
                 args["rows"] = rows
-            epsilon = parsing.parse_epsilon(low)
             if epsilon is not None:
                 args["epsilon"] = epsilon
             privacy = parsing.parse_privacy(low)
@@ -326,8 +348,7 @@ class RouterBackend:
                 args["conditions"] = conditions
             if tool == "augment":
                 args.update(self._group(low, columns, values, conditions))
-            if tool == "generate":
-                args["output"] = self._fresh("synthetic", ".csv")
+
         elif tool in ("describe_column", "plot_column"):
             found = parsing.find_columns(low, columns)
             if found:
@@ -343,6 +364,8 @@ class RouterBackend:
             epsilon = parsing.parse_epsilon(low)
             if epsilon is not None:
                 args["epsilon"] = epsilon
+        if tool in OUTPUTS:
+            args["output"] = self._fresh(*OUTPUTS[tool])
         return args
 
     def _group(
@@ -377,6 +400,10 @@ class RouterBackend:
             n += 1
             name = f"{stem}_{n}{suffix}"
         return name
+
+    def _conditions(self, low: str) -> list[str]:
+        values = parsing.category_values(self.state.frame, self.state.schema)
+        return parsing.parse_conditions(low, self.state.columns, values)
 
     def _generator_names(self) -> list[str]:
         from healthforge.generators import generator_names

@@ -201,14 +201,14 @@ def expected_seconds(generator: str, rows: int | None) -> float | None:
 
 def evaluation_summary(data: dict[str, Any], results: dict[str, Any]) -> dict[str, Any] | None:
     """The evaluation summary (with its ``scores``) a tool returned or left in results."""
-    if isinstance(data.get("scores"), list):
-        return data
+    found = results.get("evaluation")
+    summary = getattr(found, "summary", found)
+    if isinstance(summary, dict) and "scores" in summary:
+        return summary
     for key in ("summary", "evaluation"):
         if isinstance(data.get(key), dict) and "scores" in data[key]:
             return data[key]
-    found = results.get("evaluation")
-    summary = getattr(found, "summary", found)
-    return summary if isinstance(summary, dict) and "scores" in summary else None
+    return data if isinstance(data.get("scores"), list) else None
 
 
 # -- the plan a proposal states -----------------------------------------------------------

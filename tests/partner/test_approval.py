@@ -1,0 +1,103 @@
+"""The approval gate: nothing runs, no file is written, before the user approves."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from healthforge.cli.app import app
+from healthforge.partner.engine import Partner
+
+
+def files(folder: Path) -> set[str]:
+    return {p.name for p in folder.iterdir() if p.name != "session.jsonl"}
+
+
+def test_generate_waits_for_approval(tmp_path: Path) -> None:
+    partner = Partner("bundled:icu", tmp_path)
+    partner.start()
+    events = partner.send("generate 100 patients with cart")
+    proposal = [e for e in events if e.kind == "proposal"]
+    assert len(proposal) == 1 and partner.pending == [proposal[0].action]
+    plan = proposal[0].text
+    assert "cart" in plan and "Expected time" in plan and "synthetic.csv" in plan
+    assert files(tmp_path) == set()  # nothing written
+    assert partner.state.ctx.specs == []  # nothing run
+    assert "run" not in partner.state.ctx.results
+    done = partner.approve(proposal[0].action.id)
+    assert any(e.kind == "result" for e in done)
+    assert files(tmp_path) == {"synthetic.csv"}
+    assert len(partner.state.ctx.specs) == 1
+
+
+def test_change_is_validated_and_still_waits(tmp_path: Path) -> None:
+    partner = Partner("bundled:icu", tmp_path)
+    partner.start()
+    partner.send("generate 100 patients with cart")
+    events = partner.send("rows 50")
+    assert [e.kind for e in events] == ["proposal"]
+    assert partner.pending[0].args["rows"] == 50 and files(tmp_path) == set()
+    bad = partner.approve(partner.pending[0].id, {"conditions": ["agee>=65"]})
+    assert bad[0].kind == "error" and partner.pending and files(tmp_path) == set()
+    partner.approve(partner.pending[0].id, {"conditions": ["age>=65"]})
+    synthetic = (tmp_path / "synthetic.csv").read_text().splitlines()
+    assert len(synthetic) == 51
+
+
+def test_reject_offers_alternatives_and_runs_nothing(tmp_path: Path) -> None:
+    partner = Partner("bundled:icu", tmp_path)
+    partner.start()
+    partner.send("generate 100 patients with cart")
+    events = partner.send("no")
+    assert files(tmp_path) == set() and not partner.pending
+    alternatives = events[-1].data["alternatives"]
+    assert alternatives and all(a["args"]["generator"] != "cart" for a in alternatives)
+    picked = partner.send("2")
+    assert picked[-1].kind == "proposal"
+    assert picked[-1].action.args["generator"] == alternatives[1]["args"]["generator"]
+    log = [json.loads(line) for line in (tmp_path / "session.jsonl").read_text().splitlines()]
+    assert [r["type"] for r in log].count("rejected") == 1
+
+
+def test_auto_approve_runs_and_logs_who_approved(tmp_path: Path) -> None:
+    partner = Partner("bundled:icu", tmp_path, auto_approve=True)
+    partner.start()
+    partner.send("generate 80 patients with cart")
+    assert files(tmp_path) == {"synthetic.csv"}
+    log = [json.loads(line) for line in (tmp_path / "session.jsonl").read_text().splitlines()]
+    approved = [r for r in log if r["type"] == "approved" and r["tool"] == "generate"]
+    assert approved[0]["by"] == "auto_approve"
+    assert approved[0]["args"]["rows"] == 80 and approved[0]["args"]["generator"] == "cart"
+
+
+def test_second_generation_never_overwrites(tmp_path: Path) -> None:
+    partner = Partner("bundled:icu", tmp_path, auto_approve=True)
+    partner.start()
+    partner.send("generate 50 patients with cart")
+    before = (tmp_path / "synthetic.csv").read_bytes()
+    partner.send("generate 60 patients with cart")
+    assert (tmp_path / "synthetic.csv").read_bytes() == before
+    assert files(tmp_path) == {"synthetic.csv", "synthetic_2.csv"}
+
+
+def test_scripted_cli_without_yes_stops_at_the_first_proposal(tmp_path: Path) -> None:
+    folder = tmp_path / "s"
+    result = CliRunner().invoke(
+        app,
+        [
+            "partner",
+            "bundled:icu",
+            "--session-dir",
+            str(folder),
+            "--say",
+            "generate 100 patients",
+            "--say",
+            "evaluate",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "awaits approval; nothing was run" in result.output
+    assert "you> evaluate" not in result.output
+    assert files(folder) == set()
