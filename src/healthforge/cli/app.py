@@ -14,6 +14,7 @@ from healthforge.cli import (  # noqa: F401  (importing registers the commands)
     partner_command,
     scenario_commands,
     selection_command,
+    serve_command,
 )
 from healthforge.cli.common import STATE, app
 

@@ -1,0 +1,59 @@
+"""``healthforge serve``: the REST API and the web page, over the same library."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from healthforge.cli.common import app, console, handle_errors
+
+DEFAULT_DATA = Path.home() / ".healthforge" / "service"
+
+
+@app.command("serve")
+@handle_errors
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (loopback by default)."),
+    port: int = typer.Option(8000, "--port", help="Port to listen on."),
+    data_dir: Path = typer.Option(
+        DEFAULT_DATA, "--data-dir", help="Where the database, uploads and outputs live."
+    ),
+    create_user: str | None = typer.Option(
+        None, "--create-user", help="Add a user, print their token once, and exit."
+    ),
+    no_auth: bool = typer.Option(
+        False, "--no-auth", help="Single-user mode without tokens (loopback only)."
+    ),
+    max_upload_mb: int = typer.Option(100, "--max-upload-mb", help="Largest upload (MB)."),
+    max_rows: int = typer.Option(1_000_000, "--max-rows", help="Most rows in an upload."),
+    max_columns: int = typer.Option(1_000, "--max-columns", help="Most columns in an upload."),
+    workers: int = typer.Option(2, "--workers", help="Jobs running at once, all users."),
+    workers_per_user: int = typer.Option(1, "--workers-per-user", help="Jobs at once per user."),
+) -> None:
+    """Start the HealthForge service: the API (OpenAPI at /api/openapi.json) and the web page."""
+    from healthforge.service.config import MB, ServiceConfig
+
+    config = ServiceConfig(
+        data_dir=data_dir,
+        host=host,
+        port=port,
+        auth=not no_auth,
+        max_upload_bytes=max_upload_mb * MB,
+        max_rows=max_rows,
+        max_columns=max_columns,
+        max_jobs=workers,
+        max_jobs_per_user=workers_per_user,
+    )
+    if create_user is not None:
+        from healthforge.service.auth import create_user as add_user
+        from healthforge.service.db import Database
+
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        token = add_user(Database(config.db_path), create_user)
+        console.print(f"user '{create_user}' created; their token (shown once, keep it secret):")
+        print(token)
+        return
+    from healthforge.service.server import serve as run_server
+
+    run_server(config)

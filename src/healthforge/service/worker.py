@@ -1,0 +1,153 @@
+"""One job in its own process: ``python -m healthforge.service.worker DB JOB TOKEN PARENT``.
+
+The worker runs the job's spec through :func:`healthforge.pipeline.run` (no second copy
+of the workflow), writes the outputs into the job's folder (atomically, as the library
+does), saves the model, and records the result in one final database update that only
+lands while the job is still its own (``state = 'running'`` and its run token): a job
+cancelled, or marked interrupted after a restart, is never overwritten. It dies with
+the server (``PR_SET_PDEATHSIG``), so a killed server leaves no orphan working on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import os
+import signal
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from healthforge.errors import HealthForgeError
+from healthforge.service.config import ServiceConfig
+from healthforge.service.db import Database, now
+from healthforge.service.specs import FILES, for_run
+
+PR_SET_PDEATHSIG = 1
+MAX_MESSAGES = 200
+PROGRESS_EVERY = 0.25  # seconds between progress writes
+
+
+def die_with_parent(parent: int) -> None:
+    """Ask Linux to kill this process when its parent dies; exit if it already has."""
+    # not Linux: no such call; the run token still guards the result
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:
+        sys.exit(0)
+
+
+class JobReporter:
+    """Progress and messages of one job, written to the database (throttled)."""
+
+    def __init__(self, db: Database, job_id: str, token: str) -> None:
+        self.db, self.where = db, {"id": job_id, "run_token": token, "state": "running"}
+        self.step, self.steps, self.last = 0, 1, 0.0
+        self.messages: list[str] = []
+
+    def progress(self, stage: str, done: int, total: int | None) -> None:
+        from healthforge.pipeline import STEP_NAMES
+
+        if stage == "pipeline":
+            self.step, self.steps = done, max(total or 1, 1)
+            inner, label = 0.0, STEP_NAMES[min(done, len(STEP_NAMES) - 1)]
+            force = True
+        else:
+            inner = min(done / total, 1.0) if total else 0.0
+            label, force = stage, False
+        if not force and time.monotonic() - self.last < PROGRESS_EVERY:
+            return
+        self.last = time.monotonic()
+        fraction = min((self.step + inner) / self.steps, 1.0)
+        self.db.update(
+            "jobs", self.where, stage=label, done=done, total=total, fraction=round(fraction, 4)
+        )
+
+    def log(self, message: str) -> None:
+        self.messages = [*self.messages, message][-MAX_MESSAGES:]
+        self.db.update("jobs", self.where, messages=self.messages)
+
+    def finish(self, **values: Any) -> bool:
+        """The final update; False when the job is no longer this worker's."""
+        return self.db.update("jobs", self.where, finished=now(), **values) == 1
+
+
+def summarise(result: Any, job_dir: Path) -> dict[str, Any]:
+    """What the API shows of a finished run: figures and file names, no data rows."""
+    from dataclasses import asdict
+
+    summary: dict[str, Any] = {
+        "generator": result.generator,
+        "rows": result.rows,
+        "timings": {k: round(v, 3) for k, v in result.timings.items()},
+        "provenance": asdict(result.provenance),
+        "notes": list(result.notes),
+        "files": sorted(name for name, file in FILES.items() if (job_dir / file).exists()),
+    }
+    report = job_dir / FILES["report_json"]
+    if report.exists():
+        summary["evaluation"] = headline(json.loads(report.read_text(encoding="utf-8")))
+    return summary
+
+
+def headline(report: dict[str, Any]) -> dict[str, Any]:
+    """The leaderboard's figures from an evaluation JSON."""
+    scores = report.get("scores") or []
+    counts = {s: sum(1 for x in scores if x.get("status") == s) for s in ("pass", "warn", "fail")}
+    privacy = report.get("privacy") or {}
+    utility = report.get("utility") or {}
+    return {
+        "fidelity": (report.get("fidelity") or {}).get("column_similarity"),
+        "utility_ratio": utility.get("ratio") if isinstance(utility, dict) else None,
+        "exact_match_rate": privacy.get("exact_match_rate"),
+        "dcr_ratio": privacy.get("dcr_ratio"),
+        "mia_auc": privacy.get("mia_auc"),
+        "checks": counts,
+        "rows_real": report.get("rows_real"),
+        "rows_synthetic": report.get("rows_synthetic"),
+    }
+
+
+def execute(db: Database, config: ServiceConfig, job_id: str, token: str) -> None:
+    from healthforge.pipeline import RunSpec, run
+
+    job = db.one("SELECT * FROM jobs WHERE id = ?", job_id)
+    if job is None or job["state"] != "running" or job["run_token"] != token:
+        return
+    reporter = JobReporter(db, job_id, token)
+    job_dir = config.folder("jobs", job_id)
+    job_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        dataset = db.one("SELECT * FROM datasets WHERE id = ?", job["dataset_id"])
+        if dataset is None:
+            raise HealthForgeError("the job's dataset was deleted before the job ran")
+        spec = RunSpec.from_dict(job["spec"])
+        spec.to_json(job_dir / FILES["spec"])
+        runnable = for_run(
+            spec, config.folder("datasets", dataset["id"]), dataset["stored"], job_dir
+        )
+        result = run(runnable, progress=reporter.progress, log=reporter.log)
+        if result.model is not None:
+            result.model.save(str(job_dir / FILES["model"]))
+        reporter.finish(state="done", fraction=1.0, stage="done", result=summarise(result, job_dir))
+    except HealthForgeError as exc:
+        reporter.finish(state="failed", error=str(exc))
+    except Exception as exc:
+        traceback.print_exc()  # to the job's worker.log, for the administrator
+        first = str(exc).splitlines()[0][:300] if str(exc) else ""
+        reporter.finish(state="failed", error=f"internal error: {type(exc).__name__}: {first}")
+
+
+def main(argv: list[str]) -> None:
+    data_dir, job_id, token, parent = argv
+    die_with_parent(int(parent))
+    os.nice(5)  # the server answers requests first
+    config = ServiceConfig(data_dir=Path(data_dir))
+    execute(Database(config.db_path), config, job_id, token)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
