@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from healthforge.generators import describe
 from healthforge.selection import MetaFeatures, Reward, SelectionStore, load_evidence, recommend
 from healthforge.selection import record as record_run
+from tests.selection.conftest import harness_file
 
 ALPHA = MetaFeatures(rows=800, columns=12)
 
@@ -26,6 +28,11 @@ class SpyStore(SelectionStore):
 
 
 def test_strict_ranks_only_dp_generators(results_dir: Path) -> None:
+    # a mislabelled file: a non-DP generator's runs carrying an epsilon
+    mislabelled = harness_file({"bayesian_network": (0.5, 1.0, 0.5, 1.0, 1.0)})
+    for run in mislabelled["runs"]:
+        run["epsilon"] = 1.0
+    (results_dir / "mislabelled.json").write_text(json.dumps(mislabelled))
     rec = recommend(ALPHA, privacy="strict", evidence=load_evidence(results_dir))
     assert {c.name for c in rec.ranked} == {"aim", "dp_copula"}
     assert all(describe(c.name).differential_privacy for c in rec.ranked)
