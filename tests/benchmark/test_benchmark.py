@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from healthforge.benchmark.peer_runner import fill_missing, restore_missing
 from healthforge.benchmark.result import BenchmarkResult
 from healthforge.cli.app import app
 from healthforge.generators.registry import _GENERATORS, register
+from healthforge.pipeline import RunSpec
 
 FAST_EVALUATION = {"n_estimators": 30, "n_attacks": 100}
 
@@ -142,7 +144,9 @@ def test_refused_generator_and_unavailable_peer(
     plugins = tmp_path / "plugins"
     plugins.mkdir()
     shutil.copy(Path(__file__).with_name("refusing.py"), plugins / "hf_refusing_plugin.py")
-    monkeypatch.setenv("PYTHONPATH", str(plugins))
+    # ahead of the caller's own path, so the child imports this same healthforge
+    kept = os.environ.get("PYTHONPATH")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(plugins), kept])))
     register("refusing", "hf_refusing_plugin:RefusingGenerator")
     try:
         result = run_benchmark(
@@ -260,9 +264,9 @@ def test_changed_code_measures_again_without_duplicates(
     calls: list[str] = []
     real_run = jobs.run_ours
 
-    def counting(generator: str, *args: object, **kwargs: object) -> jobs.JobOutcome:
-        calls.append(generator)
-        return real_run(generator, *args, **kwargs)
+    def counting(spec: RunSpec, *args: Any, **kwargs: Any) -> jobs.JobOutcome:
+        calls.append(spec.generator.name)
+        return real_run(spec, *args, **kwargs)
 
     monkeypatch.setattr(jobs, "run_ours", counting)
     monkeypatch.setattr(store, "code_version", lambda *args: "changed")
@@ -375,3 +379,35 @@ def test_eval_draws_average_disjoint_blocks_and_are_part_of_the_key(
     assert record.metrics["utility_ratio"] is None
     # with the cached one-block run of repeat 1 beside it
     assert "| independent | 2 ×1-3 |" in markdown_tables(again)
+
+
+def test_a_cell_is_a_run_specification_that_runs_unchanged_here(tmp_path: Path) -> None:
+    """The child's rows are those of the cell's spec run in this process, after a JSON
+    round trip: the benchmark measures the pipeline's workflow, not a copy of it."""
+    from healthforge.benchmark.cells import cell_spec, judging_spec
+    from healthforge.benchmark.plan import Job, load_dataset
+    from healthforge.pipeline import run
+
+    data = load_dataset("icu")
+    source = tmp_path / "icu.parquet"
+    data.data.to_parquet(source, index=False)
+    settings = {
+        "sample_rows": 500,
+        "seed": 2,
+        "holdout_fraction": 0.2,
+        "evaluate_options": FAST_EVALUATION,
+        "generator_params": {},
+    }
+    judging = judging_spec("icu", source, data.target, settings)
+    job = Job(data, 0, "healthforge", "bayesian_network")
+    spec = cell_spec(job, judging, settings, None, tmp_path / "synthetic_bn.parquet")
+    outcome = jobs.run_ours(spec, tmp_path, timeout=600)
+    assert outcome.status == "ok" and outcome.synthetic is not None, outcome.reason
+    here = run(RunSpec.from_json(spec.to_json()), until="sample")
+    assert here.synthetic is not None and len(here.synthetic) == 500
+    # read back from parquet: the column labels' index type may differ, not the rows
+    pd.testing.assert_frame_equal(outcome.synthetic, here.synthetic, check_column_type=False)
+    # the child fitted on the judging split's training rows
+    split = run(judging, until="split", table=data.data)
+    assert split.train is not None and here.train is not None
+    pd.testing.assert_frame_equal(here.train, split.train, check_column_type=False)

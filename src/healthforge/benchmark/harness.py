@@ -3,12 +3,15 @@
 For each dataset and repeat ``r`` the real rows are split 80/20 (stratified on the
 target) with seed ``seed + r``. Each generator - ours, and peers in their own venvs -
 is fitted on the 80% in a child process that records fit time, sampling time and peak
-memory; its rows are then evaluated against the 20% holdout with
-:func:`healthforge.evaluation.evaluate`, the same call for everyone.
+memory; its rows are then evaluated against the 20% holdout by the pipeline's evaluate
+step, the same for everyone.
 
-The steps: plan the grid of jobs (:mod:`.plan`), reuse runs cached in a results file
-(:mod:`.store`), run the rest in children (:mod:`.jobs`) and score them
-(:mod:`.scoring`), then merge with the cached runs into a :class:`BenchmarkResult`.
+The workflow is :mod:`healthforge.pipeline`'s: each cell is a run specification
+(:mod:`.cells`) - a dataset's judging pipeline branched per repeat splits and evaluates,
+a child runs a method of ours through the same spec. What stays here: plan the grid of
+jobs (:mod:`.plan`), reuse runs cached in a results file (:mod:`.store`), run the rest
+in children (:mod:`.jobs`), average their evaluations into records (:mod:`.scoring`),
+then merge with the cached runs into a :class:`BenchmarkResult`.
 """
 
 from __future__ import annotations
@@ -19,9 +22,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from healthforge.benchmark import jobs, store
+from healthforge.benchmark.cells import cell_spec, evaluation_spec, judging_spec
 from healthforge.benchmark.machine import load_average, machine_info
 from healthforge.benchmark.peers import (
     PEERS,
@@ -42,7 +44,9 @@ from healthforge.benchmark.public_domain import peer_domain, public_schema
 from healthforge.benchmark.records import RunRecord, add_ratios, summarise
 from healthforge.benchmark.result import BenchmarkResult
 from healthforge.benchmark.scoring import score_run
+from healthforge.data.schema import Schema
 from healthforge.errors import HealthForgeError
+from healthforge.pipeline import Pipeline
 from healthforge.privacy.accounting import default_delta
 from healthforge.progress import ProgressCallback, report
 
@@ -111,6 +115,7 @@ def run_benchmark(
     if eval_draws < 1:
         raise HealthForgeError(f"eval_draws must be at least 1, not {eval_draws}")
     eps_list = check_epsilons(epsilons)
+    evaluation_spec(evaluate_options)  # an option a run cannot carry fails before any work
     _check_generators(generators)
     peer_methods = [parse_peer(item) for item in peers]
     loaded = [d if isinstance(d, Dataset) else load_dataset(d, rows, seed) for d in datasets]
@@ -188,15 +193,17 @@ class _Cache:
 
 
 class _Session:
-    """Runs the planned jobs: one split and public schema per (dataset, repeat), shared
-    by every method, children in a scratch folder removed at the end."""
+    """Runs the planned jobs through the pipeline: per dataset one judging pipeline
+    (:mod:`.cells`), branched per repeat, that splits once and judges every method's rows
+    on that split; children and their files in a scratch folder removed at the end."""
 
     def __init__(
         self, settings: dict[str, Any], statuses: dict[str, PeerStatus], cache: _Cache
     ) -> None:
         self.settings, self.statuses, self.cache = settings, statuses, cache
-        self.splits: dict[tuple[str, int], tuple[pd.DataFrame, pd.DataFrame, Any]] = {}
-        self.public: dict[str, Any] = {}
+        self.judges: dict[str, Pipeline] = {}  # per dataset, through 'prepare'
+        self.splits: dict[tuple[str, int], Pipeline] = {}  # per (dataset, repeat)
+        self.public: dict[str, tuple[Path, Schema]] = {}  # per dataset, and its file
 
     def run(self, plan: list[Job], progress: ProgressCallback | None) -> list[RunRecord]:
         records: list[RunRecord] = []
@@ -232,64 +239,55 @@ class _Session:
         if status is not None and not status.available:
             record.status, record.reason = "unavailable", status.reason
             return record, False
-        train, holdout, schema = self._split(job.data, job.repeat, split_seed)
+        split = self._split(job.data, job.repeat, split_seed, work)
         if job.private and job.data.name not in self.public:
-            self.public[job.data.name] = public_schema(job.data.data, job.data.target)
+            path = work / f"{job.data.name}_public_schema.json"
+            schema = public_schema(job.data.data, job.data.target)
+            schema.save(path)
+            self.public[job.data.name] = (path, schema)
         folder = work / f"{job.data.name}_r{job.repeat}"
         folder.mkdir(exist_ok=True)
         if job.source == "healthforge":
-            outcome = self._run_ours(job, train, split_seed, folder)
+            synthetic = folder / f"synthetic_{job.method}{job.tag}.parquet"
+            public = self.public[job.data.name][0] if job.private else None
+            cell = cell_spec(job, split.spec, settings, public, synthetic)
+            outcome = jobs.run_ours(cell, folder, settings["job_timeout"], settings["threads"])
         else:
-            outcome = self._run_peer(job, record, train, split_seed, folder)
-        options, draws = settings["evaluate_options"], settings["eval_draws"]
-        scored = score_run(record, outcome, train, holdout, schema, job.data.target, options, draws)
-        return scored, True
+            outcome = self._run_peer(job, record, split, folder)
+        return score_run(record, outcome, split, settings["eval_draws"]), True
 
-    def _split(
-        self, data: Dataset, repeat: int, split_seed: int
-    ) -> tuple[pd.DataFrame, pd.DataFrame, Any]:
+    def _split(self, data: Dataset, repeat: int, split_seed: int, work: Path) -> Pipeline:
+        """The judging pipeline of ``data`` branched for ``repeat``, through 'split'."""
+        if data.name not in self.judges:
+            source = work / f"{data.name}.parquet"  # what each child reads and splits
+            data.data.to_parquet(source, index=False)  # parquet keeps our dtypes exactly
+            spec = judging_spec(data.name, source, data.target, self.settings)
+            self.judges[data.name] = Pipeline(spec, table=data.data)
+            self.judges[data.name].run(until="prepare")
         if (data.name, repeat) not in self.splits:
-            from healthforge.data.infer import infer_schema
-            from healthforge.evaluation import split_train_holdout
-
-            train, holdout = split_train_holdout(
-                data.data, data.target, self.settings["holdout_fraction"], split_seed
-            )
-            # one schema per split, shared by every method, so all are judged alike
-            self.splits[(data.name, repeat)] = (train, holdout, infer_schema(train, data.target))
+            split = self.judges[data.name].branch(seed=split_seed)
+            split.run(until="split")
+            self.splits[(data.name, repeat)] = split
         return self.splits[(data.name, repeat)]
 
-    def _run_ours(
-        self, job: Job, train: pd.DataFrame, split_seed: int, folder: Path
-    ) -> jobs.JobOutcome:
-        s = self.settings
-        params = dict(s["generator_params"].get(job.method) or {})
-        if job.private:
-            # seeded DP noise, so a benchmark can be repeated; real fits use OS noise
-            params.setdefault("noise_seed", split_seed)
-            if job.epsilon is not None:
-                params["epsilon"] = job.epsilon
-        public = self.public[job.data.name] if job.private else None
-        return jobs.run_ours(
-            job.method, train, job.data.target, s["sample_rows"], split_seed, folder,
-            s["job_timeout"], params, public, job.tag, s["threads"],
-        )  # fmt: skip
-
     def _run_peer(
-        self, job: Job, record: RunRecord, train: pd.DataFrame, split_seed: int, folder: Path
+        self, job: Job, record: RunRecord, split: Pipeline, folder: Path
     ) -> jobs.JobOutcome:
         s, status = self.settings, self.statuses[job.source]
         assert status.python is not None
+        train = split.state.train
+        assert train is not None
         extra = None
         if job.epsilon is not None:
             extra = {
                 "epsilon": job.epsilon,
                 "delta": default_delta(len(train)),
-                "domain": peer_domain(self.public[job.data.name]),
+                "domain": peer_domain(self.public[job.data.name][1]),
             }
         outcome = jobs.run_peer(
             job.source, job.method, status.python, train, job.data.target, s["sample_rows"],
-            split_seed, s["peer_epochs"], folder, s["job_timeout"], extra, job.tag, s["threads"],
+            split.spec.seed, s["peer_epochs"], folder, s["job_timeout"], extra, job.tag,
+            s["threads"],
         )  # fmt: skip
         record.settings = {"epochs": s["peer_epochs"], "versions": status.versions}
         if extra is not None:

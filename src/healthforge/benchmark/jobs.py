@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
-    from healthforge.data.schema import Schema
+    from healthforge.pipeline import RunSpec
 
 PEER_RUNNER = Path(__file__).with_name("peer_runner.py")
 
@@ -36,49 +36,27 @@ class JobOutcome:
 
 
 def run_ours(
-    generator: str,
-    train: pd.DataFrame,
-    target: str | None,
-    rows: int,
-    seed: int,
-    workdir: Path,
-    timeout: float,
-    params: dict[str, Any] | None = None,
-    schema: Schema | None = None,
-    tag: str = "",
-    threads: int | None = None,
+    spec: RunSpec, workdir: Path, timeout: float, threads: int | None = None
 ) -> JobOutcome:
-    """Fit and sample a healthforge generator in a child process; ``schema`` is the
-    public domain handed to a DP generator's ``fit`` (``None``: inferred in the child).
-    ``tag`` keeps the files of runs of one generator at several settings apart."""
-    train_path = workdir / "train.parquet"
-    if not train_path.exists():
-        train.to_parquet(train_path, index=False)  # parquet keeps our dtypes exactly
+    """Run a cell of ours (:func:`healthforge.benchmark.cells.cell_spec`) in a child
+    process through 'write' and read back the rows it wrote to ``spec.outputs.synthetic``
+    (a parquet file: it keeps our dtypes exactly)."""
     from healthforge.generators import registry
 
-    slug = f"{generator}{tag}"
-    schema_path = None
-    if schema is not None:
-        schema_path = workdir / f"schema_{slug}.json"
-        schema.save(schema_path)
-    spec = {
-        "generator": generator,
+    assert spec.outputs.synthetic is not None  # cell_spec names it
+    out = Path(spec.outputs.synthetic)
+    slug = out.stem.removeprefix("synthetic_")
+    job = {
+        "spec": spec.to_dict(),
         # the "module:Class" string, not the class: a generator whose module fails to
         # import must fail in the child (recorded), not in the harness
-        "registry_target": registry._GENERATORS.get(generator),
-        "params": params or {},
-        "train_path": str(train_path),
-        "out_path": str(workdir / f"synthetic_{slug}.parquet"),
+        "registry_target": registry._GENERATORS.get(spec.generator.name),
         "timing_path": str(workdir / f"timing_{slug}.json"),
-        "schema_path": str(schema_path) if schema_path is not None else None,
-        "target": target,
-        "rows": rows,
-        "seed": seed,
     }
     command = [sys.executable, "-m", "healthforge.benchmark.worker"]
-    outcome = _run_child(command, spec, workdir / f"spec_{slug}.json", timeout, threads)
+    outcome = _run_child(command, job, workdir / f"spec_{slug}.json", timeout, threads)
     if outcome.status == "ok":
-        outcome.synthetic = pd.read_parquet(spec["out_path"])
+        outcome.synthetic = pd.read_parquet(out)
     return outcome
 
 

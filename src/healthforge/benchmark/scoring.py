@@ -1,52 +1,50 @@
-"""A finished job's record: the child's timings, and our evaluation of the rows it wrote.
+"""A finished job's record: the child's timings, and the evaluation of the rows it wrote.
 
-Every method's rows go through the same :func:`healthforge.evaluation.evaluate` call,
-against the same holdout and schema, so all are judged alike.
+Every method's rows are adopted by the same judging pipeline of their split
+(:meth:`healthforge.pipeline.Pipeline.adopt`) and go through its evaluate step, against
+the same holdout and schema, so all are judged alike.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from healthforge.benchmark.jobs import JobOutcome
 from healthforge.benchmark.records import METRICS, RunRecord, Stat
 from healthforge.errors import HealthForgeError
 
+if TYPE_CHECKING:
+    from healthforge.pipeline import Pipeline
+
 
 def score_run(
-    record: RunRecord,
-    outcome: JobOutcome,
-    train: pd.DataFrame,
-    holdout: pd.DataFrame,
-    schema: Any,
-    target: str | None,
-    evaluate_options: dict[str, Any] | None,
-    eval_draws: int = 1,
+    record: RunRecord, outcome: JobOutcome, judge: Pipeline, eval_draws: int = 1
 ) -> RunRecord:
-    """Fill the record from the child's timings and our evaluation of its rows: the
-    metrics' mean over up to ``eval_draws`` disjoint blocks of len(train) rows."""
+    """Fill the record from the child's timings and the evaluation of its rows by
+    ``judge`` (the split's pipeline, through 'split'): the metrics' mean over up to
+    ``eval_draws`` disjoint blocks of len(train) rows."""
     record.status, record.reason = outcome.status, outcome.reason
     if outcome.status != "ok" or outcome.synthetic is None or outcome.timing is None:
         return record
     budget = _record_timing(record, outcome.timing)
     # rows are i.i.d. draws, so each block of len(train) of them is a sample of that size
-    n = len(train)
+    assert judge.state.train is not None
+    n = len(judge.state.train)
     blocks = max(1, min(eval_draws, len(outcome.synthetic) // max(n, 1)))
     draws: list[dict[str, float | None]] = []
     started = time.perf_counter()
     for b in range(blocks):
         synthetic = outcome.synthetic.iloc[b * n : (b + 1) * n].reset_index(drop=True)
-        options = {"holdout": holdout, "schema": schema, "target": target}
+        judge.adopt(synthetic, record.method, budget)
         try:
-            draws.append(
-                _metrics(train, synthetic, options, record.split_seed, budget, evaluate_options)
-            )
+            summary = judge.run().evaluation.summary
         except HealthForgeError as exc:
             record.status, record.reason = "failed", f"evaluation: {exc.message}"
             return record
+        draws.append(
+            {name: (summary.get(sec) or {}).get(key) for name, (sec, key) in METRICS.items()}
+        )
     record.evaluate_seconds = time.perf_counter() - started
     record.eval_draws = blocks
     record.metrics = {name: Stat.of([d[name] for d in draws]).mean for name in METRICS}
@@ -78,22 +76,3 @@ def _record_timing(record: RunRecord, timing: dict[str, Any]) -> dict[str, Any] 
     if "versions" in timing:
         record.settings["versions"] = timing["versions"]
     return budget
-
-
-def _metrics(
-    train: pd.DataFrame,
-    synthetic: pd.DataFrame,
-    options: dict[str, Any],
-    seed: int,
-    budget: dict[str, Any] | None,
-    evaluate_options: dict[str, Any] | None,
-) -> dict[str, float | None]:
-    """The headline metrics of one block of synthetic rows."""
-    # looked up at call time, so tests can stand a fake evaluation in for the real one
-    from healthforge.evaluation import evaluate
-
-    result = evaluate(
-        train, synthetic, **options, seed=seed, dp_budget=budget, **(evaluate_options or {})
-    )
-    summary = result.summary
-    return {name: (summary.get(section) or {}).get(key) for name, (section, key) in METRICS.items()}

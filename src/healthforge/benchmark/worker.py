@@ -1,9 +1,11 @@
 """Fit and sample one healthforge generator in a process of its own.
 
-Run as ``python -m healthforge.benchmark.worker spec.json``. A separate process per
-(generator, dataset, repeat) gives an honest peak memory (``ru_maxrss`` of this process
-alone) and keeps a crash or runaway generator from taking the harness down. A generator
-that refuses the data (:class:`HealthForgeError`) is written down as refused, not raised.
+Run as ``python -m healthforge.benchmark.worker job.json``, where ``job.json`` holds the
+cell's run specification (:mod:`healthforge.benchmark.cells`), the generator's registry
+entry and where to write the timings. A separate process per (generator, dataset,
+repeat) gives an honest peak memory (``ru_maxrss`` of this process alone) and keeps a
+crash or runaway generator from taking the harness down. A generator that refuses the
+data (:class:`HealthForgeError`) is written down as refused, not raised.
 """
 
 from __future__ import annotations
@@ -18,37 +20,18 @@ from typing import Any
 from healthforge.benchmark.peer_runner import peak_rss_mb, reset_peak
 
 
-def run_spec(spec: dict[str, Any]) -> Any:
-    """The harness's job as a :class:`~healthforge.pipeline.RunSpec`: fit on the train
-    parquet (no split: the harness split it), sample ``rows``, write the out parquet."""
-    from healthforge.pipeline import DataSpec, GeneratorSpec, OutputSpec, RunSpec, SplitSpec
-
-    return RunSpec(
-        data=DataSpec(
-            source=spec["train_path"],
-            # the public domain of a DP generator (public_domain.py)
-            schema=spec.get("schema_path"),
-            target=spec["target"],
-            infer_target=False,
-        ),
-        generator=GeneratorSpec(name=spec["generator"], params=dict(spec.get("params", {}))),
-        rows=int(spec["rows"]),
-        seed=int(spec["seed"]),
-        split=SplitSpec(before_prepare=True),  # the generator prepares its training rows
-        outputs=OutputSpec(synthetic=spec["out_path"]),
-    )
-
-
-def run(spec: dict[str, Any]) -> dict[str, Any]:
-    """Fit ``spec["generator"]`` on the train parquet and write ``spec["rows"]`` rows."""
+def run(job: dict[str, Any]) -> dict[str, Any]:
+    """Run the cell's :class:`~healthforge.pipeline.RunSpec` (``job["spec"]``) through
+    'write': split, fit, sample ``rows`` and write them. Returns the timings of fit and
+    sample and the peak memory of those two steps alone."""
     from healthforge.errors import HealthForgeError
-    from healthforge.generators.registry import register
-    from healthforge.pipeline import Pipeline
+    from healthforge.generators import register
+    from healthforge.pipeline import Pipeline, RunSpec
 
-    if spec.get("registry_target"):
+    if job.get("registry_target"):
         # a plugin registered in the parent is unknown to this fresh interpreter
-        register(spec["generator"], spec["registry_target"])
-    pipeline = Pipeline(run_spec(spec))
+        register(job["spec"]["generator"]["name"], job["registry_target"])
+    pipeline = Pipeline(RunSpec.from_dict(job["spec"], "benchmark cell"))
     # build imports the generator's module before the baseline, so it measures fit+sample
     pipeline.run(until="build")
     baseline = reset_peak()
@@ -68,10 +51,10 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def main(spec_path: str) -> None:
-    spec = json.loads(Path(spec_path).read_text())
+def main(job_path: str) -> None:
+    job = json.loads(Path(job_path).read_text())
     try:
-        outcome = run(spec)
+        outcome = run(job)
     except Exception as exc:  # recorded, not raised: one broken generator must not stop a run
         first = str(exc).splitlines()[0] if str(exc) else ""
         outcome = {
@@ -80,7 +63,7 @@ def main(spec_path: str) -> None:
             "traceback": traceback.format_exc()[-2000:],
         }
     # default=float: numpy numbers in a DP budget record
-    Path(spec["timing_path"]).write_text(json.dumps(outcome, indent=2, default=float))
+    Path(job["timing_path"]).write_text(json.dumps(outcome, indent=2, default=float))
 
 
 if __name__ == "__main__":

@@ -220,6 +220,24 @@ class Pipeline:
         other._fingerprint = self._fingerprint
         return other
 
+    def adopt(
+        self, synthetic: pd.DataFrame, name: str, dp_budget: dict[str, Any] | None = None
+    ) -> None:
+        """Take rows sampled outside this pipeline as its sample: rows of a model fitted in
+        another process (the benchmark's child) or by another library (a peer in its own
+        environment). The steps after 'sample' (write, evaluate, report) then judge them
+        like rows of ours; ``name`` says where they came from, ``dp_budget`` is the
+        budget record of a private method. 'split' must have run; adopting again
+        replaces the rows (e.g. another block of the same draw)."""
+        if "split" not in self.done:
+            raise HealthForgeError("adopted rows need step 'split' to have run first")
+        state = self.state
+        state.model, state.generator, state.dp_budget = None, name, dp_budget
+        state.synthetic, state.rows_written = synthetic, None
+        state.filter_result, state.evaluation = None, None
+        self.done = [s for s in self.done if s in STEP_NAMES[:3]] + ["build", "fit", "sample"]
+        self.timings = {k: v for k, v in self.timings.items() if k in STEP_NAMES[:3]}
+
     def result(self) -> RunResult:
         state, out = self.state, self.spec.outputs
         wrote = "write" in self.done or ("sample" in self.done and out.stream)

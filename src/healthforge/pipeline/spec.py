@@ -24,6 +24,7 @@ from healthforge.errors import HealthForgeError
 SPEC_VERSION = 1
 PRIVACY_CHOICES = ("none", "standard", "strict")
 EVALUATE_AGAINST = ("all", "conditioned")
+EVALUATE_SCHEMA = ("model", "train")
 
 
 @dataclass
@@ -90,13 +91,19 @@ class EvaluationSpec:
     """``against``: ``all`` judges the synthetic rows against the training rows (and the
     holdout); ``conditioned`` against the real rows satisfying the conditions.
     ``from_file``: evaluate the rows as read back from the written file (what the user
-    gets, labels turned back into codes) rather than the in-memory frame."""
+    gets, labels turned back into codes) rather than the in-memory frame.
+    ``schema``: ``model`` judges by the fitted model's schema; ``train`` by the schema
+    inferred from the training rows, the same for every method compared on one split
+    (the benchmark, whose peers' rows come from no healthforge model).
+    ``n_attacks``: the privacy attacks' size (``None``: the evaluation's default)."""
 
     against: str = "all"
     fairness_by: str | None = None
     n_estimators: int = 200
     from_file: bool = False
     title: str | None = None
+    schema: str = "model"
+    n_attacks: int | None = None
 
 
 @dataclass
@@ -172,6 +179,11 @@ class RunSpec:
             raise HealthForgeError(
                 f"unknown evaluation 'against' choice '{self.evaluation.against}'",
                 f"use one of: {', '.join(EVALUATE_AGAINST)}",
+            )
+        if self.evaluation is not None and self.evaluation.schema not in EVALUATE_SCHEMA:
+            raise HealthForgeError(
+                f"unknown evaluation 'schema' choice '{self.evaluation.schema}'",
+                f"use one of: {', '.join(EVALUATE_SCHEMA)}",
             )
         fair = self.generator.fair
         if fair is not None and fair.min_group_rows < 2:

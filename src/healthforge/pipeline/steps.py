@@ -53,6 +53,8 @@ class RunState:
     synthetic: pd.DataFrame | None = None  # None when streamed to the file
     rows_written: int | None = None
     filter_result: Any = None
+    # the budget record of rows adopted from a model outside this process
+    dp_budget: dict[str, Any] | None = None
     evaluation: Any = None
     notes: list[str] = field(default_factory=list)
 
@@ -374,7 +376,6 @@ def evaluate(state: RunState) -> None:
     if options is None:
         return
     synthetic = _synthetic_for_evaluation(state)
-    schema = model.schema_
     if options.against == "conditioned":
         real, holdout = state.real_eval, state.holdout_eval
         schema = state.prepared.schema
@@ -385,7 +386,9 @@ def evaluate(state: RunState) -> None:
         if target is None:
             schema = schema.with_target(None)
     else:
+        schema = _judging_schema(state)
         real, holdout, target = state.train, state.holdout, schema.target
+    sized = {} if options.n_attacks is None else {"n_attacks": options.n_attacks}
     state.evaluation = evaluate_rows(
         real,
         synthetic,
@@ -396,8 +399,26 @@ def evaluate(state: RunState) -> None:
         seed=seeds_of(spec)["evaluation"],
         n_estimators=options.n_estimators,
         progress=state.progress,
-        dp_budget=getattr(model, "dp_budget_", None),
+        dp_budget=state.dp_budget if model is None else getattr(model, "dp_budget_", None),
+        **sized,
     )
+
+
+def _judging_schema(state: RunState) -> Any:
+    """The schema the rows are judged by: the model's, or (``evaluation.schema: train``)
+    the one inferred from the training rows, alike for every method on the split."""
+    assert state.spec.evaluation is not None
+    if state.spec.evaluation.schema == "train":
+        from healthforge.data.infer import infer_schema
+
+        target = state.target if state.prepared is None else state.prepared.schema.target
+        return infer_schema(state.train, target)
+    if state.model is None:
+        raise HealthForgeError(
+            "rows sampled outside this run have no model schema to be judged by",
+            "set evaluation.schema to 'train'",
+        )
+    return state.model.schema_
 
 
 def _synthetic_for_evaluation(state: RunState) -> pd.DataFrame:
@@ -435,5 +456,6 @@ def report(state: RunState) -> None:
         real, holdout = state.train, state.holdout
     title = options.title
     if title is None:
-        title = f"{state.model.name} on {Path(out.synthetic or 'memory').name}"
+        name = state.generator if state.model is None else state.model.name
+        title = f"{name} on {Path(out.synthetic or 'memory').name}"
     write_report(state.evaluation, Path(out.report), real, synthetic, holdout, title=title)
