@@ -10,6 +10,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from healthforge.cli import backend_options as bk
 from healthforge.cli.common import (
     app,
     console,
@@ -157,12 +158,41 @@ def sample(
     seed: int | None = typer.Option(None, "--seed", help="Random seed (default: the model's)."),
     condition: list[str] | None = typer.Option(None, "--condition", "-c", help=CONDITION_HELP),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing output."),
+    backend: str = bk.BACKEND,
+    ray_address: str | None = bk.RAY_ADDRESS,
+    workers: int | None = bk.WORKERS,
+    shard_rows: int = bk.SHARD_ROWS,
 ) -> None:
-    """Sample rows from a saved model, streamed in chunks (millions of rows are fine)."""
+    """Sample rows from a saved model, streamed in chunks (millions of rows are fine).
+
+    An --out without extension is a folder of Parquet shards and a manifest, the same
+    bytes with --backend local or ray."""
     _check_rows(rows)
-    check_output_path(out, force)
+    if not bk.check_sample_output(out, force, backend):
+        model = load_model(model_path)
+        _write_sample(model, rows, out, seed, condition)
+        return
+    from healthforge.distributed import sample_to_folder
+
+    executor = bk.make_executor(backend, ray_address, workers)
     model = load_model(model_path)
-    _write_sample(model, rows, out, seed, condition)
+    started = time.perf_counter()
+    with progress_bar() as progress:
+        result = sample_to_folder(
+            model,
+            rows,
+            out,
+            seed=seed,
+            conditions=condition,
+            shard_rows=shard_rows,
+            executor=executor,
+            progress=progress,
+        )
+    console.print(
+        f"wrote {result.rows:,} synthetic rows to {out}/ as {len(result.shards)} shards "
+        f"({backend}) in {time.perf_counter() - started:.1f}s" + _copy_note(result.sample_stats),
+        highlight=False,
+    )
 
 
 @app.command("generate")
@@ -213,13 +243,20 @@ def generate(
         None, "--save-spec", help="Also save the run specification (JSON) for `healthforge run`."
     ),
     force: bool = typer.Option(False, "--force", help="Overwrite existing outputs."),
+    backend: str = bk.BACKEND,
+    ray_address: str | None = bk.RAY_ADDRESS,
+    workers: int | None = bk.WORKERS,
+    shard_rows: int = bk.SHARD_ROWS,
 ) -> None:
-    """Fit a generator on DATA and write synthetic rows in one step (optionally evaluated)."""
+    """Fit a generator on DATA and write synthetic rows in one step (optionally evaluated).
+
+    An --out without extension is a folder of Parquet shards and a manifest, the same
+    bytes with --backend local or ray."""
     from healthforge.pipeline import RunSpec
 
     if rows is not None:
         _check_rows(rows)
-    check_output_path(out, force)
+    partitioned = bk.check_sample_output(out, force, backend)
     evaluate = evaluate or report is not None or json_out is not None
     if evaluate:
         from healthforge.cli.evaluation_commands import check_report_outputs
@@ -268,25 +305,30 @@ def generate(
                 "report": str(report) if report is not None else None,
                 "json": str(json_out) if json_out is not None else None,
                 "labels": labels,
-                "stream": True,
+                "stream": not partitioned,
+                "partitioned": partitioned,
+                "shard_rows": shard_rows,
             },
         }
     )
     if save_spec is not None:
         spec.to_json(save_spec)
         console.print(f"saved the run specification to {save_spec}", highlight=False)
-    result = execute_spec(spec)
+    result = execute_spec(spec, executor=bk.make_executor(backend, ray_address, workers))
     if auto is not None:
         auto.learn(result)
 
 
-def execute_spec(spec: Any, until: str | None = None) -> Any:
+def execute_spec(spec: Any, until: str | None = None, executor: Any = None) -> Any:
     """Run a :class:`~healthforge.pipeline.RunSpec` (through step ``until``), printing
-    what it does and made; returns the :class:`~healthforge.pipeline.RunResult`."""
+    what it does and made; returns the :class:`~healthforge.pipeline.RunResult`.
+    ``executor``: where a partitioned output's shards run (default: here)."""
     from healthforge.pipeline import Pipeline
 
     out = spec.outputs
-    pipeline = Pipeline(spec, log=lambda line: err_console.print(line, highlight=False))
+    pipeline = Pipeline(
+        spec, log=lambda line: err_console.print(line, highlight=False), executor=executor
+    )
     with progress_bar() as progress:
         pipeline.state.progress = progress
         pipeline.run(until="fit")
@@ -350,6 +392,9 @@ def _check_rows(rows: int) -> None:
 def run_spec(
     spec_path: Path = typer.Argument(..., metavar="SPEC", help="Run specification (JSON/YAML)."),
     force: bool = typer.Option(False, "--force", help="Overwrite existing outputs."),
+    backend: str = bk.BACKEND,
+    ray_address: str | None = bk.RAY_ADDRESS,
+    workers: int | None = bk.WORKERS,
 ) -> None:
     """Execute a saved run specification (from `generate --save-spec`, a service or a log)."""
     from healthforge.cli.evaluation_commands import check_report_outputs
@@ -367,7 +412,16 @@ def run_spec(
             f"run specification '{spec_path}' writes no synthetic rows",
             "set outputs.synthetic to the file to write",
         )
-    check_output_path(Path(out.synthetic), force)
+    if out.partitioned:
+        bk.check_sample_output(Path(out.synthetic), force, backend)
+    elif backend != "local":
+        raise HealthForgeError(
+            f"--backend {backend} runs the shards of a partitioned output; this "
+            "specification writes one file",
+            "set outputs.partitioned: true and outputs.synthetic to a folder",
+        )
+    else:
+        check_output_path(Path(out.synthetic), force)
     report, json_out = (Path(p) if p is not None else None for p in (out.report, out.json))
     check_report_outputs(report, json_out, force)
-    execute_spec(spec)
+    execute_spec(spec, executor=bk.make_executor(backend, ray_address, workers))

@@ -7,15 +7,15 @@ place only when complete, so a failure never leaves a partial or clobbered file.
 from __future__ import annotations
 
 import csv
-import os
-import tempfile
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
 
+from healthforge.data.atomic import atomic_path, atomic_write_text
 from healthforge.errors import HealthForgeError
+
+__all__ = ["atomic_path", "atomic_write_text", "load_table", "write_chunks", "write_table"]
 
 BUNDLED_PREFIX = "bundled:"
 TABLE_FORMATS = {
@@ -63,6 +63,10 @@ def load_table(source: str | Path) -> pd.DataFrame:
             "check the path, or use a bundled dataset such as bundled:nhefs",
         )
     if path.is_dir():
+        from healthforge.data.partitioned import is_partitioned_folder, load_partitioned
+
+        if is_partitioned_folder(path):
+            return load_partitioned(path)  # refuses a folder without a complete manifest
         raise HealthForgeError(f"'{path}' is a folder, not a data file")
     fmt = table_format(path)
     if path.stat().st_size == 0:
@@ -142,29 +146,6 @@ def check_new_file(path: str | Path, force: bool = False) -> Path:
     if not path.parent.exists():
         raise HealthForgeError(f"folder '{path.parent}' does not exist", "create it first")
     return path
-
-
-@contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; move it into place only on success."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent or ".")
-    os.close(fd)
-    tmp_path = Path(tmp)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp_path, 0o666 & ~umask)  # mkstemp makes 0600 files; outputs follow the umask
-    try:
-        yield tmp_path
-        os.replace(tmp_path, path)
-    finally:
-        if tmp_path.exists():
-            tmp_path.unlink()
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
 
 
 def write_table(df: pd.DataFrame, path: str | Path) -> None:

@@ -184,6 +184,7 @@ class Generator(ABC):
         seed: int | None = None,
         conditions: cond.ConditionsLike = None,
         progress: ProgressCallback | None = None,
+        offset: int = 0,
     ) -> Iterator[pd.DataFrame]:
         """Yield ``n`` rows in chunks of at most ``CHUNK_ROWS``: constant memory for any ``n``.
 
@@ -193,6 +194,10 @@ class Generator(ABC):
         (``rejected_copies``) and the kept rows equal to a common training pattern
         (``kept_common_matches``; None when not known: a model loaded from a file or a DP
         model keeps no hashes of common rows).
+
+        ``offset`` (a multiple of ``CHUNK_ROWS``): start at that row of the ``seed``'s
+        stream, so rows ``offset`` to ``offset + n`` equal those rows of one longer call -
+        a shard of a large sample drawn on its own (:mod:`healthforge.distributed`).
         """
         if not self.fitted:
             raise HealthForgeError("the generator is not fitted yet", "call fit() first")
@@ -200,6 +205,10 @@ class Generator(ABC):
             raise HealthForgeError(f"number of rows must be a positive whole number, not {n!r}")
         if n > MAX_ROWS:
             raise HealthForgeError(f"{n:,} rows is more than the {MAX_ROWS:,} supported")
+        if isinstance(offset, bool) or not isinstance(offset, int | np.integer):
+            raise HealthForgeError(f"offset must be a whole number, not {offset!r}")
+        if offset < 0 or offset % CHUNK_ROWS:
+            raise HealthForgeError(f"offset must be a multiple of {CHUNK_ROWS:,}, not {offset!r}")
         resolved = cond.resolve(cond.parse_conditions(conditions), self.schema_)
         constraints = cond.encoded_constraints(resolved, self.encoder_.columns)
         base_seed = self.seed if seed is None else seed
@@ -210,7 +219,8 @@ class Generator(ABC):
             "kept_common_matches": 0 if self._common_hashes() is not None else None,
         }
         done = 0
-        for index, start in enumerate(range(0, int(n), CHUNK_ROWS)):
+        first = int(offset) // CHUNK_ROWS
+        for index, start in enumerate(range(0, int(n), CHUNK_ROWS), start=first):
             size = min(CHUNK_ROWS, int(n) - start)
             rng = np.random.default_rng([int(base_seed) & 0xFFFFFFFF, index])
             chunk = self._draw(size, rng, resolved, constraints)

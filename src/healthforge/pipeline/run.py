@@ -98,7 +98,9 @@ class Pipeline:
 
     ``log`` receives one-line messages meant for the user (notices, the holdout size).
     ``table``: rows already in memory, read instead of ``spec.data.source`` (which then
-    only names them; no bundled codebook is applied to them).
+    only names them; no bundled codebook is applied to them). ``executor``: where the
+    shards of a partitioned output run (:func:`healthforge.distributed.get_executor`;
+    default here) - the bytes written are the same on every backend.
     """
 
     def __init__(
@@ -107,9 +109,12 @@ class Pipeline:
         progress: ProgressCallback | None = None,
         log: Callable[[str], None] | None = None,
         table: pd.DataFrame | None = None,
+        executor: Any = None,
     ) -> None:
         self.spec = spec.validate()
-        self.state = steps.RunState(spec=spec, progress=progress, log=log, given=table)
+        self.state = steps.RunState(
+            spec=spec, progress=progress, log=log, given=table, executor=executor
+        )
         self.timings: dict[str, float] = {}
         self.done: list[str] = []
         self._fingerprint: str | None = None
@@ -170,7 +175,10 @@ class Pipeline:
         if split.before_prepare != self.spec.split.before_prepare:
             raise HealthForgeError("a branch cannot change split.before_prepare")
         other = Pipeline(
-            dataclasses.replace(self.spec, **changes), progress=progress, log=self.state.log
+            dataclasses.replace(self.spec, **changes),
+            progress=progress,
+            log=self.state.log,
+            executor=self.state.executor,
         )
         kept = ("given", "plan", "generator", "params", "table", "user_schema")
         kept += ("public_schema", "target", "prepared")
@@ -281,7 +289,10 @@ def run(
     until: str | None = None,
     log: Callable[[str], None] | None = None,
     table: pd.DataFrame | None = None,
+    executor: Any = None,
 ) -> RunResult:
     """Execute ``spec``, every step or through ``until``; one step at a time is
-    :meth:`Pipeline.step`. ``table``: rows in memory instead of ``spec.data.source``."""
-    return Pipeline(spec, progress=progress, log=log, table=table).run(until=until)
+    :meth:`Pipeline.step`. ``table``: rows in memory instead of ``spec.data.source``;
+    ``executor``: where a partitioned output's shards run."""
+    pipeline = Pipeline(spec, progress=progress, log=log, table=table, executor=executor)
+    return pipeline.run(until=until)

@@ -118,6 +118,10 @@ class OutputSpec:
     holdout: str | None = None
     labels: bool = False
     stream: bool = False
+    # synthetic names a folder: one Parquet file per shard of shard_rows rows and a
+    # manifest (healthforge.distributed), the same bytes on every backend
+    partitioned: bool = False
+    shard_rows: int = 1_000_000
 
 
 @dataclass
@@ -192,6 +196,12 @@ class RunSpec:
             )
         if self.outputs.stream and self.outputs.synthetic is None:
             raise HealthForgeError("outputs.stream needs outputs.synthetic, the file to write")
+        if self.outputs.partitioned:
+            from healthforge.distributed.plan import check_shard_rows
+
+            if self.outputs.synthetic is None:
+                raise HealthForgeError("outputs.partitioned needs outputs.synthetic, a folder")
+            check_shard_rows(self.outputs.shard_rows)
         if self.data.schema_from_data and not self.data.source.startswith("bundled:"):
             # a domain inferred from the rows is private (docs/privacy.md): only a bundled
             # table's published codebook may stand in for a public schema

@@ -57,6 +57,7 @@ class RunState:
     dp_budget: dict[str, Any] | None = None
     evaluation: Any = None
     notes: list[str] = field(default_factory=list)
+    executor: Any = None  # where a partitioned sample's shards run (default: here)
 
     def say(self, message: str) -> None:
         if self.log is not None:
@@ -324,7 +325,9 @@ def sample(state: RunState) -> None:
     spec, model = state.spec, state.model
     seed, rows = seeds_of(spec)["sample"], n_rows(state)
     conditions = spec.conditions or None
-    if state.use_filter:
+    if spec.outputs.partitioned:
+        _sample_partitioned(state, rows, seed)
+    elif state.use_filter:
         from healthforge.privacy.filter import PrivacyFilter, filtered_sample
 
         schema = state.prepared.schema if state.prepared is not None else model.schema_
@@ -344,6 +347,38 @@ def sample(state: RunState) -> None:
         state.rows_written = write_chunks(chunks, spec.outputs.synthetic)
     else:
         state.synthetic = draw(model, rows, seed, conditions)
+
+
+def _sample_partitioned(state: RunState, rows: int, seed: int) -> None:
+    """Shards of the rows into a folder (filtered per shard), run by ``state.executor``."""
+    from healthforge.distributed.shards import sample_to_folder
+
+    spec, model = state.spec, state.model
+    guard = None
+    if state.use_filter:
+        from healthforge.privacy.filter import PrivacyFilter
+
+        schema = state.prepared.schema if state.prepared is not None else model.schema_
+        guard = PrivacyFilter(state.train, state.holdout, schema)
+    assert spec.outputs.synthetic is not None  # validated
+    result = sample_to_folder(
+        model,
+        rows,
+        spec.outputs.synthetic,
+        seed=seed,
+        conditions=spec.conditions or None,
+        guard=guard,
+        labels=spec.outputs.labels,
+        shard_rows=spec.outputs.shard_rows,
+        executor=state.executor,
+        progress=state.progress,
+    )
+    state.rows_written = result.rows
+    model.sample_stats_ = dict(result.sample_stats)
+    if result.filter_result is not None:
+        state.filter_result = result.filter_result
+        removed, drawn = result.filter_result.removed, result.filter_result.rows_in
+        state.notes.append(f"privacy filter removed {removed:,} of {drawn:,} rows")
 
 
 def draw(model: Any, rows: int, seed: int, conditions: Any = None) -> pd.DataFrame:
