@@ -16,7 +16,7 @@ def _missing(*modules: str) -> list[str]:
     return found
 
 
-MISSING = _missing("fastapi", "httpx", "multipart", "uvicorn")
+MISSING = _missing("fastapi", "httpx", "python_multipart", "uvicorn")
 
 if MISSING:
     collect_ignore_glob = ["test_*.py"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from importlib.util import find_spec
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -13,7 +14,7 @@ from healthforge.errors import HealthForgeError
 from healthforge.service.config import ServiceConfig
 from healthforge.service.core import Service
 from healthforge.service.limits import LimitsMiddleware, TooLarge
-from healthforge.service.routes import catalog, datasets, jobs, pages
+from healthforge.service.routes import catalog, datasets, jobs, pages, partner
 
 DESCRIPTION = (
     "Upload a health table, profile it, run the synthetic-data workflow as jobs and "
@@ -45,7 +46,11 @@ def create_app(config: ServiceConfig, start_workers: bool = True) -> FastAPI:
         openapi_url="/api/openapi.json",
     )
     app.state.service = service
-    for module in (catalog, datasets, jobs, pages):
+    if find_spec("healthforge.partner") is not None:
+        from healthforge.service.conversations import Conversations
+
+        service.conversations = Conversations(config, service.db)
+    for module in (catalog, datasets, jobs, partner, pages):
         app.include_router(module.router)
 
     @app.exception_handler(HealthForgeError)

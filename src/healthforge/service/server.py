@@ -9,7 +9,7 @@ from healthforge.service.config import ServiceConfig, is_loopback
 def check_installed() -> None:
     from importlib.util import find_spec
 
-    missing = [m for m in ("fastapi", "uvicorn", "multipart") if find_spec(m) is None]
+    missing = [m for m in ("fastapi", "uvicorn", "python_multipart") if find_spec(m) is None]
     if missing:
         raise HealthForgeError(
             f"the service needs {', '.join(missing)}, which are not installed",
