@@ -7,6 +7,7 @@ call :func:`run`; ``augment`` runs one spec's repeated splits as
 :meth:`Pipeline.branch` es of it.
 """
 
+from healthforge.pipeline.fitting import fit_model
 from healthforge.pipeline.run import STEP_NAMES, Pipeline, Provenance, RunResult, fingerprint, run
 from healthforge.pipeline.spec import (
     SPEC_VERSION,
@@ -35,6 +36,7 @@ __all__ = [
     "SplitSpec",
     "draw",
     "fingerprint",
+    "fit_model",
     "run",
     "split_train_holdout",
 ]

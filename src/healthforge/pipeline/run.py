@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from healthforge.errors import HealthForgeError
-from healthforge.pipeline import steps
+from healthforge.pipeline import fitting, judging, steps
 from healthforge.pipeline.spec import RunSpec
 from healthforge.progress import ProgressCallback, report
 
@@ -24,12 +24,12 @@ STEPS: tuple[tuple[str, Callable[[steps.RunState], None]], ...] = (
     ("load", steps.load),
     ("prepare", steps.prepare),
     ("split", steps.split),
-    ("build", steps.build),
-    ("fit", steps.fit),
+    ("build", fitting.build),
+    ("fit", fitting.fit),
     ("sample", steps.sample),
     ("write", steps.write),
-    ("evaluate", steps.evaluate),
-    ("report", steps.report),
+    ("evaluate", judging.evaluate),
+    ("report", judging.report),
 )
 STEP_NAMES = tuple(name for name, _ in STEPS)
 PACKAGES = ("healthforge", "numpy", "pandas", "scikit-learn", "scipy", "xgboost", "torch")

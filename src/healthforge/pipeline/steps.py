@@ -2,15 +2,16 @@
 
 load -> prepare -> split -> build -> fit -> sample (+ privacy filter) -> write ->
 evaluate -> report. Each step reads what earlier steps left on the state and adds its
-own; :mod:`healthforge.pipeline.run` calls them in order. The seed of every random
-choice comes from :func:`seeds_of`, the one place it is derived.
+own; :mod:`healthforge.pipeline.run` calls them in order. The model's steps (build,
+fit) are in :mod:`.fitting`, the evaluation's (evaluate, report) in :mod:`.judging`.
+The seed of every random choice comes from :func:`seeds_of`, the one place it is
+derived.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -264,47 +265,6 @@ def conditioned_subsets(state: RunState) -> None:
     state.real_eval, state.holdout_eval = real, holdout
 
 
-# -- model ----------------------------------------------------------------------------------
-def build(state: RunState) -> None:
-    """Construct the generator (imports its module) without fitting it."""
-    from healthforge.generators import get_generator
-
-    spec, seed = state.spec, seeds_of(state.spec)["model"]
-    fair = spec.generator.fair
-    if fair is not None:  # one model of the generator per group of fair.by
-        from healthforge.generators.fair import FairGenerator
-
-        state.model = FairGenerator(
-            base=state.generator,
-            fair_by=fair.by,
-            params=state.params,
-            balance=fair.balance,
-            min_group_rows=fair.min_group_rows,
-            seed=seed,
-        )
-    else:
-        state.model = get_generator(state.generator, seed=seed, **state.params)
-
-
-def fit(state: RunState) -> None:
-    from healthforge.data.prepare import PreparedData
-
-    spec, model = state.spec, state.model
-    if spec.split.before_prepare:
-        public = state.public_schema
-        if spec.data.schema is None and not model.is_private:
-            public = None  # a domain read off the data is public only to a DP generator
-        model.fit(state.train, schema=public, target=state.target, progress=state.progress)
-    elif state.public_schema is not None:  # a DP generator: the schema is public knowledge
-        model.fit(state.train, state.public_schema, progress=state.progress)
-    else:
-        prepared = state.prepared
-        model.fit(
-            PreparedData(state.train, prepared.schema, prepared.excluded),
-            progress=state.progress,
-        )
-
-
 # -- rows -------------------------------------------------------------------------------
 def n_rows(state: RunState) -> int:
     """The rows to draw: the spec's, else as many as the real rows (all of them with the
@@ -400,97 +360,3 @@ def write(state: RunState) -> None:
     if out.labels:
         frame = to_labels(frame, state.model.schema_)
     state.rows_written = write_chunks(iter([frame]), out.synthetic)
-
-
-# -- evaluation ---------------------------------------------------------------------------
-def evaluate(state: RunState) -> None:
-    from healthforge.evaluation import evaluate as evaluate_rows
-
-    spec, model = state.spec, state.model
-    options = spec.evaluation
-    if options is None:
-        return
-    synthetic = _synthetic_for_evaluation(state)
-    if options.against == "conditioned":
-        real, holdout = state.real_eval, state.holdout_eval
-        schema = state.prepared.schema
-        target = schema.target
-        if target is not None and real[target].nunique(dropna=False) < 2:
-            state.notes.append(f"'{target}' is constant given the conditions: no utility target")
-            target = None
-        if target is None:
-            schema = schema.with_target(None)
-    else:
-        schema = _judging_schema(state)
-        real, holdout, target = state.train, state.holdout, schema.target
-    sized = {} if options.n_attacks is None else {"n_attacks": options.n_attacks}
-    state.evaluation = evaluate_rows(
-        real,
-        synthetic,
-        holdout=holdout,
-        schema=schema,
-        target=target,
-        fairness_by=options.fairness_by,
-        seed=seeds_of(spec)["evaluation"],
-        n_estimators=options.n_estimators,
-        progress=state.progress,
-        dp_budget=state.dp_budget if model is None else getattr(model, "dp_budget_", None),
-        **sized,
-    )
-
-
-def _judging_schema(state: RunState) -> Any:
-    """The schema the rows are judged by: the model's, or (``evaluation.schema: train``)
-    the one inferred from the training rows, alike for every method on the split."""
-    assert state.spec.evaluation is not None
-    if state.spec.evaluation.schema == "train":
-        from healthforge.data.infer import infer_schema
-
-        target = state.target if state.prepared is None else state.prepared.schema.target
-        return infer_schema(state.train, target)
-    if state.model is None:
-        raise HealthForgeError(
-            "rows sampled outside this run have no model schema to be judged by",
-            "set evaluation.schema to 'train'",
-        )
-    return state.model.schema_
-
-
-def _synthetic_for_evaluation(state: RunState) -> pd.DataFrame:
-    options, out = state.spec.evaluation, state.spec.outputs
-    if state.synthetic is not None and not (options and options.from_file):
-        return state.synthetic
-    if out.synthetic is None:
-        raise HealthForgeError("a streamed run must write its rows to be evaluated")
-    from healthforge.data import load_table
-    from healthforge.data.labels import from_labels
-
-    # a file written with labels is read back as codes, as the model knows them
-    return from_labels(load_table(out.synthetic), state.model.schema_)
-
-
-def report(state: RunState) -> None:
-    """The JSON summary and the HTML report of the evaluation."""
-    spec = state.spec
-    out, options = spec.outputs, spec.evaluation
-    if state.evaluation is None or options is None:
-        return
-    if out.json is not None:
-        state.evaluation.to_json(Path(out.json))
-    if out.report is None:
-        return
-    from healthforge.evaluation.report import write_report
-
-    synthetic = _synthetic_for_evaluation(state)
-    if options.against == "conditioned":
-        from healthforge.data.derived import add_derived
-
-        real = add_derived(state.real_eval, state.prepared.schema)
-        holdout = state.holdout_eval
-    else:
-        real, holdout = state.train, state.holdout
-    title = options.title
-    if title is None:
-        name = state.generator if state.model is None else state.model.name
-        title = f"{name} on {Path(out.synthetic or 'memory').name}"
-    write_report(state.evaluation, Path(out.report), real, synthetic, holdout, title=title)
