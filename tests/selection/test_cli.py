@@ -59,27 +59,55 @@ def test_bad_input_is_one_line(args: list[str], message: str, tmp_path: Path) ->
     assert result.output.startswith("error:")
 
 
-def test_generate_auto_names_its_pick_and_saves_the_concrete_generator(tmp_path: Path) -> None:
-    spec_path = tmp_path / "spec.json"
-    out = tmp_path / "out.csv"
+def _seed_store(generator: str, reward: float, runs: int = 30) -> None:
+    """The user's store after ``runs`` evaluated runs of ``generator`` on ICU."""
+    from healthforge.selection import Reward, SelectionStore, record
+    from healthforge.selection.runs import data_meta
+
+    meta = data_meta({"source": "bundled:icu"})
+    store = SelectionStore.open()
+    for _ in range(runs):
+        record(meta, generator, Reward(reward, reward, reward, 0.1), store, save=False)
+    store.save()
+
+
+def test_generate_auto_picks_what_the_store_learnt_and_records_the_run(tmp_path: Path) -> None:
+    """30 excellent runs of cart on ICU: auto picks cart, saves the spec with cart (not
+    'auto') and, evaluated, adds this run's reward to the store."""
+    from healthforge.selection import SelectionStore
+
+    _seed_store("cart", 1.0)
+    spec_path, out = tmp_path / "spec.json", tmp_path / "out.csv"
     args = [
         "generate",
-        "bundled:pima",
+        "bundled:icu",
         "--generator",
         "auto",
-        "--privacy",
-        "none",
         "-o",
         str(out),
         "--save-spec",
         str(spec_path),
-        "--seed",
-        "0",
+        "--evaluate",
     ]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert "auto: picked" in result.output and "why:" in result.output
-    picked = result.output.split("auto: picked ", 1)[1].split()[0]
-    saved = json.loads(spec_path.read_text())
-    assert saved["generator"]["name"] == picked != "auto"
-    assert out.exists()
+    assert "auto: picked cart" in result.output and "why: cart:" in result.output
+    assert "30 of your evaluated runs count too" in result.output
+    assert "itself a use of that data" in result.output
+    assert json.loads(spec_path.read_text())["generator"]["name"] == "cart"
+    store = SelectionStore.open()
+    assert len(store.observations) == 31
+    last = store.observations[-1]
+    assert last.generator == "cart" and last.meta.rows == 200
+    assert last.reward.utility is not None and last.reward.fit_seconds is not None
+
+
+def test_generate_auto_without_evaluation_records_nothing(tmp_path: Path) -> None:
+    from healthforge.selection import SelectionStore
+
+    _seed_store("cart", 1.0, runs=10)
+    result = runner.invoke(
+        app, ["generate", "bundled:icu", "--generator", "auto", "-o", str(tmp_path / "o.csv")]
+    )
+    assert result.exit_code == 0, result.output
+    assert len(SelectionStore.open().observations) == 10
