@@ -1,7 +1,16 @@
 """The partner's tools: one typed registry (:mod:`.registry`) and the tools, one module
 per group. Importing this package registers every tool in :data:`TOOLS`."""
 
-from healthforge.partner.tools import data, evaluation, generation  # noqa: F401  (register)
+# each module registers its tools in TOOLS when imported
+from healthforge.partner.tools import (  # noqa: F401
+    augment,
+    data,
+    evaluation,
+    export,
+    generation,
+    plots,
+    scenarios,
+)
 from healthforge.partner.tools.registry import (
     TOOLS,
     Tool,

@@ -237,3 +237,48 @@ describe_column = register(
         check=_check_column,
     )
 )
+
+
+# -- drop_columns ---------------------------------------------------------------------------
+
+
+class DropArgs(Params):
+    columns: list[str] = pydantic.Field(min_length=1, description="columns to leave out")
+
+
+def _check_drop(ctx: ToolContext, args: DropArgs) -> None:
+    check_columns(ctx, args.columns)
+    if ctx.target is not None and ctx.target in args.columns:
+        raise ToolError(
+            f"'{ctx.target}' is the outcome column and cannot be dropped",
+            "load the table again naming another target (load_data with target)",
+        )
+    assert ctx.frame is not None
+    left = [c for c in ctx.frame.columns if c not in {*dropped(ctx), *args.columns}]
+    if not left:
+        raise ToolError("that would drop every column", "keep at least one column")
+
+
+def _drop(ctx: ToolContext, args: DropArgs) -> ToolResult:
+    before = dropped(ctx)
+    ctx.results["drop"] = before + [c for c in args.columns if c not in before]
+    ctx.schema = None  # profiled again without them
+    now = ctx.results["drop"]
+    summary = (
+        f"Left out {', '.join(args.columns)}: later runs will not model "
+        f"{'it' if len(args.columns) == 1 else 'them'} (dropped so far: {', '.join(now)})."
+    )
+    code = f"# every later RunSpec has data.drop = {now!r}"
+    return ToolResult(summary=summary, data={"dropped": now}, code=code)
+
+
+drop_columns = register(
+    Tool(
+        name="drop_columns",
+        description="Leave columns out of everything that follows (e.g. identifiers, or "
+        "columns that reveal the outcome).",
+        params=DropArgs,
+        run=_drop,
+        check=_check_drop,
+    )
+)

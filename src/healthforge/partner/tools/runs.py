@@ -60,13 +60,22 @@ def output_file(ctx: ToolContext, name: str, overwrite: bool, suffixes: tuple[st
     return session_path(ctx, name, overwrite)
 
 
-def execute(ctx: ToolContext, spec: Any, until: str | None = None) -> Any:
-    """Run ``spec`` on the session's table through the pipeline; returns the Pipeline
-    (its ``result()`` is the RunResult). Library refusals become ToolErrors."""
+def session_table(ctx: ToolContext) -> Any:
+    """The rows a run is handed: None when the session read a file or bundled:NAME (the
+    pipeline reads that source itself, as the CLI does, bundled codebook included, so
+    ``run(spec)`` reproduces the run); the frame itself when it came in memory."""
+    return None if ctx.source else ctx.frame
+
+
+def execute(ctx: ToolContext, spec: Any, until: str | None = None, table: Any = "session") -> Any:
+    """Run ``spec`` through the pipeline (on ``table``; default :func:`session_table`);
+    returns the Pipeline (its ``result()`` is the RunResult). Library refusals become
+    ToolErrors."""
     from healthforge.pipeline import Pipeline
 
+    given = session_table(ctx) if isinstance(table, str) else table
     try:
-        pipeline = Pipeline(spec, progress=ctx.progress, table=ctx.frame)  # type: ignore[arg-type]
+        pipeline = Pipeline(spec, progress=ctx.progress, table=given)  # type: ignore[arg-type]
         pipeline.run(until=until)
     except HealthForgeError as exc:
         raise ToolError(exc.message, exc.hint) from None

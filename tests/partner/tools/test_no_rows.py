@@ -1,0 +1,117 @@
+"""No tool puts a row in ``ToolResult.data`` or ``summary`` (what may reach a language
+model): every tool runs on a small table of distinctive values, and no value that
+identifies a row (a unique string, an exact unique number) appears in what it returns."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from healthforge.partner.tools import TOOLS, ToolContext, ToolResult
+from tests.partner.tools.conftest import call
+
+ROWS = 90
+FIRST = ["Ottoline", "Barnaby", "Wilhelmina", "Cuthbert", "Araminta", "Peregrine"]
+LAST = ["Quibblesworth", "Vandersloot", "Fennimore", "Ashgrove", "Pettigrew"]
+
+
+def distinctive_table() -> pd.DataFrame:
+    rng = np.random.default_rng(7)
+    weight = rng.normal(72.0, 11.0, ROWS) + rng.uniform(0, 1e-3, ROWS)  # 6+ figures, unique
+    group = rng.choice(["north", "south", "east"], ROWS, p=[0.6, 0.25, 0.15])
+    age = rng.integers(20, 90, ROWS)
+    outcome = (rng.uniform(size=ROWS) < 0.2 + 0.005 * (age - 20)).astype(int)
+    return pd.DataFrame(
+        {
+            "full_name": [
+                f"{FIRST[i % 6]} {LAST[i % 5]}-{chr(65 + i // 26)}{chr(65 + i % 26)}"
+                for i in range(ROWS)
+            ],
+            "weight_kg": np.round(weight, 6),
+            "age": age,
+            "sex": rng.choice(["female", "male"], ROWS),
+            "region": group,
+            "outcome": outcome,
+        }
+    )
+
+
+def identifying_values(table: pd.DataFrame) -> list[str]:
+    """Spellings of the cell values that single out one row."""
+    found: list[str] = []
+    for column in table.columns:
+        counts = table[column].value_counts()
+        for value in counts[counts == 1].index:
+            if isinstance(value, str) and len(value) >= 6:
+                found.append(value)
+            elif isinstance(value, float) and len(f"{value:.10g}".replace(".", "")) >= 5:
+                found += {f"{value:.10g}", f"{value:g}", repr(value), f"{value:.3f}"}
+    return found
+
+
+# every tool, with arguments for the table above, in workflow order
+CALLS: list[tuple[str, dict[str, Any]]] = [
+    ("profile_data", {}),
+    ("screen_phi", {}),
+    ("describe_column", {"column": "weight_kg"}),
+    ("describe_column", {"column": "full_name"}),
+    ("describe_column", {"column": "region"}),
+    ("plot_column", {"column": "weight_kg", "by": "sex"}),
+    ("drop_columns", {"columns": ["full_name"]}),
+    ("recommend_generators", {}),
+    ("set_privacy", {"preset": "standard"}),
+    ("generate", {"generator": "cart", "rows": 60}),
+    ("evaluate", {"fairness_by": "sex"}),
+    ("fairness", {"by": "region"}),
+    ("write_report", {}),
+    ("explain_report", {}),
+    ("compare", {"generators": ["independent", "cart"], "rows": 50}),
+    ("augment", {"balance": "region", "repeats": 2}),
+    ("run_scenario", {"name": "icu", "rows": 60}),
+    ("export_code", {}),
+]
+
+
+def test_every_tool_is_exercised() -> None:
+    assert {name for name, _ in CALLS} | {"load_data"} == set(TOOLS)
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[str], list[ToolResult]]:
+    folder = tmp_path_factory.mktemp("leak")
+    table = distinctive_table()
+    source = folder / "patients.csv"
+    table.to_csv(source, index=False)
+    ctx = ToolContext(session_dir=folder / "session")
+    ctx.session_dir.mkdir()
+    results = [call(ctx, "load_data", {"source": str(source), "target": "outcome"})]
+    results += [call(ctx, name, args) for name, args in CALLS]
+    return identifying_values(pd.read_csv(source)), results
+
+
+def test_the_table_has_identifying_values(session: tuple[list[str], Any]) -> None:
+    values, _ = session
+    assert any("Quibblesworth" in v for v in values) and len(values) > 2 * ROWS
+
+
+@pytest.mark.parametrize("index", range(len(CALLS) + 1))
+def test_no_row_value_in_data_or_summary(
+    session: tuple[list[str], list[ToolResult]], index: int
+) -> None:
+    values, results = session
+    result = results[index]
+    shown = json.dumps(result.data, default=str) + "\n" + result.summary
+    leaked = [v for v in values if v in shown]
+    assert not leaked, f"{(['load_data'] + [n for n, _ in CALLS])[index]} leaks {leaked[:3]}"
+
+
+def test_files_stay_in_the_session(session: tuple[list[str], list[ToolResult]]) -> None:
+    _, results = session
+    for result in results:
+        for name in result.files:
+            assert not Path(name).is_absolute() and ".." not in Path(name).parts
