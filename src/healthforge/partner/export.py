@@ -157,7 +157,9 @@ def main():
         if fingerprint(table) != step["fingerprint"]:
             sys.exit(f"{{source}} is not the table the session used (fingerprint differs)")
         spec = RunSpec.from_dict(relocate(step["spec"], args.out))
-        result = run(spec, table=table)
+        # as the session ran it: reading its source (a bundled codebook applies), or the
+        # table given with --data when the file has moved
+        result = run(spec, table=table if args.data else None)
         for written in step["files"]:
             path = args.out / written["path"]
             same = path.is_file() and sha256(path) == written["sha256"]

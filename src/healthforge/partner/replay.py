@@ -106,7 +106,9 @@ def replay(
                     "replay on the same data the session read",
                 )
             spec = RunSpec.from_dict(relocate(step["spec"], root, session))
-            run(spec, table=tables[source], progress=progress)
+            # the tools run a file or bundled:NAME source as the CLI does, reading it (a
+            # bundled codebook applies); the fingerprint above checked it is the same table
+            run(spec, progress=progress)
             for written in step["files"]:
                 path = root / written["path"]
                 now = session / written["path"]

@@ -16,6 +16,12 @@ def call(ctx: ToolContext, name: str, args: dict[str, Any] | None = None) -> Too
     return tool.execute(ctx, tool.validate(ctx, args or {}))
 
 
+@pytest.fixture(autouse=True)
+def _selection_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the recommender learns goes to a temporary store, not the user's."""
+    monkeypatch.setenv("HEALTHFORGE_SELECTION_DIR", str(tmp_path / "selection"))
+
+
 @pytest.fixture
 def icu(tmp_path: Path) -> ToolContext:
     ctx = ToolContext(session_dir=tmp_path)

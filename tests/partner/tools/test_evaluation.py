@@ -4,7 +4,6 @@ run through the pipeline, refuse what cannot work, and what they record replays.
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
 
@@ -21,7 +20,7 @@ def test_evaluation_tools_refuse_before_rows_exist(icu: ToolContext) -> None:
         get_tool("explain_report").validate(icu, {})
 
 
-def test_evaluate_fairness_report_continue_the_run_and_replay(icu: ToolContext) -> None:
+def test_evaluate_continues_the_run_learns_and_replays(icu: ToolContext) -> None:
     call(icu, "generate", {"rows": 120})
     pipeline = icu.results["pipeline"]
     evaluated = call(icu, "evaluate", {})
@@ -30,19 +29,19 @@ def test_evaluate_fairness_report_continue_the_run_and_replay(icu: ToolContext) 
     assert evaluated.spec is not None and evaluated.spec.evaluation is not None
     metrics = {s["metric"] for s in evaluated.data["scores"]}
     assert "fidelity.detection_auc" in metrics and "privacy.mia_auc" in metrics
+    # the recommender learnt from it (a temporary store: see conftest)
+    from healthforge.selection import SelectionStore
+
+    assert [o.generator for o in SelectionStore.open().observations] == ["bayesian_network"]
     with pytest.raises(ToolError, match="column 'sexe'"):
         get_tool("fairness").validate(icu, {"by": "sexe"})
-    fair = call(icu, "fairness", {"by": "race"})
-    assert set(fair.data["groups"]) >= {"White"}
-    report = call(icu, "write_report", {})
-    assert (icu.session_dir / "report.html").stat().st_size > 10_000
-    explained = call(icu, "explain_report", {"metric": "privacy.mia_auc"})
-    assert "Membership" in explained.summary
     with pytest.raises(ToolError, match=r"no metric 'privacy\.mia'") as caught:
         get_tool("explain_report").validate(icu, {"metric": "privacy.mia"})
     assert "privacy.mia_auc" in str(caught.value.hint)
+    explained = call(icu, "explain_report", {"metric": "privacy.mia_auc"})
+    assert "Membership" in explained.summary
     # the recorded evaluation spec, run again from scratch, rewrites the same bytes
-    assert icu.specs[-1] is report.spec and len(icu.specs) == 4
+    assert len(icu.specs) == 2
     files = ["synthetic.csv", "evaluation.json"]
     before = {name: (icu.session_dir / name).read_bytes() for name in files}
     shutil.move(icu.session_dir, icu.session_dir.parent / "before")
@@ -63,7 +62,7 @@ def test_conditioned_rows_are_evaluated_against_the_conditioned_real_rows(
         get_tool("evaluate").validate(icu, {"against": "conditioned", "output": "e2.json"})
 
 
-def test_compare_ranks_generators_on_one_split(icu: ToolContext, tmp_path: Path) -> None:
+def test_compare_refuses_and_asks_first(icu: ToolContext) -> None:
     with pytest.raises(ToolError, match="twice"):
         get_tool("compare").validate(icu, {"generators": ["cart", "cart"]})
     with pytest.raises(ToolError, match="at least 2"):
@@ -72,10 +71,5 @@ def test_compare_ranks_generators_on_one_split(icu: ToolContext, tmp_path: Path)
         get_tool("compare").validate(icu, {"generators": ["cart", "gausian_copula"]})
     tool = get_tool("compare")
     args = tool.validate(icu, {"generators": ["independent", "gaussian_copula"], "rows": 100})
-    assert tool.approval(icu, args) is not None
-    result = tool.execute(icu, args)
-    board = result.data["leaderboard"]
-    assert {e["generator"] for e in board} == {"independent", "gaussian_copula"}
-    assert len(icu.specs) == 2 and result.spec is icu.specs[-1]
-    assert icu.results["recommended"][0] == board[0]["generator"]
-    assert (icu.session_dir / "comparison.json").exists()
+    assert "independent, gaussian_copula" in str(tool.approval(icu, args))
+    # running it: test_no_rows runs compare on its table (and checks the leaderboard)

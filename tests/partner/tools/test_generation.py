@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from healthforge.partner.tools import ToolContext, ToolError, get_tool
+from healthforge.partner.tools.generation import GenerateArgs, generate_spec
 from tests.partner.tools.conftest import call
 
 
@@ -97,9 +98,26 @@ def test_strict_on_a_users_table_needs_a_public_schema(tmp_path: Path) -> None:
         get_tool("set_privacy").validate(ctx, {"preset": "strict"})
 
 
-def test_recommendation_says_it_is_interim_and_respects_strict(icu: ToolContext) -> None:
+def test_recommendation_uses_the_selection_policy_and_respects_strict(icu: ToolContext) -> None:
     result = call(icu, "recommend_generators", {})
-    assert "rule of thumb" in result.summary and result.data["recommendations"]
+    assert "Bayesian selection" in result.summary and result.data["recommendations"]
+    assert result.data["method"]["uses_private_data"] is False
+    call(icu, "set_privacy", {"preset": "strict"})
+    private = call(icu, "recommend_generators", {"priority": "privacy"})
+    assert all(r["differential_privacy"] for r in private.data["recommendations"])
+    # generate without a generator takes the first recommendation and its epsilon
+    spec = generate_spec(icu, GenerateArgs(rows=10))
+    first = private.data["recommendations"][0]
+    assert spec.generator.name == first["generator"]
+    assert spec.generator.params.get("epsilon") == first["params"].get("epsilon", 1.0)
+
+
+def test_interim_ranking_says_what_it_is(icu: ToolContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    from healthforge.partner.tools import recommend
+
+    monkeypatch.setattr(recommend, "_selection", lambda: None)
+    result = call(icu, "recommend_generators", {})
+    assert "rule of thumb" in result.summary and "not learnt" in result.summary
     call(icu, "set_privacy", {"preset": "strict"})
     private = call(icu, "recommend_generators", {})
     assert all(r["differential_privacy"] for r in private.data["recommendations"])

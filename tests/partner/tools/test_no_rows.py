@@ -115,3 +115,17 @@ def test_files_stay_in_the_session(session: tuple[list[str], list[ToolResult]]) 
     for result in results:
         for name in result.files:
             assert not Path(name).is_absolute() and ".." not in Path(name).parts
+
+
+def test_the_session_ran_every_step(session: tuple[list[str], list[ToolResult]]) -> None:
+    """What the later tools made (their data are checked for rows above)."""
+    _, results = session
+    by_name = dict(zip(["load_data"] + [n for n, _ in CALLS], results, strict=False))
+    assert by_name["screen_phi"].data["identifiers"].keys() == {"full_name"}
+    assert set(by_name["fairness"].data["groups"]) == {"north", "south", "east"}
+    assert by_name["write_report"].files == ["report.html"]
+    board = by_name["compare"].data["leaderboard"]
+    assert {e["generator"] for e in board} == {"independent", "cart"}
+    assert len(by_name["compare"].specs) == 2
+    assert by_name["augment"].data["added"]["north"] == 0
+    assert "export_code" in by_name and by_name["export_code"].files == ["session.py"]

@@ -4,6 +4,7 @@ per group. Importing this package registers every tool in :data:`TOOLS`."""
 # each module registers its tools in TOOLS when imported
 from healthforge.partner.tools import (  # noqa: F401
     augment,
+    compare,
     data,
     evaluation,
     export,

@@ -6,6 +6,7 @@ conditions, the privacy filter of the preset, write) run by the pipeline on the 
 
 from __future__ import annotations
 
+import importlib.util
 from typing import Any, Literal
 
 import pydantic
@@ -31,6 +32,7 @@ from healthforge.partner.tools.runs import (
     output_file,
     privacy_settings,
     rel,
+    session_table,
     spec_code,
 )
 
@@ -48,20 +50,48 @@ class RecommendArgs(Params):
     top: int = pydantic.Field(3, ge=1, le=10, description="how many to suggest")
 
 
+def selection_store(ctx: ToolContext) -> Any:
+    """The user's selection store (``ctx.results['selection_store']``: another file)."""
+    if importlib.util.find_spec("healthforge.selection") is None:
+        return None
+    from healthforge.selection import SelectionStore
+
+    return SelectionStore.open(ctx.results.get("selection_store"))
+
+
 def _recommend(ctx: ToolContext, args: RecommendArgs) -> ToolResult:
     schema = profiled(ctx)
     assert ctx.frame is not None
     preset = privacy_settings(ctx).get("preset", "none")
-    ranked, method = recommend(ctx.frame, schema, preset, args.priority, args.top)
+    ranked, method = recommend(
+        ctx.frame,
+        schema,
+        preset,
+        args.priority,
+        args.top,
+        data=data_section(ctx),
+        table=session_table(ctx),
+        store=selection_store(ctx),
+        seed=ctx.seed,
+    )
     ctx.results["recommended"] = [r["generator"] for r in ranked]
+    ctx.results["recommended_params"] = {r["generator"]: r.get("params") or {} for r in ranked}
+    ctx.results["expected_seconds"] = {
+        r["generator"]: r["expected_fit_seconds"]
+        for r in ranked
+        if r.get("expected_fit_seconds") is not None
+    }
     lines = [f"{i + 1}. {r['generator']}: {r['why']}" for i, r in enumerate(ranked)]
     summary = f"Suggested generators ({method['name']}):\n" + "\n".join(lines)
     if method.get("note"):
         summary += f"\n{method['note']}"
+    priority = "None" if args.priority == "balanced" else repr([args.priority])
     code = (
-        "from healthforge.generators import describe, generator_names\n\n"
-        "for name in generator_names(installed_only=True):\n"
-        "    print(name, describe(name).summary)"
+        "from healthforge.selection import Priorities, SelectionStore\n"
+        "from healthforge.selection.runs import choose\n\n"
+        f"rec, meta = choose({data_section(ctx)!r}, {preset!r}, "
+        f"Priorities.from_names({priority}), SelectionStore.open(), {ctx.seed})\n"
+        "print(rec.explanation)"
     )
     return ToolResult(
         summary=summary,
@@ -263,6 +293,9 @@ def generate_spec(ctx: ToolContext, args: GenerateArgs, check_file: bool = True)
     settings = privacy_settings(ctx)
     preset = args.privacy or settings.get("preset", "none")
     params = dict(args.params)
+    if args.generator is None:  # the recommended generator, with what it was ranked with
+        recommended = (ctx.results.get("recommended_params") or {}).get(name) or {}
+        params = {**recommended, **params}
     private = describe_or_refuse(name).differential_privacy
     if args.epsilon is not None and not private:
         raise ToolError(
@@ -313,7 +346,7 @@ def describe_or_refuse(name: str) -> Any:
         ) from None
 
 
-def _check_generate(ctx: ToolContext, args: GenerateArgs) -> None:
+def check_generate(ctx: ToolContext, args: GenerateArgs) -> None:
     name, _ = chosen_generator(ctx, args)
     info = describe_or_refuse(name)
     _check_epsilon(args.epsilon)
@@ -407,9 +440,11 @@ def _generate_approval(ctx: ToolContext, args: GenerateArgs) -> str | None:
     name, _ = chosen_generator(ctx, args)
     rows = len(ctx.frame) if ctx.frame is not None else 0
     preset = args.privacy or privacy_settings(ctx).get("preset", "none")
+    seconds = (ctx.results.get("expected_seconds") or {}).get(name)
+    expected = "" if seconds is None else f", about {max(seconds, 1):.0f} s from the benchmark"
     return (
-        f"fits {name} on your real data ({rows:,} rows; privacy '{preset}') and writes "
-        f"{args.output} into the session folder"
+        f"fits {name} on your real data ({rows:,} rows; privacy '{preset}'{expected}) and "
+        f"writes {args.output} into the session folder"
     )
 
 
@@ -421,6 +456,6 @@ generate = register(
         params=GenerateArgs,
         run=_generate,
         approval=_generate_approval,
-        check=_check_generate,
+        check=check_generate,
     )
 )

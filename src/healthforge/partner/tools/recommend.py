@@ -1,4 +1,5 @@
-"""Which generators to suggest for a table: the selection policy when it is installed,
+"""Which generators to suggest for a table: the selection policy
+(:mod:`healthforge.selection`, as ``healthforge recommend``) when it is installed,
 otherwise an interim ranking from the generators' own metadata that says so.
 
 The interim ranking never looks at a row: it reads the table's shape and kinds (rows,
@@ -29,27 +30,65 @@ _DEEP = {"ctgan", "tvae", "ddpm", "dpctgan", "dptvae", "latent_copula", "llm", "
 
 
 def _selection() -> Any | None:
-    """``healthforge.selection.recommend`` once that package exists."""
+    """``healthforge.selection.runs.choose`` when that package is installed."""
     if importlib.util.find_spec("healthforge.selection") is None:
         return None
-    module = importlib.import_module("healthforge.selection")
-    return getattr(module, "recommend", None)
+    return importlib.import_module("healthforge.selection.runs").choose
 
 
 def recommend(
-    frame: pd.DataFrame, schema: Any, preset: str, priority: str, top: int
+    frame: pd.DataFrame,
+    schema: Any,
+    preset: str,
+    priority: str,
+    top: int,
+    data: dict[str, Any] | None = None,
+    table: pd.DataFrame | None = None,
+    store: Any = None,
+    seed: int = 0,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """``top`` suggestions ``{generator, why, differential_privacy}`` and the method used."""
-    selection = _selection()
-    if selection is not None:  # pragma: no cover - wired when healthforge.selection lands
-        return _from_selection(selection, frame, schema, preset, priority, top)
+    """``top`` suggestions ``{generator, why, differential_privacy, ...}`` and the method:
+    the selection policy on the run's ``data`` section when installed, else the interim
+    rule of thumb."""
+    choose = _selection()
+    if choose is not None and data is not None:
+        return _from_selection(choose, data, table, preset, priority, top, store, seed)
     return _interim(frame, schema, preset, priority, top)
 
 
 def _from_selection(
-    selection: Any, frame: pd.DataFrame, schema: Any, preset: str, priority: str, top: int
+    choose: Any,
+    data: dict[str, Any],
+    table: pd.DataFrame | None,
+    preset: str,
+    priority: str,
+    top: int,
+    store: Any,
+    seed: int,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    raise NotImplementedError  # replaced when healthforge.selection's API is on main
+    from healthforge.selection import Priorities
+
+    priorities = Priorities.from_names(None if priority == "balanced" else [priority])
+    rec, _meta = choose(data, preset, priorities, store, seed, table=table)
+    picked = []
+    for choice in rec.ranked[:top]:
+        picked.append(
+            {
+                "generator": choice.name,
+                "why": choice.evidence,
+                "params": dict(choice.params),
+                "expected_fit_seconds": choice.expected_fit_seconds,
+                "p_best": round(float(choice.p_best), 3),
+                "differential_privacy": bool(describe(choice.name).differential_privacy),
+            }
+        )
+    method = {
+        "name": "Bayesian selection with a benchmark prior (healthforge.selection)",
+        "note": rec.explanation,
+        "uses_private_data": bool(rec.used_private_evaluation),
+        "excluded": dict(rec.excluded),
+    }
+    return picked, method
 
 
 def _interim(
