@@ -29,7 +29,7 @@ from healthforge.augment import (
 from healthforge.data import get_dataset
 from healthforge.evaluation import evaluate, split_train_holdout
 from healthforge.generators import get_generator
-from healthforge.generators.fair import FairGenerator
+from healthforge.generators.composite.fair import FairGenerator
 
 GENERATORS = ("cart", "bayesian_network")
 REPEATS = 5

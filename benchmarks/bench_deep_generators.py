@@ -198,7 +198,7 @@ def main() -> None:
     # imports sdv. No torch.optim optimiser is built here: its lazy torch._dynamo import
     # (1-4 s) falls inside SDV's fit, and ours (ctgan, tvae) call the fused Adam kernel
     # without it, so neither side is spared it by the harness
-    from healthforge.generators.torch_support import import_torch
+    from healthforge.generators.core.torch_support import import_torch
 
     import_torch()
     # results[name][label] = list of per-split dicts

@@ -5,7 +5,7 @@
 For every numeric column of each bundled table without a schema (the CLI's 80% training
 split, seed 0; default delta) at the epsilons of ``RUNS`` (ICU also at 2 and 3: at 1 it
 is refused), the bounds a DP fit would release
-(:func:`healthforge.generators.dp_base.released_bounds`: the fit's budget split and
+(:func:`healthforge.generators.private.base.released_bounds`: the fit's budget split and
 noise) over ``SEEDS`` noise seeds, for three mechanisms at the same zCDP cost: **new**,
 the window scan of the noisy histogram (widths ``dp_base.BOUNDS_WIDTHS``); **hist**, the
 same noisy histogram read bin by bin (``widths=(1,)``, the release before the scan);
@@ -38,7 +38,8 @@ from healthforge.data.encoding import TableEncoder
 from healthforge.data.prepare import PreparedData, prepare
 from healthforge.errors import HealthForgeError
 from healthforge.evaluation import evaluate, split_train_holdout
-from healthforge.generators import dp_base, get_generator
+from healthforge.generators import get_generator
+from healthforge.generators.private import base as dp_base
 from healthforge.privacy.accounting import default_delta
 
 RUNS = (("nhefs", 1.0), ("icu", 1.0), ("icu", 2.0), ("icu", 3.0), ("pima", 1.0))

@@ -26,7 +26,7 @@ import pandas as pd
 from healthforge.data import get_dataset
 from healthforge.evaluation import evaluate, split_train_holdout
 from healthforge.generators import get_generator
-from healthforge.generators.fair import FairGenerator
+from healthforge.generators.composite.fair import FairGenerator
 
 # dataset -> (group column, min_group_rows of the fair variant)
 DATASETS = {"nhefs_complete": ("race", 20), "icu": ("white", 10)}

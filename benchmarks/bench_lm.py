@@ -47,7 +47,7 @@ from healthforge.evaluation import evaluate
 from healthforge.evaluation.features import FeatureSpace, encode_codes
 from healthforge.evaluation.fidelity import column_similarities
 from healthforge.generators import get_generator
-from healthforge.generators.conditions import mask, parse_conditions, resolve
+from healthforge.generators.core.conditions import mask, parse_conditions, resolve
 from healthforge.privacy.filter import privacy_filter
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -222,7 +222,7 @@ def main() -> None:
     if args.note:
         cache["note"] = args.note
     if not args.markdown_only:
-        from healthforge.generators.torch_support import import_torch
+        from healthforge.generators.core.torch_support import import_torch
 
         import_torch()  # pay the import before any timer starts
         session = f"{'+'.join(args.datasets)} / {'+'.join(args.generators)}"

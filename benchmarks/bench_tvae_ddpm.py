@@ -91,7 +91,7 @@ def main() -> None:
     variants = [json.loads(v) for v in args.variants]
     data = load_dataset("nhefs")
     machine = machine_info()
-    from healthforge.generators.torch_support import import_torch
+    from healthforge.generators.core.torch_support import import_torch
 
     torch = import_torch()  # paid before any timer, as SDV's child imports it first
     torch.set_num_threads(args.threads)

@@ -22,7 +22,7 @@ from healthforge.augment import (
 from healthforge.cli.app import app
 from healthforge.data import load_table
 from healthforge.errors import HealthForgeError
-from healthforge.generators.fair import FairGenerator
+from healthforge.generators.composite.fair import FairGenerator
 
 runner = CliRunner()
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from healthforge.errors import HealthForgeError
-from healthforge.generators.independent import IndependentGenerator
+from healthforge.generators.statistical.independent import IndependentGenerator
 from healthforge.progress import ProgressCallback
 
 

@@ -16,7 +16,7 @@ from healthforge.benchmark import jobs, run_benchmark
 from healthforge.benchmark.peer_runner import fill_missing, restore_missing
 from healthforge.benchmark.result import BenchmarkResult
 from healthforge.cli.app import app
-from healthforge.generators.registry import _GENERATORS, register
+from healthforge.generators.core.registry import _GENERATORS, register
 from healthforge.pipeline import RunSpec
 
 FAST_EVALUATION = {"n_estimators": 30, "n_attacks": 100}

@@ -16,7 +16,7 @@ from healthforge.data.prepare import PreparedData
 from healthforge.data.schema import ColumnSchema, Schema
 from healthforge.errors import HealthForgeError
 from healthforge.generators import get_generator
-from healthforge.generators.conditions import parse_conditions, resolve
+from healthforge.generators.core.conditions import parse_conditions, resolve
 
 LEAKY = ["yrdth", "modth", "dadth"]
 

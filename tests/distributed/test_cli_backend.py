@@ -9,8 +9,7 @@ from typer.testing import CliRunner
 
 from healthforge.cli.app import app
 from healthforge.data.partitioned import read_manifest
-from healthforge.generators import Generator
-from healthforge.generators.base import CHUNK_ROWS
+from healthforge.generators import CHUNK_ROWS, Generator
 
 runner = CliRunner()
 

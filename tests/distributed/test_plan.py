@@ -4,7 +4,7 @@ import pytest
 
 from healthforge.distributed.plan import check_shard_rows, shard_plan, shard_seed
 from healthforge.errors import HealthForgeError
-from healthforge.generators.base import CHUNK_ROWS
+from healthforge.generators import CHUNK_ROWS
 
 
 def test_plan_covers_every_row_once_in_fixed_shards() -> None:

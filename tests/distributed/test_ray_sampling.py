@@ -17,8 +17,7 @@ from healthforge.data import load_table
 from healthforge.data.partitioned import MANIFEST, read_manifest
 from healthforge.distributed import sample_to_folder
 from healthforge.errors import HealthForgeError
-from healthforge.generators import Generator
-from healthforge.generators.base import CHUNK_ROWS
+from healthforge.generators import CHUNK_ROWS, Generator
 from healthforge.pipeline import RunSpec, run
 
 ROWS = 3 * CHUNK_ROWS + 777

@@ -15,8 +15,7 @@ from healthforge.data.partitioned import MANIFEST, read_manifest
 from healthforge.distributed import LocalExecutor, sample_to_folder
 from healthforge.distributed.executor import Executor, Outcome
 from healthforge.errors import HealthForgeError
-from healthforge.generators import Generator, get_generator
-from healthforge.generators.base import CHUNK_ROWS
+from healthforge.generators import CHUNK_ROWS, Generator, get_generator
 from healthforge.privacy.filter import PrivacyFilter
 from tests.distributed.conftest import small_table
 

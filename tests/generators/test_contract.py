@@ -1,5 +1,5 @@
 """The generator contract, checked on every registered generator (as scikit-learn's
-``check_estimator``): a new generator registered in ``healthforge.generators.registry``
+``check_estimator``): a new generator registered in ``healthforge.generators.core.registry``
 gets every check here for free.
 
 Per generator: parameters round-trip; fit and sample on a small mixed table and on a
@@ -27,9 +27,9 @@ import pytest
 
 from healthforge.errors import HealthForgeError
 from healthforge.generators import describe, get_generator, load_model, save_model
-from healthforge.generators.base import Generator
-from healthforge.generators.fair import FairGenerator
-from healthforge.generators.registry import generator_names, missing_extra
+from healthforge.generators.composite.fair import FairGenerator
+from healthforge.generators.core.base import Generator
+from healthforge.generators.core.registry import generator_names, missing_extra
 
 _DDPM = {"hidden": 16, "layers": 1, "max_epochs": 2, "check_every": 1, "timesteps": 20}
 _DDPM |= {"sample_steps": 5, "batch_size": 64}

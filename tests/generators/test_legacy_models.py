@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from tests.generators.data.legacy.models import LEGACY, training_data
 
 from healthforge.generators import get_generator, load_model
+from tests.generators.data.legacy.models import LEGACY, training_data
 
 LEGACY_DIR = Path(__file__).parent / "data" / "legacy"
 

@@ -96,7 +96,7 @@ SEEDS = range(6)
 
 def _widened(x: np.ndarray) -> tuple[float, float]:
     """The real [min, max] of ``x`` widened by one scan window of public grid steps."""
-    from healthforge.generators.dp_base import BOUNDS_EDGES, BOUNDS_WIDTHS
+    from healthforge.generators.private.base import BOUNDS_EDGES, BOUNDS_WIDTHS
 
     x = x[np.isfinite(x)]
     extra = max(BOUNDS_WIDTHS) - 1  # beyond the first step, the neighbouring grid edge
@@ -132,7 +132,7 @@ def _outside(released: dict, frame: pd.DataFrame) -> list[str]:
 
 
 def test_released_bounds_of_a_skewed_lab_value_hug_its_range() -> None:
-    from healthforge.generators.dp_base import released_bounds
+    from healthforge.generators.private.base import released_bounds
 
     df = _lab()
     prepared = prepare(df, target="died")
@@ -154,7 +154,7 @@ def test_released_bounds_of_a_skewed_lab_value_hug_its_range() -> None:
 def test_released_bounds_of_bundled_tables_hug_their_range(name: str, epsilon: float) -> None:
     from healthforge.data.bundled import get_dataset
     from healthforge.evaluation.evaluate import split_train_holdout
-    from healthforge.generators.dp_base import released_bounds
+    from healthforge.generators.private.base import released_bounds
 
     dataset = get_dataset(name)
     train, _ = split_train_holdout(dataset.load(), dataset.target)  # the CLI's 80%
@@ -205,7 +205,7 @@ def test_domain_release_noise_has_the_recorded_sigma() -> None:
     from scipy.stats import chi2
 
     from healthforge.data.encoding import TableEncoder
-    from healthforge.generators import dp_base
+    from healthforge.generators.private import base as dp_base
 
     df = _lab(400)
     rng = np.random.default_rng(5)

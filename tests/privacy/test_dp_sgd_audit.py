@@ -1,6 +1,6 @@
 """An empirical privacy audit of one DP-SGD step (issue 20), white-box.
 
-The mechanism audited is one step of :func:`healthforge.generators.dp_sgd.make_private`'s
+The mechanism audited is one step of :func:`healthforge.generators.private.sgd.make_private`'s
 DP-SGD - the path ``dpctgan``, ``dptvae`` and ``lm`` train through - calibrated for a
 single step over all rows (batch_size >= n, so the sampling rate is 1 and no subsampling
 amplification is claimed). Neighbouring datasets under add/remove adjacency: ``D`` (20
@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from healthforge.generators.dp_sgd import make_private
+from healthforge.generators.private.sgd import make_private
 from healthforge.privacy.audit import epsilon_lower_bound
 
 torch = pytest.importorskip("torch")

@@ -19,9 +19,10 @@ import pytest
 from scipy.stats import chi2
 
 from healthforge.data.infer import infer_schema
-from healthforge.generators import dp_copula, private_pgm
-from healthforge.generators.dp_copula import DPCopulaGenerator
-from healthforge.generators.private_pgm import AIMGenerator, MSTGenerator
+from healthforge.generators.private import copula as dp_copula
+from healthforge.generators.private import pgm as private_pgm
+from healthforge.generators.private.copula import DPCopulaGenerator
+from healthforge.generators.private.pgm import AIMGenerator, MSTGenerator
 from healthforge.privacy.accounting import cdp_rho
 from healthforge.privacy.audit import epsilon_lower_bound
 

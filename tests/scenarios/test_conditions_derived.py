@@ -23,7 +23,7 @@ from healthforge.errors import HealthForgeError
 from healthforge.evaluation.features import FeatureSpace, encode_codes
 from healthforge.evaluation.fidelity import column_similarities
 from healthforge.generators import get_generator
-from healthforge.generators.conditions import (
+from healthforge.generators.core.conditions import (
     Condition,
     mask,
     parse_conditions,

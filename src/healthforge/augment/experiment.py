@@ -134,7 +134,7 @@ def augment_experiment(
 
     ``target`` must be a discrete column (binary or multiclass; AUROC, macro over
     classes). ``fair_by`` fits one generator per group of that column
-    (:class:`~healthforge.generators.fair.FairGenerator`). Raises
+    (:class:`~healthforge.generators.FairGenerator`). Raises
     :class:`HealthForgeError` for settings that cannot run.
     """
     from healthforge.data.derived import add_derived

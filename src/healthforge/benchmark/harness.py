@@ -153,8 +153,7 @@ def run_benchmark(
 
 def _check_generators(generators: Sequence[str]) -> None:
     """Unknown names fail before any work; one that fails to import is recorded per run."""
-    from healthforge.generators import generator_names
-    from healthforge.generators.registry import generator_class
+    from healthforge.generators import generator_class, generator_names
 
     known = generator_names()
     for name in generators:

@@ -117,7 +117,7 @@ def check_epsilons(epsilons: Sequence[float] | None) -> list[float | None]:
 def dp_is_optional(generator: str) -> bool:
     """True for a generator that can be private but whose default instance is not
     (``lm``: private only when given ``epsilon``)."""
-    from healthforge.generators.registry import generator_class
+    from healthforge.generators import generator_class
 
     try:
         return not generator_class(generator)().is_private
@@ -126,7 +126,7 @@ def dp_is_optional(generator: str) -> bool:
 
 
 def is_dp(generator: str) -> bool:
-    from healthforge.generators.registry import generator_class
+    from healthforge.generators import generator_class
 
     try:
         return bool(generator_class(generator).differential_privacy)

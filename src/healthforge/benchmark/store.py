@@ -42,7 +42,7 @@ def code_version(source: str, method: str, statuses: dict[str, PeerStatus]) -> s
         except ImportError:  # a plugin importable only in the child
             found = None
         origin = Path(found.origin) if found is not None and found.origin else None
-        files += [root / "generators" / "base.py", root / "generators" / "dp_base.py"]
+        files += sorted((root / "generators" / "core").glob("*.py"))  # the contract
         files += [root / "benchmark" / "worker.py"]
         files += sorted((root / "pipeline").glob("*.py"))  # the worker runs the pipeline
         files += sorted(_imported_sources(origin, root)) if origin else []

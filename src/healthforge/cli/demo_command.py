@@ -66,7 +66,7 @@ def demo(
         console.print(f"report for {run.generator}: {run.report_path}")
     console.print(f"[bold]leaderboard:[/] {result.leaderboard_path}")
     if result.not_run:
-        from healthforge.generators.registry import missing_extra
+        from healthforge.generators import missing_extra
 
         extras = {n: missing_extra(n) for n in result.not_run}
         needs = [f"{n} needs pip install 'healthforge[{e}]'" for n, e in extras.items() if e]

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from healthforge.errors import HealthForgeError
-from healthforge.generators.base import CHUNK_ROWS
+from healthforge.generators import CHUNK_ROWS
 
 DEFAULT_SHARD_ROWS = 1_000_000  # 20 chunks: large enough to amortise a task, small for RAM
 

@@ -102,7 +102,7 @@ def sample_to_folder(
     fails the run with its reason and no manifest is written: the folder then reads as
     incomplete. ``guard``: a fitted :class:`~healthforge.privacy.filter.PrivacyFilter`.
     """
-    from healthforge.generators.base import Generator
+    from healthforge.generators import Generator
 
     if not isinstance(model, Generator):
         raise TypeError("model must be a fitted healthforge Generator")

@@ -20,7 +20,7 @@ def build(state: RunState) -> None:
     spec, seed = state.spec, seeds_of(state.spec)["model"]
     fair = spec.generator.fair
     if fair is not None:  # one model of the generator per group of fair.by
-        from healthforge.generators.fair import FairGenerator
+        from healthforge.generators import FairGenerator
 
         state.model = FairGenerator(
             base=state.generator,

@@ -17,8 +17,7 @@ if TYPE_CHECKING:
 def privacy_plan(spec: RunSpec) -> Any:
     """The privacy preset's generator, parameters and filter choice: the one place a
     preset is resolved (the CLI, scenarios and saved specs all come here)."""
-    from healthforge.generators import describe
-    from healthforge.generators.registry import is_private, private_generator_names
+    from healthforge.generators import describe, is_private, private_generator_names
     from healthforge.privacy.presets import resolve_preset
 
     chosen: str | None = spec.generator.name

@@ -70,7 +70,7 @@ class SplitSpec:
 
 @dataclass
 class FairSpec:
-    """One model per group of ``by`` (:class:`~healthforge.generators.fair.FairGenerator`)."""
+    """One model per group of ``by`` (:class:`~healthforge.generators.FairGenerator`)."""
 
     by: str
     balance: bool = False
@@ -210,13 +210,13 @@ class RunSpec:
                 "write a schema (healthforge profile DATA --schema-out schema.yaml), review "
                 "its bounds and categories, and pass it as data.schema",
             )
+        from healthforge.generators import conditions as cond
         from healthforge.generators import get_generator
-        from healthforge.generators.conditions import parse_conditions
         from healthforge.pipeline.privacy import privacy_plan
 
         plan = privacy_plan(self)
         get_generator(plan.generator, **plan.params)  # unknown name or parameter
-        parse_conditions(self.conditions)  # bad syntax fails before any data is read
+        cond.parse_conditions(self.conditions)  # bad syntax fails before any data is read
         return self
 
     # -- serialisation ----------------------------------------------------------------

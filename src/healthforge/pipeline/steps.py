@@ -95,7 +95,7 @@ def resolve_privacy(state: RunState) -> None:
 
 def _is_dp(state: RunState) -> bool:
     """Whether the configured generator is private (lm only with epsilon)."""
-    from healthforge.generators.registry import is_private
+    from healthforge.generators import is_private
 
     return is_private(state.generator, state.params)
 
@@ -123,7 +123,7 @@ def load(state: RunState) -> None:
         # the generator prepares its own training rows; the dropped columns go now
         table = table.drop(columns=list(spec.data.drop))
     elif state.user_schema is not None and _is_dp(state):
-        from healthforge.generators.dp_base import conform_to_schema
+        from healthforge.generators import conform_to_schema
 
         # values outside the public schema are clipped or made missing, never added
         table = conform_to_schema(table, state.user_schema)
@@ -133,7 +133,7 @@ def load(state: RunState) -> None:
 def prepare(state: RunState) -> None:
     """Infer or check the schema; check conditions and group columns before any fitting."""
     from healthforge.data import prepare as prepare_table
-    from healthforge.generators.conditions import parse_conditions, resolve
+    from healthforge.generators import conditions as cond
 
     spec = state.spec
     if spec.split.before_prepare:
@@ -165,7 +165,7 @@ def prepare(state: RunState) -> None:
         schema = state.prepared.schema
         if state.user_schema is not None and _is_dp(state):
             state.public_schema = schema
-    resolve(parse_conditions(spec.conditions), schema)  # impossible conditions fail now
+    cond.resolve(cond.parse_conditions(spec.conditions), schema)  # impossible conditions fail now
     checks = [("fair_by", spec.generator.fair.by if spec.generator.fair else None)]
     if spec.evaluation is not None:
         checks.append(("fairness_by", spec.evaluation.fairness_by))
@@ -237,14 +237,14 @@ def _split_on_strata(
 def conditioned_subsets(state: RunState) -> None:
     """The real training and holdout rows satisfying the conditions (fails before fitting
     when too few satisfy them)."""
-    from healthforge.generators.conditions import mask, parse_conditions, resolve
+    from healthforge.generators import conditions as cond
 
     spec = state.spec
-    conditions = resolve(parse_conditions(spec.conditions), state.prepared.schema)
-    everyone = mask(state.prepared.frame, conditions)
+    conditions = cond.resolve(cond.parse_conditions(spec.conditions), state.prepared.schema)
+    everyone = cond.mask(state.prepared.frame, conditions)
     state.rows_real, state.share_real = int(everyone.sum()), float(everyone.mean())
-    real = state.train[mask(state.train, conditions)].reset_index(drop=True)
-    holdout = state.holdout[mask(state.holdout, conditions)].reset_index(drop=True)
+    real = state.train[cond.mask(state.train, conditions)].reset_index(drop=True)
+    holdout = state.holdout[cond.mask(state.holdout, conditions)].reset_index(drop=True)
     if len(real) < MIN_SUBSET_ROWS:
         raise HealthForgeError(
             f"only {len(real)} real training rows satisfy "

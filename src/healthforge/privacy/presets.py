@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from healthforge.errors import HealthForgeError
-from healthforge.generators.registry import generator_class, is_private, private_generator_names
+from healthforge.generators import generator_class, is_private, private_generator_names
 
 PRESET_NAMES = ("none", "standard", "strict")
 STRICT_EPSILON = 1.0

@@ -54,11 +54,11 @@ class Scenario:
                 raise HealthForgeError(f"{where}: '{name}' must be a list of strings")
         if not isinstance(self.params, dict):
             raise HealthForgeError(f"{where}: 'params' must be a mapping of NAME: VALUE")
+        from healthforge.generators import conditions as cond
         from healthforge.generators import get_generator
-        from healthforge.generators.conditions import parse_conditions
 
         get_generator(self.generator, **self.params)  # unknown generator or parameter
-        parse_conditions(self.conditions)  # bad syntax fails before any data is read
+        cond.parse_conditions(self.conditions)  # bad syntax fails before any data is read
 
     def to_spec(
         self,

@@ -83,8 +83,7 @@ class _Arm:
 @lru_cache(maxsize=64)
 def _info(name: str) -> tuple[bool, bool, float | None, bool]:
     """(can be DP, handles p >> n, default epsilon, installed) of a registered generator."""
-    from healthforge.generators import describe
-    from healthforge.generators.registry import missing_extra
+    from healthforge.generators import describe, missing_extra
 
     info = describe(name)
     epsilon = info.params.get("epsilon")

@@ -18,7 +18,7 @@ MISSING = f"{GUARD}::test_missing_rates_are_kept"
     tests=[RARE],
 )
 def _(patch: pytest.MonkeyPatch) -> None:
-    from healthforge.generators import base
+    from healthforge.generators.core import base
 
     real = base._pattern_hashes
 
@@ -35,7 +35,7 @@ def _(patch: pytest.MonkeyPatch) -> None:
     tests=[RARE],
 )
 def _(patch: pytest.MonkeyPatch) -> None:
-    from healthforge.generators import base
+    from healthforge.generators.core import base
 
     real = base._pattern_hashes
     patch.setattr(base, "_pattern_hashes", lambda df, k: real(df, k)[::-1])
@@ -43,7 +43,7 @@ def _(patch: pytest.MonkeyPatch) -> None:
 
 @mutation("copy-guard-k1", "RARE_PATTERN_K = 1: no pattern is rare", tests=[RARE])
 def _(patch: pytest.MonkeyPatch) -> None:
-    from healthforge.generators import base
+    from healthforge.generators.core import base
 
     patch.setattr(base, "RARE_PATTERN_K", 1)
 
@@ -54,6 +54,6 @@ def _(patch: pytest.MonkeyPatch) -> None:
     tests=[MISSING],
 )
 def _(patch: pytest.MonkeyPatch) -> None:
-    from healthforge.generators import base
+    from healthforge.generators.core import base
 
     patch.setattr(base, "RARE_PATTERN_K", 10**9)

@@ -23,7 +23,7 @@ LM = "tests/privacy/test_lm_private.py"
 )
 def _(patch: pytest.MonkeyPatch) -> None:
     from healthforge.data.encoding import TableEncoder
-    from healthforge.generators import dp_base
+    from healthforge.generators.private import base as dp_base
     from healthforge.privacy.accounting import check_epsilon, default_delta
 
     mantissas = (1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 7.0)
@@ -66,7 +66,7 @@ def _(patch: pytest.MonkeyPatch) -> None:
     ],
 )
 def _(patch: pytest.MonkeyPatch) -> None:
-    from healthforge.generators import dp_base
+    from healthforge.generators.private import base as dp_base
 
     def zero(sigma: float, widths: tuple[int, ...] = dp_base.BOUNDS_WIDTHS, failure: float = 0.0):
         return {w: 0.0 for w in widths}
@@ -80,7 +80,7 @@ def _(patch: pytest.MonkeyPatch) -> None:
     tests=[f"{DOMAIN}::test_domain_release_noise_has_the_recorded_sigma"],
 )
 def _(patch: pytest.MonkeyPatch) -> None:
-    from healthforge.generators import dp_base
+    from healthforge.generators.private import base as dp_base
 
     real = dp_base.gaussian_measure
     patch.setattr(dp_base, "gaussian_measure", lambda true, sigma, rng: real(true, sigma / 10, rng))
@@ -97,7 +97,7 @@ def _(patch: pytest.MonkeyPatch) -> None:
 )
 def _(patch: pytest.MonkeyPatch) -> None:
     from healthforge.data.prepare import PreparedData
-    from healthforge.generators import dp_base
+    from healthforge.generators.private import base as dp_base
 
     real = dp_base.private_fit
 

@@ -12,10 +12,10 @@ from tests.mutations.catalogue import mutation
 @mutation(
     "dp-deep-counts-noise-tenth",
     "dpctgan's noisy row total and level histograms at sigma x0.1, sigma recorded unchanged",
-    tests=["tests/generators/test_dp_deep.py::test_noisy_counts_have_the_recorded_sigma"],
+    tests=["tests/generators/private/test_dp_deep.py::test_noisy_counts_have_the_recorded_sigma"],
 )
 def _(patch: pytest.MonkeyPatch) -> None:
-    from healthforge.generators import dp_deep
+    from healthforge.generators.private import deep as dp_deep
 
     real = dp_deep.gaussian_measure
 

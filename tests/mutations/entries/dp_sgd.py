@@ -13,8 +13,8 @@ import pytest
 
 from tests.mutations.catalogue import mutation
 
-SGD = "tests/generators/test_dp_sgd.py"
-DEEP = "tests/generators/test_dp_deep.py"
+SGD = "tests/generators/private/test_dp_sgd.py"
+DEEP = "tests/generators/private/test_dp_deep.py"
 AUDIT = "tests/privacy/test_dp_sgd_audit.py"
 
 
@@ -23,7 +23,7 @@ def _wrap(patch: pytest.MonkeyPatch, change: dict[str, Any]) -> None:
 
     ``change`` maps a keyword to a function of its real value.
     """
-    from healthforge.generators import dp_sgd
+    from healthforge.generators.private import sgd as dp_sgd
 
     real = dp_sgd.attach_opacus
 
@@ -98,7 +98,7 @@ def _(patch: pytest.MonkeyPatch) -> None:
     tests=[f"{SGD}::test_the_optimizers_sigma_spends_the_target_by_an_independent_accountant"],
 )
 def _(patch: pytest.MonkeyPatch) -> None:
-    from healthforge.generators import dp_sgd
+    from healthforge.generators.private import sgd as dp_sgd
 
     real = dp_sgd.spent_epsilon
     patch.setattr(dp_sgd, "spent_epsilon", lambda *a, **k: 0.5 * real(*a, **k))

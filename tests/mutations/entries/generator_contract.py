@@ -8,10 +8,10 @@ import pytest
 
 from tests.mutations.catalogue import mutation
 
-ENSEMBLE_LM = "tests/generators/test_ensemble.py::test_lm_is_a_member_only_without_epsilon"
-FAIR_LM = (
-    "tests/generators/test_fair_option.py::test_generate_fair_by_wraps_lm_only_without_epsilon"
+ENSEMBLE_LM = (
+    "tests/generators/composite/test_ensemble.py::test_lm_is_a_member_only_without_epsilon"
 )
+FAIR_LM = "tests/generators/composite/test_fair_option.py::test_generate_fair_by_wraps_lm_only_without_epsilon"
 COPY = "tests/generators/test_contract.py::test_no_copy_of_a_unique_training_row"
 
 
@@ -45,7 +45,7 @@ def _(patch: pytest.MonkeyPatch) -> None:
     tests=[f"{COPY}[cart]", f"{COPY}[arf]", f"{COPY}[fair(cart)]"],
 )
 def _(patch: pytest.MonkeyPatch) -> None:
-    from healthforge.generators import base
+    from healthforge.generators.core import base
 
     real = base._pattern_hashes
 

@@ -29,7 +29,7 @@ def _tenth(real: Any, when: Any = lambda true: True) -> Any:
     ],
 )
 def _(patch: pytest.MonkeyPatch) -> None:
-    from healthforge.generators import private_pgm
+    from healthforge.generators.private import pgm as private_pgm
 
     patch.setattr(private_pgm, "gaussian_measure", _tenth(private_pgm.gaussian_measure))
 
@@ -40,7 +40,7 @@ def _(patch: pytest.MonkeyPatch) -> None:
     tests=[f"{T}::test_mst_audit_lower_bound_stays_below_claimed_epsilon"],
 )
 def _(patch: pytest.MonkeyPatch) -> None:
-    from healthforge.generators import private_pgm
+    from healthforge.generators.private import pgm as private_pgm
 
     patch.setattr(private_pgm, "gaussian_measure", _tenth(private_pgm.gaussian_measure))
 
@@ -51,7 +51,7 @@ def _(patch: pytest.MonkeyPatch) -> None:
     tests=[f"{T}::test_copula_noise_matches_recorded_sigma"],
 )
 def _(patch: pytest.MonkeyPatch) -> None:
-    from healthforge.generators import dp_copula
+    from healthforge.generators.private import copula as dp_copula
 
     real = dp_copula.gaussian_measure
     patch.setattr(dp_copula, "gaussian_measure", _tenth(real, lambda t: t.ndim == 1))
@@ -63,7 +63,7 @@ def _(patch: pytest.MonkeyPatch) -> None:
     tests=[f"{T}::test_copula_noise_matches_recorded_sigma"],
 )
 def _(patch: pytest.MonkeyPatch) -> None:
-    from healthforge.generators import dp_copula
+    from healthforge.generators.private import copula as dp_copula
 
     real = dp_copula.gaussian_measure
     patch.setattr(dp_copula, "gaussian_measure", _tenth(real, lambda t: t.ndim == 2))
@@ -75,7 +75,7 @@ def _(patch: pytest.MonkeyPatch) -> None:
     tests=[f"{T}::test_selection_scores_move_at_most_the_told_sensitivity"],
 )
 def _(patch: pytest.MonkeyPatch) -> None:
-    from healthforge.generators import private_pgm
+    from healthforge.generators.private import pgm as private_pgm
 
     real = private_pgm._mst_scores
     patch.setattr(
@@ -91,6 +91,6 @@ def _(patch: pytest.MonkeyPatch) -> None:
     tests=[f"{T}::test_selection_scores_move_at_most_the_told_sensitivity"],
 )
 def _(patch: pytest.MonkeyPatch) -> None:
-    from healthforge.generators import private_pgm
+    from healthforge.generators.private import pgm as private_pgm
 
     patch.setattr(private_pgm, "TREE_SCORE_SENSITIVITY", 0.5)

@@ -21,13 +21,13 @@ from typing import Any
 import numpy as np
 
 from healthforge.errors import HealthForgeError
-from healthforge.generators.base import Generator
-from healthforge.generators.conditions import EncodedConstraint
+from healthforge.generators.core.base import Generator
+from healthforge.generators.core.conditions import EncodedConstraint
+from healthforge.generators.core.torch_support import configure, select_device
 from healthforge.generators.llm import loading
 from healthforge.generators.llm.decode import plan_orders, sample_batch, special_tokens
 from healthforge.generators.llm.model import CutHeadLM, pad_batch, train
 from healthforge.generators.llm.text import column_labels, column_text, serialise, trie_tokens
-from healthforge.generators.torch_support import configure, select_device
 from healthforge.progress import ProgressCallback
 
 

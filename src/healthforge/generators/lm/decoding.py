@@ -25,12 +25,12 @@ from typing import Any
 
 import numpy as np
 
-from healthforge.generators.conditions import EncodedConstraint
+from healthforge.generators.core.conditions import EncodedConstraint
+from healthforge.generators.core.torch_support import import_torch
 from healthforge.generators.lm.orders import OrderBook
 from healthforge.generators.lm.rules import RuleBook
 from healthforge.generators.lm.ties import TieBook
 from healthforge.generators.lm.tokenizer import Tokenizer
-from healthforge.generators.torch_support import import_torch
 
 SAMPLE_BATCH = 4096  # rows written together; bounds memory of the key/value caches
 ORDERS_PER_BATCH = 16  # distinct column orders in a batch (each shared by m / 16 rows)

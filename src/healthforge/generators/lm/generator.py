@@ -23,10 +23,10 @@ import pandas as pd
 from healthforge.data.prepare import PreparedData
 from healthforge.data.schema import Schema
 from healthforge.errors import HealthForgeError
-from healthforge.generators.base import Generator
-from healthforge.generators.column_rules import ColumnRules
-from healthforge.generators.conditions import EncodedConstraint
-from healthforge.generators.dp_base import BOUNDS_MODES
+from healthforge.generators.core.base import Generator
+from healthforge.generators.core.column_rules import ColumnRules
+from healthforge.generators.core.conditions import EncodedConstraint
+from healthforge.generators.core.torch_support import import_torch, select_device
 from healthforge.generators.lm.calibration import CALIBRATION_ROWS, token_ratios
 from healthforge.generators.lm.decoding import sample_codes
 from healthforge.generators.lm.orders import OrderBook, learn_orders
@@ -34,7 +34,7 @@ from healthforge.generators.lm.rules import RuleBook, learn_rules
 from healthforge.generators.lm.ties import TieBook, learn_ties
 from healthforge.generators.lm.tokenizer import Tokenizer
 from healthforge.generators.lm.training import TrainSettings, build_network, train
-from healthforge.generators.torch_support import import_torch, select_device
+from healthforge.generators.private.base import BOUNDS_MODES
 from healthforge.privacy.accounting import check_delta, check_epsilon
 from healthforge.progress import ProgressCallback
 

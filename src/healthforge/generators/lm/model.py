@@ -19,7 +19,7 @@ import math
 from functools import cache
 from typing import Any
 
-from healthforge.generators.torch_support import import_torch
+from healthforge.generators.core.torch_support import import_torch
 
 MLP_RATIO = 2  # hidden width of the MLPs / d_model: half the usual 4, for CPU speed
 MASK_LEVELS = 65536  # dropout masks from 16 random bits per element (dropout_mask)

@@ -1,12 +1,12 @@
 """Fitting ``lm`` under differential privacy: public or DP domain, then DP-SGD.
 
 The same rules as the other DP generators, from the same code
-(:func:`healthforge.generators.dp_base.private_fit`): a schema is public only when passed
+(:func:`healthforge.generators.private.base.private_fit`): a schema is public only when passed
 explicitly to ``fit`` (a :class:`PreparedData`'s schema never is); values outside a public
 schema are clipped or treated as missing; the bins and category lists are the schema's
 when it is public, otherwise released with DP (noisy counts; a noisy histogram on a
 public grid for numeric bounds), spending the domain share of the zCDP budget. The
-network is then trained with DP-SGD (:func:`healthforge.generators.dp_sgd.make_private`),
+network is then trained with DP-SGD (:func:`healthforge.generators.private.sgd.make_private`),
 its noise calibrated so that the domain release and all training steps together spend
 at most (epsilon, delta) under the RDP accountant (add/remove-one adjacency; the row
 count sets the sampling rate and is public, as in opacus). The model keeps no hashes of
@@ -23,8 +23,8 @@ import pandas as pd
 from healthforge.data.encoding import TableEncoder
 from healthforge.data.prepare import PreparedData
 from healthforge.data.schema import Schema
-from healthforge.generators import dp_base
 from healthforge.generators.lm.tokenizer import Tokenizer, codec_from_release
+from healthforge.generators.private import base as dp_base
 from healthforge.privacy.accounting import budget_record
 from healthforge.progress import ProgressCallback
 

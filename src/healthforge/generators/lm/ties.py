@@ -13,7 +13,7 @@ kind ``"support"``) and a sign ``s``, the ties "``F = t`` ⇒ ``x_b - s·x_a = c
 every training row with ``F = t`` (and both values present) keeps, when that is very
 unlikely by chance (``q ** count < MAX_CHANCE``, ``q`` the chance that an independent
 pair lands on the diagonal). A diagonal that holds on every row is a sum
-(:mod:`healthforge.generators.column_rules`), not a tie.
+(:mod:`healthforge.generators.core.column_rules`), not a tie.
 
 :class:`TieBook` keeps them **on tokens while a row is written**, whichever of the
 three columns the row's order writes first: once ``F = t`` and one partner are

@@ -15,7 +15,7 @@ Without differential privacy, 10% of the rows (at least ``VALID_ROWS``, at most 
 fifth of the table; none below ``MIN_VALID_ROWS``) are held out and the loss on them,
 with fixed column orders, is checked after every epoch:
 training stops after ``patience`` epochs without improvement and keeps the best
-epoch. With DP-SGD (:mod:`healthforge.generators.dp_sgd`) there is no held-out check
+epoch. With DP-SGD (:mod:`healthforge.generators.private.sgd`) there is no held-out check
 (choosing an epoch by private validation rows would leak): a fixed number of epochs
 is trained under the noise calibrated for the budget.
 """
@@ -28,14 +28,14 @@ from typing import Any
 
 import numpy as np
 
-from healthforge.generators.lm.model import network_class
-from healthforge.generators.lm.tokenizer import Tokenizer
-from healthforge.generators.torch_support import (
+from healthforge.generators.core.torch_support import (
     EarlyStopping,
     configure,
     import_torch,
     module_to_cpu_state,
 )
+from healthforge.generators.lm.model import network_class
+from healthforge.generators.lm.tokenizer import Tokenizer
 from healthforge.progress import ProgressCallback, report
 
 MIN_VALID_ROWS = 20  # fewer held-out rows than this (tables under 100 rows): no early stopping
@@ -235,7 +235,7 @@ def _train_private(
     progress: ProgressCallback | None,
     started: float,
 ) -> TrainResult:
-    from healthforge.generators.dp_sgd import make_private
+    from healthforge.generators.private.sgd import make_private
 
     run = make_private(
         net,

@@ -375,11 +375,11 @@ def check_conditions(ctx: ToolContext, conditions: list[str]) -> None:
     if not conditions:
         return
     from healthforge.errors import HealthForgeError
-    from healthforge.generators.conditions import parse_conditions, resolve
+    from healthforge.generators import conditions as cond
 
     schema = profiled(ctx)
     try:
-        parsed = parse_conditions(conditions)
+        parsed = cond.parse_conditions(conditions)
     except HealthForgeError as exc:
         raise ToolError(exc.message, exc.hint) from None
     from healthforge.data.derived import find_derived
@@ -392,7 +392,7 @@ def check_conditions(ctx: ToolContext, conditions: list[str]) -> None:
                 did_you_mean(condition.column, names) or f"columns are: {', '.join(names[:20])}",
             )
     try:
-        resolve(parsed, schema)
+        cond.resolve(parsed, schema)
     except HealthForgeError as exc:
         raise ToolError(exc.message, exc.hint) from None
 

@@ -23,8 +23,7 @@ def me(service: ServiceDep, user: UserDep) -> Me:
 
 @functools.cache
 def _generators() -> tuple[Generator, ...]:
-    from healthforge.generators import generator_class, generator_names
-    from healthforge.generators.registry import is_private
+    from healthforge.generators import generator_class, generator_names, is_private
 
     found = []
     for name in generator_names(installed_only=True):

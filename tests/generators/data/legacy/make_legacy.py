@@ -13,9 +13,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.generators.data.legacy.models import LEGACY, training_data
-
 from healthforge.generators import get_generator, save_model
+from tests.generators.data.legacy.models import LEGACY, training_data
 
 HERE = Path(__file__).parent
 

@@ -1,0 +1,1 @@
+"""Generators built from other generators: ensemble (a mixture) and fair (rebalanced groups)."""

@@ -1,0 +1,1 @@
+"""Deep generators (ctgan, tvae, ddpm) and the data representation they share."""

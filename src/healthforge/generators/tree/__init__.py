@@ -1,0 +1,1 @@
+"""Tree generators (cart, arf): leaves whose training values are drawn and smoothed."""
