@@ -8,10 +8,9 @@ import pytest
 
 from tests.mutations.catalogue import mutation
 
-ENSEMBLE_LM = (
-    "tests/generators/composite/test_ensemble.py::test_lm_is_a_member_only_without_epsilon"
-)
-FAIR_LM = "tests/generators/composite/test_fair_option.py::test_generate_fair_by_wraps_lm_only_without_epsilon"
+COMPOSITE = "tests/generators/composite"
+ENSEMBLE_LM = f"{COMPOSITE}/test_ensemble.py::test_lm_is_a_member_only_without_epsilon"
+FAIR_LM = f"{COMPOSITE}/test_fair_option.py::test_generate_fair_by_wraps_lm_only_without_epsilon"
 COPY = "tests/generators/test_contract.py::test_no_copy_of_a_unique_training_row"
 
 

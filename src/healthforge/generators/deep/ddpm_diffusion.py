@@ -18,7 +18,7 @@ from healthforge.generators.core.torch_support import import_torch
 
 GUIDANCE = 1.0  # scale of the categorical-head guidance of conditioned numeric scores
 RESAMPLE = 1  # RePaint resampling: conditioned reverse steps taken this many times (3 measured
-# KS 0.17 vs 0.19 with 1 on tests/generators/core/test_native_conditions.py's rare group, at 3x cost)
+# KS 0.17 vs 0.19 with 1 on test_native_conditions.py's rare group, at 3x cost)
 CLIP = 5.5  # normal scores from the quantile transform lie within about +-5.2
 
 
