@@ -26,6 +26,11 @@ from healthforge.selection.meta import MetaFeatures
 from healthforge.selection.reward import Reward
 
 RESULTS_ENV = "HEALTHFORGE_BENCHMARK_RESULTS"
+# the same evidence, shipped in the package for installs without benchmarks/results;
+# refreshed by `python benchmarks/selection_evidence.py` (a test checks it is current)
+SNAPSHOT = Path(__file__).parent / "resources" / "benchmark_evidence.json"
+SNAPSHOT_WHERE = "benchmarks/results (snapshot shipped with healthforge)"
+METRIC_NAMES = ("detection_auc", "utility_ratio", "mia_auc", "dcr_ratio", "exact_match_rate")
 SUPERSEDED: dict[str, str] = {
     "privacy_eps1_splits_before.json": "re-measured after issue #20's fixes "
     "(privacy_eps1_splits_after.json)",
@@ -130,16 +135,35 @@ def _registered() -> set[str]:
 
 
 def load_evidence(results_dir: str | Path | None = None) -> Evidence:
-    """Every usable benchmark run in ``results_dir`` (default: :func:`default_results_dir`)."""
+    """Every usable benchmark run in ``results_dir`` (default: :func:`default_results_dir`,
+    else the snapshot shipped in the package)."""
     from healthforge.errors import HealthForgeError
 
     folder = Path(results_dir) if results_dir is not None else default_results_dir()
+    if folder is None and SNAPSHOT.is_file():
+        return _snapshot()
     if folder is None or not folder.is_dir():
         raise HealthForgeError(
             f"no benchmark results folder at {folder}" if folder else "no benchmark results",
             f"set {RESULTS_ENV} to a folder of benchmark results (benchmarks/results)",
         )
     return _load(str(folder.resolve()), _fingerprint(folder))
+
+
+@lru_cache(maxsize=1)
+def _snapshot() -> Evidence:
+    evidence = Evidence.from_dict(json.loads(SNAPSHOT.read_text(encoding="utf-8")))
+    evidence.where = SNAPSHOT_WHERE
+    return evidence
+
+
+def snapshot_text(evidence: Evidence) -> str:
+    """The snapshot file's text for ``evidence``: one run per line, stable order."""
+    data = evidence.to_dict()
+    data["where"] = SNAPSHOT_WHERE
+    runs = ",\n".join(json.dumps(r, sort_keys=True) for r in data.pop("runs"))
+    head = json.dumps(data, indent=1, sort_keys=True)
+    return head[:-2] + ',\n "runs": [\n' + runs + "\n ]\n}\n"
 
 
 def _fingerprint(folder: Path) -> tuple[tuple[str, int, int], ...]:
@@ -209,7 +233,7 @@ def _harness_run(record: Any, file: str, registered: set[str]) -> EvidenceRun | 
     reward = Reward.from_metrics(metrics, _float(record.get("fit_seconds")))
     if status == "ok" and reward.fidelity is None and reward.utility is None:
         return None
-    clean = {k: _float(v) for k, v in metrics.items()}
+    clean = {k: _float(metrics.get(k)) for k in METRIC_NAMES if k in metrics}
     return EvidenceRun(
         dataset,
         str(generator),
@@ -227,8 +251,7 @@ def _line_run(record: dict[str, Any], file: str, registered: set[str]) -> Eviden
     if generator not in registered or not isinstance(dataset, str):
         return None
     epsilon = _float(record.get("epsilon", record.get("epsilon_target")))
-    names = ("detection_auc", "utility_ratio", "mia_auc", "dcr_ratio", "exact_match_rate")
-    metrics = {k: _float(record.get(k)) for k in names if k in record}
+    metrics = {k: _float(record.get(k)) for k in METRIC_NAMES if k in record}
     reward = Reward.from_metrics(metrics, _float(record.get("fit_s", record.get("fit_seconds"))))
     if reward.fidelity is None and reward.utility is None:
         return None
