@@ -61,7 +61,10 @@ def test_turns_and_figures_are_scrubbed() -> None:
     state = {
         "frame": df,
         "turns": [{"role": "user", "text": f"what about {name}, {record} earning {income}?"}],
-        "results": {"evaluation": {"detection": 0.512, name: 1.0, "synthetic": df}},
+        "results": {
+            "evaluation": {"detection": 0.512, name: 1.0, "synthetic": df, "rows": 60},
+            "run": {"output": "/home/jsmith/out.csv", "file": "smith_cohort.csv"},
+        },
     }
     context = build_context(state)
     text = context.turns[0]["text"]
@@ -70,6 +73,8 @@ def test_turns_and_figures_are_scrubbed() -> None:
     assert context.evaluation["evaluation.detection"] == 0.512
     assert not any(name in k for k in context.evaluation)
     assert not any("synthetic" in k for k in context.evaluation)  # tables never go
+    assert context.evaluation["evaluation.rows"] == 60
+    assert "smith" not in json.dumps(context.evaluation)  # nor file names and paths
     assert context.scrub(f"the record {record} looks odd") == f"the record {WITHHELD} looks odd"
 
 

@@ -42,6 +42,9 @@ WITHHELD = "[withheld]"
 _MAX_NGRAM = 4
 _STRIP = ".,;:!?()[]{}\"'`<>"
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+# results a model has no use for, or that name files (paths can hold a person's name)
+_SKIP_KEYS = frozenset({"provenance", "timings", "outputs", "source", "files", "code", "paths"})
+_PATH = re.compile(r"[/\\]|^[\w.-]+\.(?:csv|tsv|parquet|xlsx?|json|ya?ml|html|pkl)$", re.I)
 
 
 @dataclass(frozen=True)
@@ -235,6 +238,9 @@ def _summarise(name: str, series: pd.Series, col: Any) -> tuple[ColumnSummary, l
         secret = [str(v) for v in nonnull.unique()]
         if numeric:
             secret = [_number_key(v) for v in nonnull.unique()]
+        elif flagged and kind != "text":
+            # a surname or one part of an address identifies as well as the whole value
+            secret += sorted({w for v in secret for w in v.split() if len(w.strip(_STRIP)) > 2})
         return ColumnSummary(**base, distinct=distinct, withheld=reason), secret
     if numeric:
         values = nonnull.astype(float).to_numpy()
@@ -310,15 +316,19 @@ def _figures(results: Any, scrubber: _Scrubber, prefix: str = "", depth: int = 0
     if not isinstance(results, Mapping):
         return out
     for key, value in results.items():
+        if str(key) in _SKIP_KEYS:
+            continue
         name = prefix + scrubber.scrub(str(key))
         if isinstance(value, pd.DataFrame | pd.Series | np.ndarray):
             continue  # tables (real or synthetic) never go to a model
         if isinstance(value, bool | np.bool_):
             out[name] = bool(value)
-        elif isinstance(value, int | float | np.integer | np.floating):
+        elif isinstance(value, int | np.integer):
+            out[name] = int(value)
+        elif isinstance(value, float | np.floating):
             if math.isfinite(float(value)):
                 out[name] = _sig(float(value), 4)
-        elif isinstance(value, str) and len(value) <= 60:
+        elif isinstance(value, str) and len(value) <= 60 and not _PATH.search(value):
             out[name] = scrubber.scrub(value)
         elif isinstance(value, Mapping) or dataclasses.is_dataclass(value):
             out.update(_figures(value, scrubber, f"{name}.", depth + 1))
