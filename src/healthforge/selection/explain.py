@@ -9,6 +9,8 @@ from healthforge.selection.evidence import Evidence, EvidenceRun
 from healthforge.selection.meta import MetaFeatures
 from healthforge.selection.reward import COMPONENTS, Priorities, speed_score
 
+LITTLE_EVIDENCE = 0.5  # less summed similarity than half of one identical table
+
 if TYPE_CHECKING:
     from healthforge.selection.policy import Choice
 
@@ -86,6 +88,11 @@ def describe_choice(
         first, total = wins(runs, {c.name for c in choices}, evidence, priorities)
         if total:
             parts.append(f"first for these priorities in {first} of {total} benchmark runs")
+    if choice.evidence_weight < LITTLE_EVIDENCE:
+        parts.append(
+            f"little evidence on tables like this (similarity weight "
+            f"{choice.evidence_weight:.2f}): mostly the prior, drawn for exploration"
+        )
     if choice.user_runs:
         parts.append(f"{choice.user_runs} of your evaluated runs count too")
     parts.append(seconds_words(choice.expected_fit_seconds))

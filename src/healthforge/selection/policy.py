@@ -53,6 +53,7 @@ class Choice:
     p_best: float = 0.0
     components: dict[str, float] = field(default_factory=dict)
     user_runs: int = 0
+    evidence_weight: float = 0.0  # summed similarity of its observations to this table
 
 
 @dataclass
@@ -233,6 +234,7 @@ def recommend(
             p_best=float(p_best[i]),
             components={k: float(v) for k, v in components.items() if v is not None},
             user_runs=len(arm.user),
+            evidence_weight=float(post.weight),
         )
         choices.append(choice)
     arms_by_name = {arm.name: arm for arm, _, _ in candidates}
