@@ -22,7 +22,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from healthforge.benchmark import jobs, store
+from healthforge.benchmark import store
+from healthforge.benchmark.cell_task import CellTask, run_cell
 from healthforge.benchmark.cells import cell_spec, evaluation_spec, judging_spec
 from healthforge.benchmark.machine import load_average, machine_info
 from healthforge.benchmark.peers import (
@@ -43,8 +44,8 @@ from healthforge.benchmark.plan import (
 from healthforge.benchmark.public_domain import peer_domain, public_schema
 from healthforge.benchmark.records import RunRecord, add_ratios, summarise
 from healthforge.benchmark.result import BenchmarkResult
-from healthforge.benchmark.scoring import score_run
 from healthforge.data.schema import Schema
+from healthforge.distributed.executor import Executor, LocalExecutor, Outcome, Resources
 from healthforge.errors import HealthForgeError
 from healthforge.pipeline import Pipeline
 from healthforge.privacy.accounting import default_delta
@@ -55,6 +56,7 @@ __all__ = ["BenchmarkResult", "Dataset", "load_dataset", "run_benchmark"]
 SAMPLE_ROWS = 10_000  # sampling is timed on this many rows; evaluation uses len(train)
 EVAL_DRAWS = 1  # disjoint blocks of len(train) sampled rows evaluated and averaged
 JOB_TIMEOUT = 3600.0  # seconds for one fit+sample before it is recorded as a timeout
+EVALUATION_TIMEOUT = 1800.0  # more for a cell's evaluation, after which a task is a timeout
 PEER_EPOCHS = 300  # as in shared/ANCHORS.md, so our numbers meet the published ones
 
 
@@ -84,6 +86,8 @@ def run_benchmark(
     cached_only: bool = False,
     threads: int | None = None,
     eval_draws: int = EVAL_DRAWS,
+    executor: Executor | None = None,
+    cell_memory: int | None = None,
 ) -> BenchmarkResult:
     """Benchmark ``generators`` (and ``peers``) on ``datasets`` over ``repeats`` splits.
 
@@ -109,6 +113,11 @@ def run_benchmark(
     and averages their metrics: one block's detection AUC and TSTR/TRTR move with the
     sampling draw alone (on NHEFS by ±0.02 and ±0.04), as much as the gaps between
     methods. A method that wrote fewer rows (the GReaT peer writes len(train)) gets fewer.
+
+    ``executor`` runs the cells (:mod:`healthforge.distributed`; default: here, one after
+    another); on Ray each cell is a task asking for ``threads`` (or 1) CPUs and
+    ``cell_memory`` bytes, and a cell whose task dies or outlives ``job_timeout`` (plus
+    its evaluation) is recorded as failed or timed out while the others finish.
     """
     if repeats < 1:
         raise HealthForgeError(f"repeats must be at least 1, not {repeats}")
@@ -146,7 +155,7 @@ def run_benchmark(
     }
     machine = machine_info()
     cache = _Cache(None if results_json is None else Path(results_json), force, reference)
-    session = _Session(settings, statuses, cache)
+    session = _Session(settings, statuses, cache, executor or LocalExecutor(), cell_memory)
     records = session.run(plan, progress)
     return _assemble(records, settings, machine, statuses, cache, loaded, reference)
 
@@ -197,47 +206,78 @@ class _Session:
     on that split; children and their files in a scratch folder removed at the end."""
 
     def __init__(
-        self, settings: dict[str, Any], statuses: dict[str, PeerStatus], cache: _Cache
+        self,
+        settings: dict[str, Any],
+        statuses: dict[str, PeerStatus],
+        cache: _Cache,
+        executor: Executor,
+        cell_memory: int | None = None,
     ) -> None:
         self.settings, self.statuses, self.cache = settings, statuses, cache
+        self.executor, self.cell_memory = executor, cell_memory
         self.judges: dict[str, Pipeline] = {}  # per dataset, through 'prepare'
         self.splits: dict[tuple[str, int], Pipeline] = {}  # per (dataset, repeat)
         self.public: dict[str, tuple[Path, Schema]] = {}  # per dataset, and its file
 
     def run(self, plan: list[Job], progress: ProgressCallback | None) -> list[RunRecord]:
-        records: list[RunRecord] = []
+        """Cached and skipped jobs first, then the cells to measure through the executor
+        (:func:`.cell_task.run_cell`); records in the plan's order."""
+        records: dict[int, RunRecord] = {}
         work = Path(tempfile.mkdtemp(prefix="healthforge-benchmark-"))
         try:
+            cells: list[tuple[int, CellTask]] = []
             for step, job in enumerate(plan):
-                report(progress, "benchmark runs", step, len(plan))
-                record, measured = self._job(job, work)
-                records.append(record)
-                if measured:  # each finished job is saved at once: a rerun resumes here
-                    store.checkpoint(self.cache.path, records, self.cache.previous)
+                record, cell = self._job(job, work)
+                if cell is None:
+                    records[step] = record
+                else:
+                    cells.append((step, cell))
+
+            def finished(position: int, outcome: Outcome) -> None:
+                step, cell = cells[position]
+                records[step] = _cell_record(cell, outcome)
+                # each finished job is saved at once: a rerun resumes here
+                done = [records[i] for i in sorted(records)]
+                store.checkpoint(self.cache.path, done, self.cache.previous)
+
+            report(progress, "benchmark runs", len(records), len(plan))
+            self.executor.map(
+                run_cell,
+                self.splits,
+                [(str(step), cell) for step, cell in cells],
+                resources=Resources(cpus=float(self.settings["threads"] or 1),
+                                    memory=self.cell_memory),
+                timeout=self.settings["job_timeout"] + EVALUATION_TIMEOUT,
+                progress=lambda _s, done, _t: report(
+                    progress, "benchmark runs", len(plan) - len(cells) + done, len(plan)
+                ),
+                stage="benchmark runs",
+                on_result=finished,
+            )  # fmt: skip
             report(progress, "benchmark runs", len(plan), len(plan))
         finally:
             shutil.rmtree(work, ignore_errors=True)
-        return records
+        return [records[i] for i in range(len(plan))]
 
-    def _job(self, job: Job, work: Path) -> tuple[RunRecord, bool]:
-        """The job's record, and whether it was measured now (not cached or skipped)."""
+    def _job(self, job: Job, work: Path) -> tuple[RunRecord, CellTask | None]:
+        """The job's record when cached or skipped, else the cell to measure."""
         settings = self.settings
         split_seed = settings["seed"] + job.repeat
         version = store.code_version(job.source, job.method, self.statuses)
         key = run_key(job, split_seed, settings, version)
         cached = self.cache.take(key, settings["cached_only"])
         if cached is not None:
-            return cached, False
+            return cached, None
         record = RunRecord(job.data.name, job.name, job.source, job.repeat, split_seed, "ok")
         record.epsilon, record.key, record.code_version = job.epsilon, key, version
         if settings["cached_only"]:
             record.status = "not run"
             record.reason = "not measured (the result was built from cached runs only)"
-            return record, False
+            return record, None
         status = self.statuses.get(job.source)
         if status is not None and not status.available:
             record.status, record.reason = "unavailable", status.reason
-            return record, False
+            return record, None
         split = self._split(job.data, job.repeat, split_seed, work)
         if job.private and job.data.name not in self.public:
             path = work / f"{job.data.name}_public_schema.json"
@@ -246,14 +286,18 @@ class _Session:
             self.public[job.data.name] = (path, schema)
         folder = work / f"{job.data.name}_r{job.repeat}"
         folder.mkdir(exist_ok=True)
+        cell = CellTask(
+            record, (job.data.name, job.repeat), folder, settings["job_timeout"],
+            settings["threads"], settings["eval_draws"],
+        )  # fmt: skip
         if job.source == "healthforge":
             synthetic = folder / f"synthetic_{job.method}{job.tag}.parquet"
             public = self.public[job.data.name][0] if job.private else None
-            cell = cell_spec(job, split.spec, settings, public, synthetic)
-            outcome = jobs.run_ours(cell, folder, settings["job_timeout"], settings["threads"])
+            cell.spec = cell_spec(job, split.spec, settings, public, synthetic)
+            cell.source = Path(split.spec.data.source)
         else:
-            outcome = self._run_peer(job, record, split, folder)
-        return score_run(record, outcome, split, settings["eval_draws"]), True
+            cell.peer = self._peer_args(job, record, split, folder)
+        return record, cell
 
     def _split(self, data: Dataset, repeat: int, split_seed: int, work: Path) -> Pipeline:
         """The judging pipeline of ``data`` branched for ``repeat``, through 'split'."""
@@ -269,9 +313,11 @@ class _Session:
             self.splits[(data.name, repeat)] = split
         return self.splits[(data.name, repeat)]
 
-    def _run_peer(
+    def _peer_args(
         self, job: Job, record: RunRecord, split: Pipeline, folder: Path
-    ) -> jobs.JobOutcome:
+    ) -> dict[str, Any]:
+        """:func:`.jobs.run_peer`'s arguments for ``job`` (but the folder, time limit and
+        threads, which the cell holds); the record gets the peer's settings."""
         s, status = self.settings, self.statuses[job.source]
         assert status.python is not None
         train = split.state.train
@@ -283,15 +329,22 @@ class _Session:
                 "delta": default_delta(len(train)),
                 "domain": peer_domain(self.public[job.data.name][1]),
             }
-        outcome = jobs.run_peer(
-            job.source, job.method, status.python, train, job.data.target, s["sample_rows"],
-            split.spec.seed, s["peer_epochs"], folder, s["job_timeout"], extra, job.tag,
-            s["threads"],
-        )  # fmt: skip
         record.settings = {"epochs": s["peer_epochs"], "versions": status.versions}
         if extra is not None:
             record.settings.update(epsilon=extra["epsilon"], delta=extra["delta"])
-        return outcome
+        return {
+            "library": job.source, "method": job.method, "python": status.python,
+            "train": train, "target": job.data.target, "rows": s["sample_rows"],
+            "seed": split.spec.seed, "epochs": s["peer_epochs"], "extra": extra, "tag": job.tag,
+        }  # fmt: skip
+
+
+def _cell_record(cell: CellTask, outcome: Outcome) -> RunRecord:
+    """A cell's scored record, or its record marked failed or timed out by the executor."""
+    if outcome.ok:
+        return outcome.value
+    reason = f"{outcome.error} (backend)" if outcome.error else "no result (backend)"
+    return cell.failed("timeout" if outcome.status == "timeout" else "failed", reason)
 
 
 def _assemble(

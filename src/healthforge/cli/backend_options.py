@@ -15,13 +15,23 @@ BACKEND_HELP = (
 )
 ADDRESS_HELP = "Ray cluster to join (ray://HEAD:10001 or auto); default: start one here."
 WORKERS_HELP = "With --backend ray: tasks at a time (default: the cluster's CPUs)."
+MEMORY_HELP = "With --backend ray: GiB of memory each task asks the scheduler for."
 SHARD_HELP = "Rows per shard of a partitioned output (a multiple of 50,000)."
 
 
 BACKEND = typer.Option("local", "--backend", help=BACKEND_HELP)
 RAY_ADDRESS = typer.Option(None, "--ray-address", help=ADDRESS_HELP)
 WORKERS = typer.Option(None, "--workers", help=WORKERS_HELP)
+CELL_MEMORY = typer.Option(None, "--cell-memory", help=MEMORY_HELP)
 SHARD_ROWS = typer.Option(1_000_000, "--shard-rows", help=SHARD_HELP)
+
+
+def gib_to_bytes(gib: float | None) -> int | None:
+    if gib is None:
+        return None
+    if gib <= 0:
+        raise HealthForgeError(f"--cell-memory must be positive, not {gib}")
+    return int(gib * 1024**3)
 
 
 def make_executor(backend: str, address: str | None, workers: int | None) -> Any:

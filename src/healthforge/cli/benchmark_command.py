@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from healthforge.cli import backend_options as bk
 from healthforge.cli.common import app, console, handle_errors, progress_bar
 from healthforge.errors import HealthForgeError
 
@@ -82,6 +83,10 @@ def benchmark(
         help="Evaluate up to K disjoint blocks of len(train) sampled rows per run and "
         "average them (one block's detection and TSTR move with the sampling draw).",
     ),
+    backend: str = bk.BACKEND,
+    ray_address: str | None = bk.RAY_ADDRESS,
+    workers: int | None = bk.WORKERS,
+    cell_memory: float | None = bk.CELL_MEMORY,
 ) -> None:
     """Benchmark generators (and peers) on fixed splits; write a table, JSON and a plot.
 
@@ -107,6 +112,7 @@ def benchmark(
     if not data_names:
         raise HealthForgeError("no datasets given", f"for example: --datasets {DEFAULT_DATASETS}")
     command = "healthforge " + shlex.join(sys.argv[1:])
+    executor = bk.make_executor(backend, ray_address, workers)
     with progress_bar() as progress:
         result = run_benchmark(
             data_names,
@@ -127,6 +133,8 @@ def benchmark(
             cached_only=cached_only,
             threads=threads,
             eval_draws=eval_draws,
+            executor=executor,
+            cell_memory=bk.gib_to_bytes(cell_memory),
         )
     paths = result.write(out, command, note, stem)
     _print_summary(result)

@@ -19,6 +19,7 @@ from healthforge.errors import HealthForgeError
 from healthforge.progress import ProgressCallback, report
 
 TaskFn = Callable[[Any, Any], Any]  # fn(shared, item) -> value
+ResultCallback = Callable[[int, "Outcome"], None]  # (position of the item, its outcome)
 
 
 @dataclass(frozen=True)
@@ -80,8 +81,14 @@ class Executor(ABC):
         fail_fast: bool = False,
         progress: ProgressCallback | None = None,
         stage: str = "tasks",
+        on_result: ResultCallback | None = None,
     ) -> list[Outcome]:
-        """``fn(shared, item)`` for every ``(key, item)``; outcomes in the items' order."""
+        """``fn(shared, item)`` for every ``(key, item)``; outcomes in the items' order.
+
+        ``on_result(position, outcome)`` is called as each item finishes (in the order
+        they finish), e.g. to save results as they come; ``progress(stage, done, total)``
+        likewise. ``fail_fast``: stop at the first outcome that is not ``ok`` (the local
+        backend re-raises the task's exception)."""
 
 
 class LocalExecutor(Executor):
@@ -104,21 +111,20 @@ class LocalExecutor(Executor):
         fail_fast: bool = False,
         progress: ProgressCallback | None = None,
         stage: str = "tasks",
+        on_result: ResultCallback | None = None,
     ) -> list[Outcome]:
         outcomes: list[Outcome] = []
         for done, (key, item) in enumerate(items, start=1):
             started = time.perf_counter()
             try:
                 value = fn(shared, item)
-            except HealthForgeError as exc:
-                if fail_fast:
-                    raise
-                outcomes.append(Outcome(key, "failed", error=describe_error(exc)))
             except Exception as exc:
                 if fail_fast:
                     raise
                 outcomes.append(Outcome(key, "failed", error=describe_error(exc)))
             else:
                 outcomes.append(Outcome(key, "ok", value, seconds=time.perf_counter() - started))
+            if on_result is not None:
+                on_result(done - 1, outcomes[-1])
             report(progress, stage, done, len(items))
         return outcomes

@@ -19,6 +19,7 @@ from healthforge.distributed.executor import (
     Executor,
     Outcome,
     Resources,
+    ResultCallback,
     TaskFn,
     describe_error,
 )
@@ -96,6 +97,7 @@ class RayExecutor(Executor):
         fail_fast: bool = False,
         progress: ProgressCallback | None = None,
         stage: str = "tasks",
+        on_result: ResultCallback | None = None,
     ) -> list[Outcome]:
         ray = self.ray
         options: dict[str, Any] = {
@@ -121,6 +123,8 @@ class RayExecutor(Executor):
                 for ref in ready:
                     position, key, started = pending.pop(ref)
                     outcomes[position] = self._collect(ref, key, started)
+                    if on_result is not None:
+                        on_result(position, outcomes[position])
                     report(progress, stage, len(outcomes), len(items))
                     if fail_fast and not outcomes[position].ok:
                         return [outcomes[p] for p in sorted(outcomes)]
@@ -136,6 +140,8 @@ class RayExecutor(Executor):
                                 error=f"no result after {timeout:g}s",
                                 seconds=now - started,
                             )
+                            if on_result is not None:
+                                on_result(position, outcomes[position])
                             report(progress, stage, len(outcomes), len(items))
                             if fail_fast:
                                 return [outcomes[p] for p in sorted(outcomes)]

@@ -11,6 +11,7 @@ shard succeeded, is what makes the folder readable
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,12 +48,16 @@ class ShardedSample:
     sample_stats: dict[str, int | None]
     filter_result: Any = None  # merged FilterReport with a guard
     seconds: dict[str, float] = field(default_factory=dict)  # per shard key
+    # peak resident memory (bytes) of the process that drew each shard, when it finished
+    peak_rss: dict[str, int] = field(default_factory=dict)
+    cpu_seconds: dict[str, float] = field(default_factory=dict)  # CPU time of each shard
 
 
 def sample_shard(job: SampleJob, shard: Shard) -> dict[str, Any]:
     """Draw and write one shard; returns its file record and the sampling statistics."""
     from healthforge.data.labels import to_labels
 
+    cpu_started = time.process_time()
     model = job.model
     filter_report = None
     if job.guard is None:
@@ -75,7 +80,22 @@ def sample_shard(job: SampleJob, shard: Shard) -> dict[str, Any]:
     record = write_shard(chunks, job.folder, shard.index)
     # the filter's redraws each reset the model's statistics: its report counts instead
     stats = dict(model.sample_stats_) if job.guard is None else {}
-    return {"file": record, "stats": stats, "filter": filter_report}
+    return {
+        "file": record,
+        "stats": stats,
+        "filter": filter_report,
+        "peak_rss": _peak_rss(),
+        "cpu_seconds": time.process_time() - cpu_started,
+    }
+
+
+def _peak_rss() -> int:
+    """Peak resident memory (bytes) of the process that ran the shard, so far."""
+    import resource
+    import sys
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(peak if sys.platform == "darwin" else peak * 1024)  # Linux counts KiB
 
 
 def _task(job: SampleJob, shard: Shard) -> dict[str, Any]:
@@ -156,6 +176,8 @@ def sample_to_folder(
         sample_stats=stats,
         filter_result=filter_result,
         seconds={o.key: o.seconds for o in outcomes},
+        peak_rss={o.key: o.value["peak_rss"] for o in outcomes},
+        cpu_seconds={o.key: o.value["cpu_seconds"] for o in outcomes},
     )
 
 
