@@ -11,6 +11,7 @@ from healthforge.cli import (  # noqa: F401  (importing registers the commands)
     demo_command,
     evaluation_commands,
     generator_commands,
+    mcp_command,
     partner_command,
     scenario_commands,
     selection_command,
