@@ -128,18 +128,11 @@ def run_demo(
 def demo_spec(name: str, folder: Path, seed: int = 0, first: bool = True) -> Any:
     """The demo's run of generator ``name``: fit on 80% of NHEFS, sample as many rows,
     evaluate on the other 20%, outputs in ``folder`` (the split too when ``first``)."""
-    from healthforge.pipeline import (
-        DataSpec,
-        EvaluationSpec,
-        GeneratorSpec,
-        OutputSpec,
-        RunSpec,
-        SplitSpec,
-    )
+    from healthforge import pipeline as hp
 
     dataset = get_dataset(DEMO_DATASET)
-    return RunSpec(
-        data=DataSpec(
+    return hp.RunSpec(
+        data=hp.DataSpec(
             source=f"bundled:{DEMO_DATASET}",
             target=dataset.target,
             infer_target=False,
@@ -150,11 +143,11 @@ def demo_spec(name: str, folder: Path, seed: int = 0, first: bool = True) -> Any
             # bundled schema; for your own data, declare them (docs/privacy.md).
             schema_from_data=True,
         ),
-        generator=GeneratorSpec(name=name),
+        generator=hp.GeneratorSpec(name=name),
         seed=seed,
-        split=SplitSpec(holdout_fraction=0.2, before_prepare=True),
-        evaluation=EvaluationSpec(title=f"{name} on NHEFS"),
-        outputs=OutputSpec(
+        split=hp.SplitSpec(holdout_fraction=0.2, before_prepare=True),
+        evaluation=hp.EvaluationSpec(title=f"{name} on NHEFS"),
+        outputs=hp.OutputSpec(
             synthetic=str(folder / f"synthetic_{name}.csv"),
             report=str(folder / f"report_{name}.html"),
             json=str(folder / f"report_{name}.json"),

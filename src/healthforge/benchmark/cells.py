@@ -17,22 +17,15 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+from healthforge import pipeline as hp
 from healthforge.benchmark.plan import Job
 from healthforge.errors import HealthForgeError
-from healthforge.pipeline import (
-    DataSpec,
-    EvaluationSpec,
-    GeneratorSpec,
-    OutputSpec,
-    RunSpec,
-    SplitSpec,
-)
 
 # the evaluate() options a benchmark may set: the ones a run specification carries
 EVALUATE_OPTIONS = ("n_estimators", "n_attacks", "fairness_by")
 
 
-def evaluation_spec(options: dict[str, Any] | None) -> EvaluationSpec:
+def evaluation_spec(options: dict[str, Any] | None) -> hp.EvaluationSpec:
     """The benchmark's evaluation: every method judged by the training rows' schema."""
     options = dict(options or {})
     unknown = sorted(set(options) - set(EVALUATE_OPTIONS))
@@ -41,18 +34,20 @@ def evaluation_spec(options: dict[str, Any] | None) -> EvaluationSpec:
             f"unknown evaluation options for the benchmark: {', '.join(unknown)}",
             f"allowed: {', '.join(EVALUATE_OPTIONS)}",
         )
-    return EvaluationSpec(schema="train", **options)
+    return hp.EvaluationSpec(schema="train", **options)
 
 
-def judging_spec(name: str, source: Path, target: str | None, settings: dict[str, Any]) -> RunSpec:
+def judging_spec(
+    name: str, source: Path, target: str | None, settings: dict[str, Any]
+) -> hp.RunSpec:
     """How every method on dataset ``name`` (its rows written to ``source``) is split
     and judged; the seed is the first repeat's. Its generator is never built: the rows
     it judges are adopted from the methods' own runs."""
-    return RunSpec(
-        data=DataSpec(source=str(source), target=target, infer_target=False),
+    return hp.RunSpec(
+        data=hp.DataSpec(source=str(source), target=target, infer_target=False),
         rows=settings["sample_rows"],
         seed=settings["seed"],
-        split=SplitSpec(holdout_fraction=settings["holdout_fraction"], before_prepare=True),
+        split=hp.SplitSpec(holdout_fraction=settings["holdout_fraction"], before_prepare=True),
         evaluation=evaluation_spec(settings["evaluate_options"]),
         name=name,
     )
@@ -60,11 +55,11 @@ def judging_spec(name: str, source: Path, target: str | None, settings: dict[str
 
 def cell_spec(
     job: Job,
-    judging: RunSpec,
+    judging: hp.RunSpec,
     settings: dict[str, Any],
     public_schema: Path | None,
     synthetic: Path,
-) -> RunSpec:
+) -> hp.RunSpec:
     """Job ``job`` of ours on the split of ``judging`` (a repeat's branch): its generator
     and parameters, the public schema of a private method, the rows written to
     ``synthetic``. Not validated here: a generator that fails to import or refuses its
@@ -79,7 +74,7 @@ def cell_spec(
     return dataclasses.replace(
         judging,
         data=dataclasses.replace(judging.data, schema=schema),
-        generator=GeneratorSpec(name=job.method, params=params),
-        outputs=OutputSpec(synthetic=str(synthetic)),
+        generator=hp.GeneratorSpec(name=job.method, params=params),
+        outputs=hp.OutputSpec(synthetic=str(synthetic)),
         name=f"{judging.name} {job.name}{job.tag} seed {judging.seed}",
     )

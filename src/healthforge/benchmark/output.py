@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from healthforge.benchmark.result import BenchmarkResult
 
 # (column header, field, decimals)
+# duplicates: the table's columns; tradeoff.py declares its own (another table)
 COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("fit s", "fit_seconds", 2),
     ("fit ÷ ref", "fit_ratio", 2),

@@ -122,6 +122,7 @@ class Summary:
     def label(self) -> str:
         return self.method if self.epsilon is None else f"{self.method} ε={self.epsilon:g}"
 
+    # duplicates: to_dict methods list each class's own fields; alike in shape only
     def to_dict(self) -> dict[str, Any]:
         return {
             "dataset": self.dataset,

@@ -58,6 +58,7 @@ def benchmark(
     out: Path = typer.Option(
         Path("benchmarks/results"), "--out", "-o", help="Folder for the result files."
     ),
+    # duplicates: typer option declarations, alike in shape across commands
     name: str = typer.Option(
         "benchmark", "--name", help="File stem: NAME.md, NAME.json (every run), NAME.html."
     ),

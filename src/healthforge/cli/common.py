@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from healthforge.errors import HealthForgeError
 from healthforge.progress import ProgressCallback
@@ -100,3 +101,13 @@ def load_schema(path: Path | None) -> Any:
     from healthforge.data.schema import Schema
 
     return Schema.load(path)
+
+
+def print_listing(title: str, columns: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
+    """Print a listing (generators, scenarios, datasets) as a table, one row per item."""
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)

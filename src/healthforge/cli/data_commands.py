@@ -8,7 +8,14 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from healthforge.cli.common import app, console, handle_errors, load_schema, parse_drop
+from healthforge.cli.common import (
+    app,
+    console,
+    handle_errors,
+    load_schema,
+    parse_drop,
+    print_listing,
+)
 from healthforge.data import DATASETS, get_dataset, load_table, prepare, write_table
 from healthforge.data.bundled import default_target
 from healthforge.data.io import check_new_file, check_output_path
@@ -23,13 +30,12 @@ DATA_HELP = "A CSV/TSV/Parquet/Excel file, or bundled:NAME (see `healthforge dat
 @handle_errors
 def datasets_list() -> None:
     """List the bundled datasets."""
-    table = Table(title="Bundled datasets (use as bundled:NAME)")
-    for column in ("name", "rows", "columns", "target", "what it is"):
-        table.add_column(column)
+    rows = []
     for name, dataset in DATASETS.items():
         df = dataset.load()
-        table.add_row(name, f"{len(df):,}", str(df.shape[1]), dataset.target or "", dataset.title)
-    console.print(table)
+        rows.append((name, f"{len(df):,}", str(df.shape[1]), dataset.target or "", dataset.title))
+    columns = ("name", "rows", "columns", "target", "what it is")
+    print_listing("Bundled datasets (use as bundled:NAME)", columns, rows)
 
 
 @datasets_app.command("show")

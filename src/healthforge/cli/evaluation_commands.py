@@ -33,6 +33,20 @@ NO_HOLDOUT_NOTICE = (
     "never saw, so they are skipped. Pass the rows you held out before fitting as --holdout."
 )
 STATUS_STYLE = {"pass": "bold green", "warn": "bold yellow", "fail": "bold red"}
+# the options evaluate and compare share, declared once
+TARGET_OPTION = typer.Option(None, "--target", help="Outcome column for utility.")
+TASK_OPTION = typer.Option(
+    None, "--task", help="classification, regression or survival (default: inferred)."
+)
+TIME_COLUMN_OPTION = typer.Option(
+    None, "--time-column", help="Survival: the time column (the target is the event)."
+)
+FAIRNESS_BY_OPTION = typer.Option(
+    None, "--fairness-by", help="Column whose subgroups are compared (e.g. sex)."
+)
+SCHEMA_OPTION = typer.Option(None, "--schema", help="Schema file (YAML or JSON).")
+SEED_OPTION = typer.Option(0, "--seed", help="Random seed for models and sampling.")
+FORCE_OPTION = typer.Option(False, "--force", help="Overwrite existing report/JSON files.")
 
 
 def check_report_outputs(report: Path | None, json_out: Path | None, force: bool) -> None:
@@ -90,21 +104,17 @@ def evaluate_command(
     ),
     synthetic: str = typer.Argument(..., help="The synthetic data to evaluate."),
     holdout: str | None = typer.Option(None, "--holdout", help=HOLDOUT_HELP),
-    target: str | None = typer.Option(None, "--target", help="Outcome column for utility."),
-    task: str | None = typer.Option(
-        None, "--task", help="classification, regression or survival (default: inferred)."
-    ),
-    time_column: str | None = typer.Option(
-        None, "--time-column", help="Survival: the time column (the target is the event)."
-    ),
-    fairness_by: str | None = typer.Option(
-        None, "--fairness-by", help="Column whose subgroups are compared (e.g. sex)."
-    ),
-    schema: Path | None = typer.Option(None, "--schema", help="Schema file (YAML or JSON)."),
+    # duplicates: typer reads each command's options from its own signature: the
+    # shared ones (declared once above) are still listed in each
+    target: str | None = TARGET_OPTION,
+    task: str | None = TASK_OPTION,
+    time_column: str | None = TIME_COLUMN_OPTION,
+    fairness_by: str | None = FAIRNESS_BY_OPTION,
+    schema: Path | None = SCHEMA_OPTION,
     report: Path | None = typer.Option(None, "--report", help="Write an HTML report here."),
     json_out: Path | None = typer.Option(None, "--json", help="Write the summary as JSON here."),
-    seed: int = typer.Option(0, "--seed", help="Random seed for models and sampling."),
-    force: bool = typer.Option(False, "--force", help="Overwrite existing report/JSON files."),
+    seed: int = SEED_OPTION,
+    force: bool = FORCE_OPTION,
 ) -> None:
     """Measure how faithful, useful, private and fair a synthetic dataset is."""
     _check_task(task)
@@ -123,6 +133,7 @@ def evaluate_command(
     from healthforge.evaluation import evaluate
 
     with progress_bar() as progress:
+        # duplicates: keyword arguments passed through, alike in shape to other commands'
         result = evaluate(
             real_df,
             synthetic_df,
@@ -230,19 +241,15 @@ def compare_command(
     real: str = typer.Argument(..., help="The real data the generators were trained on."),
     synthetic: list[str] = typer.Argument(..., help="Two or more synthetic data files."),
     holdout: str = typer.Option(..., "--holdout", help=HOLDOUT_HELP),
-    target: str | None = typer.Option(None, "--target", help="Outcome column for utility."),
-    task: str | None = typer.Option(
-        None, "--task", help="classification, regression or survival (default: inferred)."
-    ),
-    time_column: str | None = typer.Option(None, "--time-column", help="Survival time column."),
-    fairness_by: str | None = typer.Option(
-        None, "--fairness-by", help="Column whose subgroups are compared."
-    ),
-    schema: Path | None = typer.Option(None, "--schema", help="Schema file (YAML or JSON)."),
+    target: str | None = TARGET_OPTION,
+    task: str | None = TASK_OPTION,
+    time_column: str | None = TIME_COLUMN_OPTION,
+    fairness_by: str | None = FAIRNESS_BY_OPTION,
+    schema: Path | None = SCHEMA_OPTION,
     report: Path | None = typer.Option(None, "--report", help="Write an HTML leaderboard here."),
     json_out: Path | None = typer.Option(None, "--json", help="Write the leaderboard as JSON."),
-    seed: int = typer.Option(0, "--seed", help="Random seed for models and sampling."),
-    force: bool = typer.Option(False, "--force", help="Overwrite existing report/JSON files."),
+    seed: int = SEED_OPTION,
+    force: bool = FORCE_OPTION,
 ) -> None:
     """Rank several synthetic datasets evaluated against the same real data."""
     if len(synthetic) < 2:

@@ -8,15 +8,17 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.table import Table
 
 from healthforge.cli import backend_options as bk
+
+# duplicates: the command modules import the same shared CLI pieces
 from healthforge.cli.common import (
     app,
     console,
     err_console,
     handle_errors,
     parse_drop,
+    print_listing,
     progress_bar,
 )
 from healthforge.data import write_chunks
@@ -42,22 +44,15 @@ PARAM_HELP = "Generator parameter NAME=VALUE (see `healthforge generators`); rep
 @handle_errors
 def generators() -> None:
     """List the generators with what they handle."""
-    table = Table(title="Generators (use with --generator NAME)")
-    for column in ("name", "family", "conditions", "DP", "p >> n", "parameters", "what it does"):
-        table.add_column(column)
+    rows = []
     for name in generator_names():
         info = describe(name)
         params = ", ".join(f"{k}={v!r}" for k, v in info.params.items() if k != "seed")
-        table.add_row(
-            name,
-            info.family,
-            info.conditioning,
-            "yes" if info.differential_privacy else "no",
-            "yes" if info.high_dimensional else "no",
-            params,
-            info.summary,
-        )
-    console.print(table)
+        dp = "yes" if info.differential_privacy else "no"
+        wide = "yes" if info.high_dimensional else "no"
+        rows.append((name, info.family, info.conditioning, dp, wide, params, info.summary))
+    columns = ("name", "family", "conditions", "DP", "p >> n", "parameters", "what it does")
+    print_listing("Generators (use with --generator NAME)", columns, rows)
 
 
 def parse_params(items: list[str] | None) -> dict[str, Any]:
@@ -157,6 +152,8 @@ def sample(
     out: Path = typer.Option(..., "--out", "-o", help="Output file (.csv, .tsv, .parquet)."),
     seed: int | None = typer.Option(None, "--seed", help="Random seed (default: the model's)."),
     condition: list[str] | None = typer.Option(None, "--condition", "-c", help=CONDITION_HELP),
+    # duplicates: the backend options are shared objects (backend_options); typer
+    # reads each command's options from its own signature, so these lines repeat
     force: bool = typer.Option(False, "--force", help="Overwrite an existing output."),
     backend: str = bk.BACKEND,
     ray_address: str | None = bk.RAY_ADDRESS,

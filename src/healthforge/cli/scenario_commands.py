@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
 from healthforge.cli.common import (
     app,
@@ -15,6 +14,7 @@ from healthforge.cli.common import (
     err_console,
     handle_errors,
     parse_drop,
+    print_listing,
     progress_bar,
 )
 from healthforge.data.io import atomic_write_text, check_new_file, check_output_path, write_table
@@ -35,20 +35,12 @@ def scenario_list() -> None:
     """List the shipped scenarios."""
     from healthforge.scenarios import list_scenarios
 
-    table = Table(title="Scenarios (run with `healthforge scenario run NAME`)")
-    for column in ("name", "dataset", "conditions", "generator", "rows", "privacy", "what"):
-        table.add_column(column)
-    for s in list_scenarios():
-        table.add_row(
-            s.name,
-            s.dataset,
-            "; ".join(s.conditions),
-            s.generator,
-            str(s.rows),
-            s.privacy,
-            s.title,
-        )
-    console.print(table)
+    columns = ("name", "dataset", "conditions", "generator", "rows", "privacy", "what")
+    rows = [
+        (s.name, s.dataset, "; ".join(s.conditions), s.generator, str(s.rows), s.privacy, s.title)
+        for s in list_scenarios()
+    ]
+    print_listing("Scenarios (run with `healthforge scenario run NAME`)", columns, rows)
 
 
 @scenario_app.command("show")

@@ -54,6 +54,7 @@ _NHEFS_DESCRIPTION = (
     "weight change, blood pressure, medical history and death. Our NHANES dataset."
 )
 
+# duplicates: one declaration per dataset; the entries look alike but share no logic
 DATASETS: dict[str, BundledDataset] = {
     d.name: d
     for d in (

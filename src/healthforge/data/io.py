@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from healthforge.data.atomic import atomic_path, atomic_write_text
+from healthforge.data.parquet import write_parquet_chunks
 from healthforge.errors import HealthForgeError
 
 __all__ = ["atomic_path", "atomic_write_text", "load_table", "write_chunks", "write_table"]
@@ -160,22 +161,10 @@ def write_chunks(chunks: Iterable[pd.DataFrame], path: str | Path) -> int:
     rows = 0
     with atomic_path(path) as tmp:
         if fmt == "parquet":
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-
-            writer = None
-            try:
-                for chunk in chunks:
-                    table = pa.Table.from_pandas(chunk, preserve_index=False)
-                    if writer is None:
-                        writer = pq.ParquetWriter(tmp, table.schema)
-                    writer.write_table(table.cast(writer.schema))
-                    rows += len(chunk)
-            finally:
-                if writer is not None:
-                    writer.close()
-            if writer is None:
+            written = write_parquet_chunks(chunks, tmp)
+            if written is None:
                 raise HealthForgeError("nothing to write")
+            rows = written
         else:
             sep = "\t" if fmt == "tsv" else ","
             with open(tmp, "w", encoding="utf-8", newline="") as handle:

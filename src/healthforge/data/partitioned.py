@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from healthforge.data.atomic import atomic_path, atomic_write_text
+from healthforge.data.parquet import write_parquet_chunks
 from healthforge.errors import HealthForgeError
 
 MANIFEST = "_manifest.json"
@@ -84,24 +85,10 @@ def file_sha256(path: Path) -> str:
 
 def write_shard(chunks: Iterable[pd.DataFrame], folder: str | Path, index: int) -> ShardFile:
     """Write ``chunks`` as shard ``index`` of ``folder`` (temporary file, then rename)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     path = Path(folder) / shard_name(index)
-    rows = 0
     with atomic_path(path) as tmp:
-        writer = None
-        try:
-            for chunk in chunks:
-                table = pa.Table.from_pandas(chunk, preserve_index=False)
-                if writer is None:
-                    writer = pq.ParquetWriter(tmp, table.schema)
-                writer.write_table(table.cast(writer.schema))
-                rows += len(chunk)
-        finally:
-            if writer is not None:
-                writer.close()
-        if writer is None:
+        rows = write_parquet_chunks(chunks, tmp)
+        if rows is None:
             raise HealthForgeError(f"shard {index} has no rows to write")
         sha = file_sha256(tmp)
         size = tmp.stat().st_size

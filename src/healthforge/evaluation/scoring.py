@@ -61,6 +61,7 @@ class Threshold:
         return f"{op} {self.passing:.2f} pass, {op} {self.warning:.2f} warn"
 
 
+# duplicates: a table, one Threshold per metric; its rows look alike, no logic repeats
 THRESHOLDS: tuple[Threshold, ...] = (
     Threshold("fidelity.column_similarity", True, 0.90, 0.80, "1 - KS / TV distance per column"),
     Threshold("fidelity.pair_similarity", True, 0.90, 0.80, "dependence between columns kept"),

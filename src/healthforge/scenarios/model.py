@@ -72,15 +72,7 @@ class Scenario:
     ) -> Any:
         """This scenario as a :class:`~healthforge.pipeline.RunSpec` (a scenario file *is*
         a run specification); the arguments override the scenario's fields."""
-        from healthforge.pipeline import (
-            DataSpec,
-            EvaluationSpec,
-            FairSpec,
-            GeneratorSpec,
-            OutputSpec,
-            RunSpec,
-            SplitSpec,
-        )
+        from healthforge import pipeline as hp
 
         schema = None
         if self.schema is not None:  # relative to the scenario file
@@ -88,31 +80,31 @@ class Scenario:
             if not path.is_absolute() and self.path is not None:
                 path = Path(self.path).parent / path
             schema = str(path)
-        return RunSpec(
-            data=DataSpec(
+        return hp.RunSpec(
+            data=hp.DataSpec(
                 source=self.dataset,
                 schema=schema,
                 target=self.target,
                 infer_target=False,  # a scenario names its target, or has none
                 drop=list(self.drop),
             ),
-            generator=GeneratorSpec(
+            generator=hp.GeneratorSpec(
                 name=generator or self.generator,
                 params=dict(self.params),
-                fair=FairSpec(by=self.fair_by) if self.fair_by else None,
+                fair=hp.FairSpec(by=self.fair_by) if self.fair_by else None,
             ),
             privacy=self.privacy,
             conditions=list(self.conditions),
             rows=self.rows if rows is None else rows,
             seed=self.seed if seed is None else seed,
-            split=SplitSpec(holdout_fraction=self.holdout_fraction),
-            evaluation=EvaluationSpec(
+            split=hp.SplitSpec(holdout_fraction=self.holdout_fraction),
+            evaluation=hp.EvaluationSpec(
                 against="conditioned",
                 fairness_by=self.fairness_by,
                 n_estimators=n_estimators,
                 title=f"Scenario {self.name}: {self.title or '; '.join(self.conditions)}",
             ),
-            outputs=OutputSpec(
+            outputs=hp.OutputSpec(
                 synthetic=None if out is None else str(out),
                 report=None if report_path is None else str(report_path),
                 json=None if json_path is None else str(json_path),
