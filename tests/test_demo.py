@@ -4,16 +4,25 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from healthforge.demo import run_demo
+from healthforge.demo import DemoResult, run_demo
 from healthforge.errors import HealthForgeError
 
 
-def test_demo_writes_a_report_per_generator_and_a_leaderboard(tmp_path: Path) -> None:
-    out = tmp_path / "demo"
-    result = run_demo(out, generators=["independent", "cart", "dp_copula"], seed=1)
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[DemoResult, Path]:
+    """One demo of three generators, shared by the library's and the CLI's tests."""
+    out = tmp_path_factory.mktemp("demo_run") / "demo"
+    return run_demo(out, generators=["independent", "cart", "dp_copula"], seed=1), out
+
+
+def test_demo_writes_a_report_per_generator_and_a_leaderboard(
+    demo_run: tuple[DemoResult, Path],
+) -> None:
+    result, out = demo_run
     assert [r.generator for r in result.runs] == ["independent", "cart", "dp_copula"]
     assert result.rows_train + result.rows_holdout == 1629
     for run in result.runs:
@@ -41,17 +50,31 @@ def test_demo_never_clobbers_or_half_writes(tmp_path: Path) -> None:
 
 
 def test_demo_cli_names_the_extra_a_skipped_generator_needs(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, demo_run: tuple[DemoResult, Path]
 ) -> None:
+    """The command passes its options to run_demo and prints its result (the shared
+    demo's, so that no second demo is fitted), naming the extra a skipped one needs."""
     from typer.testing import CliRunner
 
+    import healthforge.demo
     from healthforge.cli.app import app
     from healthforge.generators import registry
 
+    calls: list[tuple[Any, ...]] = []
+
+    def shared_demo(out: Path, names: list[str] | None, **options: Any) -> DemoResult:
+        calls.append((out, names, options["seed"], options["force"]))
+        return demo_run[0]
+
+    monkeypatch.setattr(healthforge.demo, "run_demo", shared_demo)
     # as on a machine without the llm extra, whatever this venv has installed
     monkeypatch.setattr(registry, "missing_extra", lambda name: "llm" if name == "llm" else None)
     out = tmp_path / "demo"
-    result = CliRunner().invoke(app, ["demo", "--generators", "independent", "--out", str(out)])
+    args = ["demo", "--generators", "independent, cart", "--out", str(out), "--seed", "3"]
+    result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
+    assert calls == [(out, ["independent", "cart"], 3, False)]
+    printed = " ".join(result.output.split())
+    assert "report for dp_copula:" in printed and "leaderboard:" in printed
     # rich would read "[llm]" as a style tag and drop it
-    assert "llm needs pip install 'healthforge[llm]'" in " ".join(result.output.split())
+    assert "llm needs pip install 'healthforge[llm]'" in printed
