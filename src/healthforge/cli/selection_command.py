@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from healthforge.cli.common import app, console, err_console, handle_errors, parse_drop
 from healthforge.errors import HealthForgeError
+
+if TYPE_CHECKING:
+    from healthforge.selection import MetaFeatures, SelectionStore
 
 PRIORITY_HELP = "What matters most: privacy | utility | fidelity | speed (repeatable)."
 STORE_HELP = (
@@ -17,7 +21,7 @@ STORE_HELP = (
 )
 
 
-def open_store(path: Path | None) -> object:
+def open_store(path: Path | None) -> SelectionStore:
     from healthforge.selection import SelectionStore
 
     return SelectionStore.open(path)
@@ -79,10 +83,10 @@ def recommend_command(
 class AutoPick:
     """``generate --generator auto``: the policy's pick for a run, and learning from it."""
 
-    def __init__(self, generator: str, meta: object, store: object) -> None:
+    def __init__(self, generator: str, meta: MetaFeatures, store: SelectionStore) -> None:
         self.generator, self.meta, self.store = generator, meta, store
 
-    def learn(self, result: object) -> None:
+    def learn(self, result: Any) -> None:
         """Record an evaluated run in the user's store (an unevaluated one teaches nothing)."""
         from healthforge.selection.runs import learn_from_run
 
@@ -96,7 +100,9 @@ class AutoPick:
         )
 
 
-def pick_generator(data: dict, privacy: str, params: dict, seed: int) -> AutoPick:
+def pick_generator(
+    data: dict[str, Any], privacy: str, params: dict[str, Any], seed: int
+) -> AutoPick:
     """The generator the selection policy picks for ``data`` under ``privacy``; says what
     it picked and why."""
     from healthforge.selection.runs import choose

@@ -25,7 +25,7 @@ def seconds_words(seconds: float | None) -> str:
     return f"~{seconds / 60:.0f} min to fit"
 
 
-def _run_score(run: EvidenceRun, priorities: Priorities) -> float:
+def run_score(run: EvidenceRun, priorities: Priorities) -> float:
     values: dict[str, float | None] = {c: run.reward.get(c) for c in COMPONENTS}
     values["speed"] = speed_score(run.reward.fit_seconds)
     return priorities.score(values)
@@ -46,7 +46,7 @@ def wins(
         if run.status != "ok" or run not in group or len({r.generator for r in group}) < 2:
             continue
         total += 1
-        best = max(group, key=lambda r: _run_score(r, priorities))
+        best = max(group, key=lambda r: run_score(r, priorities))
         first += best is run
     return first, total
 

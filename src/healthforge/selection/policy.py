@@ -82,7 +82,7 @@ class _Arm:
 
 
 @lru_cache(maxsize=64)
-def _info(name: str) -> tuple[bool, bool, float | None, bool]:
+def generator_traits(name: str) -> tuple[bool, bool, float | None, bool]:
     """(can be DP, handles p >> n, default epsilon, installed) of a registered generator."""
     from healthforge.generators import describe, missing_extra
 
@@ -92,7 +92,7 @@ def _info(name: str) -> tuple[bool, bool, float | None, bool]:
     return info.differential_privacy, info.high_dimensional, epsilon, missing_extra(name) is None
 
 
-def _same(a: float | None, b: float | None) -> bool:
+def same_epsilon(a: float | None, b: float | None) -> bool:
     return (a is None and b is None) or (a is not None and b is not None and abs(a - b) < 1e-9)
 
 
@@ -100,17 +100,21 @@ def _arms(evidence: Evidence, privacy: str, store: SelectionStore | None) -> lis
     dp = privacy in DP_PRESETS
     arms = []
     for name in sorted({r.generator for r in evidence.runs}):
-        can_dp, _, default_eps, installed = _info(name)
+        can_dp, _, default_eps, installed = generator_traits(name)
         if not installed or (dp and not can_dp):
             continue
         epsilon = DP_EPSILON if dp else default_eps
-        runs = [r for r in evidence.runs if r.generator == name and _same(r.epsilon, epsilon)]
+        runs = [
+            r for r in evidence.runs if r.generator == name and same_epsilon(r.epsilon, epsilon)
+        ]
         # the user's evaluations are private evidence: never read under a DP preset
         user = (
             []
             if dp or store is None
             else [
-                o for o in store.observations if o.generator == name and _same(o.epsilon, epsilon)
+                o
+                for o in store.observations
+                if o.generator == name and same_epsilon(o.epsilon, epsilon)
             ]
         )
         if any(r.status == "ok" for r in runs) or user:
@@ -148,7 +152,7 @@ def _timing(arm: _Arm, evidence: Evidence) -> list[tuple[MetaFeatures, float]]:
 
 
 def _exclusion(arm: _Arm, meta: MetaFeatures, evidence: Evidence) -> str | None:
-    if meta.wide and not _info(arm.name)[1]:
+    if meta.wide and not generator_traits(arm.name)[1]:
         return (
             f"does not handle tables with more columns than rows "
             f"({meta.columns} columns, {meta.rows} rows)"
@@ -212,9 +216,12 @@ def recommend(
             continue
         candidates.append((arm, posterior(points[arm.name], meta, mu0, noise), seconds))
     if not candidates:
+        reasons = "; ".join(f"{k}: {v}" for k, v in list(excluded.items())[:3])
         raise HealthForgeError(
-            "no generator with benchmark evidence fits this table and these limits",
-            "raise the time budget, or choose a generator yourself with --generator",
+            "no generator with benchmark evidence fits this table and these limits"
+            + (f" ({reasons}{'; ...' if len(excluded) > 3 else ''})" if reasons else ""),
+            "raise the time budget, use another privacy preset, or name a generator "
+            "yourself with --generator",
         )
     rng = np.random.default_rng(seed)
     draws = _draw_scores(candidates, priorities, rng, 1)[:, 0]
@@ -283,7 +290,7 @@ def _without_evidence(evidence: Evidence, privacy: str) -> list[str]:
     for name in generator_names(installed_only=True):
         if name in seen:
             continue
-        if privacy in DP_PRESETS and not _info(name)[0]:
+        if privacy in DP_PRESETS and not generator_traits(name)[0]:
             continue
         names.append(name)
     return names
@@ -303,7 +310,7 @@ def record(
 
     generator_class(generator)  # an unknown name fails here, in one line
     if epsilon is None:  # a DP generator run without --epsilon used its default
-        epsilon = _info(generator)[2]
+        epsilon = generator_traits(generator)[2]
     observation = Observation(meta, generator, reward, epsilon, privacy, now())
     store.add(observation)
     if save and store.path is not None:

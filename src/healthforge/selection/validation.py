@@ -13,8 +13,14 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from healthforge.selection.evidence import Evidence, EvidenceRun
-from healthforge.selection.explain import _run_score
-from healthforge.selection.policy import DP_EPSILON, DP_PRESETS, _info, _same, recommend
+from healthforge.selection.explain import run_score
+from healthforge.selection.policy import (
+    DP_EPSILON,
+    DP_PRESETS,
+    generator_traits,
+    recommend,
+    same_epsilon,
+)
 from healthforge.selection.reward import Priorities
 
 
@@ -39,10 +45,10 @@ def _arm_runs(evidence: Evidence, privacy: str) -> dict[str, list[EvidenceRun]]:
     dp = privacy in DP_PRESETS
     out: dict[str, list[EvidenceRun]] = defaultdict(list)
     for run in evidence.runs:
-        can_dp, _, default_eps, installed = _info(run.generator)
+        can_dp, _, default_eps, installed = generator_traits(run.generator)
         if not installed or (dp and not can_dp):
             continue
-        if _same(run.epsilon, DP_EPSILON if dp else default_eps):
+        if same_epsilon(run.epsilon, DP_EPSILON if dp else default_eps):
             out[run.generator].append(run)
     return out
 
@@ -51,7 +57,7 @@ def _scores(runs: list[EvidenceRun], priorities: Priorities) -> dict[str, dict[s
     """generator -> dataset -> mean score of its runs there (refused: 0)."""
     per: dict[tuple[str, str], list[float]] = defaultdict(list)
     for run in runs:
-        score = _run_score(run, priorities) if run.status == "ok" else 0.0
+        score = run_score(run, priorities) if run.status == "ok" else 0.0
         per[(run.generator, run.dataset)].append(score)
     out: dict[str, dict[str, float]] = defaultdict(dict)
     for (generator, dataset), values in per.items():
