@@ -70,3 +70,31 @@ def test_a_crashed_or_hung_task_is_recorded_and_the_others_finish(ray_runtime: A
     assert got["a"] == ("ok", "A") and got["b"] == ("ok", "B")
     assert got["crash"][0] == "failed" and "died" in (outcomes[1].error or "")
     assert got["hang"][0] == "timeout"
+
+
+def test_compare_and_augment_on_ray_give_the_local_figures(ray_runtime: Any) -> None:
+    import pandas as pd
+
+    from healthforge.augment import augment_experiment
+    from healthforge.data import load_table
+    from healthforge.evaluation.batch import evaluate_many
+    from healthforge.generators import get_generator
+
+    icu = load_table("bundled:icu")
+    train, holdout = icu.iloc[:150], icu.iloc[150:]
+    frames = {
+        name: get_generator(name, seed=0).fit(train).sample(150, seed=1)
+        for name in ("independent", "gaussian_copula")
+    }
+    options = {"holdout": holdout, "target": "died", "seed": 0, "n_estimators": 20}
+    local = evaluate_many(train, frames, options)
+    remote = evaluate_many(train, frames, options, executor=_executor())
+    assert list(remote) == list(local)
+    for name in frames:
+        assert remote[name].summary == local[name].summary
+
+    settings = {"generator": "independent", "repeats": 2, "n_estimators": 20}
+    here = augment_experiment(icu, "sex", "died", **settings)
+    there = augment_experiment(icu, "sex", "died", **settings, executor=_executor())
+    pd.testing.assert_frame_equal(there.scores, here.scores)
+    pd.testing.assert_frame_equal(there.augmented, here.augmented)

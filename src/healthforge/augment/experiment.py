@@ -45,6 +45,7 @@ from healthforge.augment.statistics import (
     _summarise,
     _unscored,
 )
+from healthforge.distributed.executor import Executor, LocalExecutor, first_failure
 from healthforge.errors import HealthForgeError
 from healthforge.progress import ProgressCallback, report
 
@@ -129,8 +130,12 @@ def augment_experiment(
     n_estimators: int = 200,
     fair_by: str | None = None,
     progress: ProgressCallback | None = None,
+    executor: Executor | None = None,
 ) -> AugmentResult:
     """Run the augmentation experiment on ``data`` (see the module docstring).
+
+    ``executor`` runs the repeats (:mod:`healthforge.distributed`; default: here, one
+    after another); each repeat depends on its seed only, so the scores are the same.
 
     ``target`` must be a discrete column (binary or multiclass; AUROC, macro over
     classes). ``fair_by`` fits one generator per group of that column
@@ -200,15 +205,24 @@ def augment_experiment(
     notes: list[str] = []
     steps = repeats + 1
     groups = sorted(frame[balance].dropna().astype(str).unique())
-    for r in range(repeats):
-        report(progress, "augmentation experiment", r, steps)
-        fitted = pipeline.branch(seed=seed + r, split=split).run(until="fit")
-        rows.extend(
-            _one_repeat(
-                fitted.model, fitted.train, fitted.holdout, schema, groups, balance, target,
-                strategy, size, seed + r, models, n_estimators, r, notes,
-            )
-        )  # fmt: skip
+    job = _Repeats(
+        pipeline, split, schema, groups, balance, target, strategy, size, seed, models,
+        n_estimators,
+    )  # fmt: skip
+    report(progress, "augmentation experiment", 0, steps)
+    outcomes = (executor or LocalExecutor()).map(
+        _run_repeat,
+        job,
+        [(str(r), r) for r in range(repeats)],
+        fail_fast=True,
+        progress=lambda _stage, done, _total: report(
+            progress, "augmentation experiment", done, steps
+        ),
+    )
+    first_failure(outcomes, "repeat")
+    for outcome in outcomes:
+        rows.extend(outcome.value[0])
+        notes.extend(outcome.value[1])
     scores = pd.DataFrame(rows)
     table = _summarise(scores)
     differences = _differences(scores)
@@ -247,6 +261,35 @@ def augment_experiment(
         settings=settings,
         notes=sorted(set(notes)),
     )
+
+
+@dataclass
+class _Repeats:
+    """What every repeat shares (placed once in Ray's object store)."""
+
+    pipeline: Any  # through 'prepare'
+    split: Any  # SplitSpec
+    schema: Any
+    groups: list[str]
+    balance: str
+    target: str
+    strategy: str
+    size: int | None
+    seed: int
+    models: tuple[str, ...]
+    n_estimators: int
+
+
+def _run_repeat(job: _Repeats, r: int) -> tuple[list[dict[str, Any]], list[str]]:
+    """Repeat ``r``: the pipeline branched with seed ``seed + r``, fitted, scored."""
+    notes: list[str] = []
+    fitted = job.pipeline.branch(seed=job.seed + r, split=job.split).run(until="fit")
+    rows = _one_repeat(
+        fitted.model, fitted.train, fitted.holdout, job.schema, job.groups, job.balance,
+        job.target, job.strategy, job.size, job.seed + r, job.models, job.n_estimators, r,
+        notes,
+    )  # fmt: skip
+    return rows, notes
 
 
 def _one_repeat(

@@ -9,6 +9,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from healthforge.cli import backend_options as bk
 from healthforge.cli.common import (
     app,
     console,
@@ -250,8 +251,13 @@ def compare_command(
     json_out: Path | None = typer.Option(None, "--json", help="Write the leaderboard as JSON."),
     seed: int = SEED_OPTION,
     force: bool = FORCE_OPTION,
+    backend: str = bk.BACKEND,
+    ray_address: str | None = bk.RAY_ADDRESS,
+    workers: int | None = bk.WORKERS,
 ) -> None:
-    """Rank several synthetic datasets evaluated against the same real data."""
+    """Rank several synthetic datasets evaluated against the same real data.
+
+    With --backend ray each dataset is evaluated in its own Ray task (the same figures)."""
     if len(synthetic) < 2:
         raise HealthForgeError(
             "compare needs at least two synthetic files",
@@ -269,30 +275,18 @@ def compare_command(
         real_df, {"--target": target, "--time-column": time_column, "--fairness-by": fairness_by}
     )
 
-    from healthforge.evaluation import evaluate
+    from healthforge.evaluation.batch import evaluate_many
     from healthforge.evaluation.compare import (
         compare,
         write_comparison_json,
         write_comparison_report,
     )
 
-    results = {}
+    executor = bk.make_executor(backend, ray_address, workers)
+    options = {"holdout": holdout_df, "schema": schema_obj, "target": target, "task": task}
+    options.update(time_column=time_column, fairness_by=fairness_by, seed=seed)
     with progress_bar() as progress:
-        for i, (name, frame) in enumerate(frames.items()):
-            progress("synthetic datasets", i, len(frames))
-            results[name] = evaluate(
-                real_df,
-                frame,
-                holdout=holdout_df,
-                schema=schema_obj,
-                target=target,
-                task=task,
-                time_column=time_column,
-                fairness_by=fairness_by,
-                seed=seed,
-                progress=progress,
-            )
-        progress("synthetic datasets", len(frames), len(frames))
+        results = evaluate_many(real_df, frames, options, executor=executor, progress=progress)
     board = compare(results)
     if json_out is not None:
         write_comparison_json(board, results, json_out)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from healthforge.cli import backend_options as bk
 from healthforge.cli.common import (
     app,
     console,
@@ -149,8 +150,13 @@ def augment(
     json_out: Path | None = typer.Option(None, "--json", help="JSON experiment summary."),
     seed: int = typer.Option(0, "--seed", help="Random seed of the first split."),
     force: bool = typer.Option(False, "--force", help="Overwrite existing outputs."),
+    backend: str = bk.BACKEND,
+    ray_address: str | None = bk.RAY_ADDRESS,
+    workers: int | None = bk.WORKERS,
 ) -> None:
-    """Add synthetic rows for small groups, and measure whether it helps downstream models."""
+    """Add synthetic rows for small groups, and measure whether it helps downstream models.
+
+    With --backend ray the repeats run as Ray tasks (the same scores)."""
     from healthforge.augment import augment_experiment, read_source, write_augment_report
     from healthforge.cli.evaluation_commands import check_report_outputs
 
@@ -169,6 +175,7 @@ def augment(
     real, target, dropped, leaky = read_source(data, target, parse_drop(drop))
     if leaky:
         err_console.print(f"[yellow]dropping columns that reveal {target}: {', '.join(leaky)}[/]")
+    executor = bk.make_executor(backend, ray_address, workers)
     started = time.perf_counter()
     with progress_bar() as progress:
         result = augment_experiment(
@@ -184,6 +191,7 @@ def augment(
             drop=dropped,
             fair_by=fair_by,
             progress=progress,
+            executor=executor,
         )
     if folder is not None:
         folder.mkdir(exist_ok=True)
