@@ -100,9 +100,12 @@ def _imported_sources(start: Path, root: Path) -> set[Path]:
                     continue
                 module = root.parent.joinpath(*parts)
                 todo += [module.with_suffix(".py"), module / "__init__.py"]
-    # The registry and package indexes name generators without changing their numbers.
+    # The registry and package indexes name generators without changing their numbers
+    # (the registry found by its module, wherever the generators' layout puts it).
+    from healthforge.generators import registry
+
     skip = {root / "__init__.py", root / "generators" / "__init__.py"}
-    return seen - skip - {root / "generators" / "registry.py"}
+    return seen - skip - {Path(registry.__file__)}
 
 
 def previous_runs(path: Path, reference: str | None = None) -> dict[str, RunRecord]:
