@@ -8,6 +8,7 @@ from importlib.util import find_spec
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from healthforge import __version__
 from healthforge.errors import HealthForgeError
@@ -62,5 +63,22 @@ def create_app(config: ServiceConfig, start_workers: bool = True) -> FastAPI:
     async def too_large(request: Request, exc: TooLarge) -> JSONResponse:
         return JSONResponse({"detail": "the request is too large"}, status_code=413)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = {k: v for k, v in (exc.headers or {}).items() if k.lower() != "allow"}
+        if exc.status_code == 405:  # every method of the path, not only one route's
+            headers["allow"] = ", ".join(allowed_methods(app, request.url.path))
+        return JSONResponse({"detail": exc.detail}, exc.status_code, headers=headers)
+
     app.add_middleware(LimitsMiddleware, config=config)
     return app
+
+
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """The methods the routes of ``path`` answer (FastAPI makes one route per method)."""
+    methods: set[str] = set()
+    for route in app.router.routes:
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(path):
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)

@@ -190,6 +190,11 @@ def _domain(column: Any) -> str:
         more = len(column.categories) - 6
         return shown + (f", ... (+{more})" if more > 0 else "")
     if column.minimum is not None and column.maximum is not None:
+        if column.kind == "datetime":  # stored as days since 1970-01-01
+            first, last = (
+                pd.Timestamp(0) + pd.Timedelta(days=d) for d in (column.minimum, column.maximum)
+            )
+            return f"{first:%Y-%m-%d} .. {last:%Y-%m-%d}"
         return f"{column.minimum:g} .. {column.maximum:g}"
     return ""
 
