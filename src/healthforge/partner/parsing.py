@@ -16,6 +16,8 @@ import pandas as pd
 # misspellings and variants clinicians type, mapped to the word the router knows
 VOCABULARY = [
     "generate",
+    "generator",
+    "generators",
     "synthetic",
     "synthesise",
     "synthesize",
@@ -100,6 +102,12 @@ def parse_rows(text: str) -> int | None:
         rf"\b{NUMBER}\s*(?:synthetic\s+|new\s+|fake\s+|more\s+|extra\s+)?{UNITS}\b",
         r"\bn\s*=\s*" + NUMBER,
         r"\brows?\s*(?:=|:|of|to)?\s*" + NUMBER,
+        # "400 of them", "create 100 surgical patients", "generate 800 smokers"
+        rf"\b{NUMBER}\s+of them\b",
+        rf"\b{NUMBER}\s+\w+\s+{UNITS}\b",
+        r"\b(?:generate|make|create|synthesi[sz]e|simulate)\s+"
+        + NUMBER
+        + r"(?!\s*(?:\+|%|years?\b))",
     )
     for pattern in patterns:
         match = re.search(pattern, text, re.IGNORECASE)
@@ -170,7 +178,8 @@ def category_values(frame: pd.DataFrame | None, schema: Any = None) -> dict[str,
     if frame is not None:
         for column in frame.columns:
             series = frame[column]
-            if series.dtype == object or isinstance(series.dtype, pd.CategoricalDtype):
+            textual = series.dtype == object or pd.api.types.is_string_dtype(series)
+            if textual or isinstance(series.dtype, pd.CategoricalDtype):
                 unique = series.dropna().astype(str).unique()
                 if len(unique) <= 60:
                     values[str(column)] = [str(u) for u in unique]
@@ -220,6 +229,8 @@ def parse_conditions(text: str, columns: list[str], values: dict[str, list[str]]
             if any(re.search(rf"\b{w}\b", low) for w in words):
                 out.append(f"{sex}={_label(sex, label, values)}")
                 break
+    # a bare label that names a value of one column only: "surgical", "emergency", "Black"
+    out += _bare_labels(low, values, out)
     # COLUMN VALUE: "region South", "race black", "service surgical"
     for column, labels in values.items():
         if any(c.split("=")[0].split(">")[0].split("<")[0] == column for c in out):
@@ -237,6 +248,27 @@ def parse_conditions(text: str, columns: list[str], values: dict[str, list[str]]
             if label is not None:
                 out.append(f"{column}={label}")
                 break
+    return out
+
+
+_GENERIC_LABELS = frozenset({"yes", "no", "none", "other", "unknown", "missing", "true", "false"})
+
+
+def _bare_labels(low: str, values: dict[str, list[str]], already: list[str]) -> list[str]:
+    """``COLUMN=LABEL`` for each word (4+ letters) that is a label of exactly one column."""
+    owners: dict[str, list[tuple[str, str]]] = {}
+    for column, labels in values.items():
+        for label in labels:
+            key = label.lower()
+            if len(key) >= 4 and key.isalpha() and key not in _GENERIC_LABELS:
+                owners.setdefault(key, []).append((column, label))
+    out: list[str] = []
+    taken = {re.split(r"[<>=!]", c)[0] for c in already}
+    for word in re.findall(r"[a-z]+", low):
+        found = owners.get(word)
+        if found and len(found) == 1 and found[0][0] not in taken:
+            out.append(f"{found[0][0]}={found[0][1]}")
+            taken.add(found[0][0])
     return out
 
 

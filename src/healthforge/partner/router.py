@@ -20,6 +20,11 @@ from healthforge.partner.events import Action
 from healthforge.partner.session import SessionState
 from healthforge.partner.workflow import Option
 
+# no request for rows in the text (set_privacy's patterns that would otherwise catch
+# "generate 500 rows with epsilon 1")
+_NOT_ROWS = (
+    r"^(?!.*\b(?:generat|synthes|make\b|create\b|rows?\b|patients?\b|records?\b|people\b)).*"
+)
 # intents, most specific first: (tool, patterns on the normalised text)
 INTENTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("export_code", (r"\bexport\b", r"\bscript\b", r"\bpython code\b", r"\breproduc")),
@@ -43,6 +48,11 @@ INTENTS: tuple[tuple[str, tuple[str, ...]], ...] = (
             r"\bbalance\b",
         ),
     ),
+    # "how good is the synthetic data? can anyone be re-identified from it?" (after generating)
+    (
+        "evaluate",
+        (r"how good is (?:the |this |my )?synthetic", r"identif\w* from (?:it|the synth)"),
+    ),
     ("fairness", (r"\bfair", r"\bbias", r"\bsubgroup", r"\bequit", r"across groups")),
     ("compare", (r"\bcompare\b", r"\bcomparison\b", r"\bversus\b", r"\bvs\.?\b")),
     ("run_scenario", (r"\bscenario\b",)),
@@ -53,6 +63,7 @@ INTENTS: tuple[tuple[str, tuple[str, ...]], ...] = (
             r"which (?:generator|method|model)",
             r"\bbest (?:generator|method)",
             r"\bsuggest",
+            r"\b(?:pick|choose|select) (?:a |the )?(?:generator|method)",
         ),
     ),
     (
@@ -62,6 +73,9 @@ INTENTS: tuple[tuple[str, tuple[str, ...]], ...] = (
             r"^(?:use |set )?(?:strict|"
             r"standard) privacy",
             r"differential privacy$",
+            # privacy words without a request to generate: "I want differential privacy, ε 1"
+            _NOT_ROWS + r"\bdifferential(?:ly)? privat",
+            _NOT_ROWS + r"(?:\bepsilon\b|ε)",
         ),
     ),
     (
@@ -106,6 +120,8 @@ INTENTS: tuple[tuple[str, tuple[str, ...]], ...] = (
             r"\bwhat(?:'s| is) in\b",
             r"\blook at\b",
             r"\banaly[sz]",
+            r"\banali[sz]",
+            r"\bcolums?\b",
             r"\bexplore\b",
             r"\bcolumns\b",
         ),
@@ -138,6 +154,15 @@ REJECT = re.compile(
 )
 CHANGE = re.compile(r"^\s*(?:2|change|modify|edit|adjust)\b", re.IGNORECASE)
 OPTION = re.compile(r"^\s*(?:option\s*|choice\s*|number\s*|#)?(\d)\s*\.?\s*$", re.IGNORECASE)
+# requests outside the workflow (clinical advice, sending files, small talk): a plain answer
+OUT_OF_SCOPE_PATTERNS = (
+    r"\bprescri",
+    r"\bdos(?:e|age|ing)\b",
+    r"\bweather\b",
+    r"\b(?:e-?mail|send|upload|post|share) (?:the |this |it |my )?(?:\w+ )?(?:file|data|it)\b",
+)
+# "profile it and then check identifiers": the first step is what comes before "then"
+THEN = re.compile(r",?\s*\b(?:and then|then|after that|afterwards|followed by)\b")
 OUT_OF_SCOPE = (
     "I can help you turn a health table into a synthetic dataset: load and profile it, "
     "screen identifiers, choose a generator, generate, evaluate privacy, fidelity, utility "
@@ -207,7 +232,9 @@ class RouterBackend:
                 return self._option(self.state.offered[index])
         if CONTINUE.match(low) or not low:
             return self.next_proposal()
-        tool = self.intent(low)
+        if any(re.search(p, low) for p in OUT_OF_SCOPE_PATTERNS):
+            return Proposal(None, {}, OUT_OF_SCOPE)
+        tool = self.intent(THEN.split(low)[0]) or self.intent(low)
         if (
             tool is None
             and self.state.frame is not None
@@ -359,6 +386,13 @@ class RouterBackend:
             by = self._by(low, columns)
             if by:
                 args["by"] = by
+        elif tool == "recommend_generators":
+            priority = re.search(r"\b(privacy|private|utility|fidelity|speed|fast|quick)", low)
+            if priority:
+                word = priority.group(1)
+                args["priority"] = {"private": "privacy", "fast": "speed", "quick": "speed"}.get(
+                    word, word
+                )
         elif tool == "set_privacy":
             args["preset"] = parsing.parse_privacy(low) or "standard"
             epsilon = parsing.parse_epsilon(low)
@@ -380,7 +414,7 @@ class RouterBackend:
         return {"column": by} if by else {}
 
     def _by(self, low: str, columns: list[str]) -> str | None:
-        match = re.search(r"\b(?:by|across|per|for each|between)\s+([\w]+)", low)
+        match = re.search(r"\b(?:by|across|per|for each|between)\s+(?:the\s+)?([\w]+)", low)
         if match:
             found = parsing.find_columns(match.group(1), columns)
             if found:
