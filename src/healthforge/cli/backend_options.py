@@ -23,6 +23,12 @@ BACKEND = typer.Option("local", "--backend", help=BACKEND_HELP)
 RAY_ADDRESS = typer.Option(None, "--ray-address", help=ADDRESS_HELP)
 WORKERS = typer.Option(None, "--workers", help=WORKERS_HELP)
 CELL_MEMORY = typer.Option(None, "--cell-memory", help=MEMORY_HELP)
+FIT_ROWS = typer.Option(
+    None,
+    "--fit-rows",
+    help="Fit on a seeded uniform sample of N rows streamed from a Parquet file or folder "
+    "larger than memory.",
+)
 SHARD_ROWS = typer.Option(1_000_000, "--shard-rows", help=SHARD_HELP)
 
 

@@ -73,6 +73,9 @@ def datasets_export(
     console.print(f"wrote {len(df):,} rows to {out}")
 
 
+STREAM_SAMPLE_ROWS = 200_000  # rows a streamed profile infers kinds and roles from
+
+
 @app.command("profile")
 @handle_errors
 def profile(
@@ -85,21 +88,43 @@ def profile(
         None, "--schema-out", help="Write the schema (YAML or .json) to edit and reuse."
     ),
     force: bool = typer.Option(False, "--force", help="Overwrite --schema-out."),
+    sample_rows: int | None = typer.Option(
+        None,
+        "--sample-rows",
+        help="Parquet larger than memory: infer kinds from a seeded sample of N rows, and "
+        "missing rates, bounds and categories from every row, streamed (default for a folder).",
+    ),
 ) -> None:
     """Infer and show the schema: kinds, domains, missing rates, roles, identifiers."""
     if schema_out is not None:
         check_new_file(schema_out, force)
-    df = load_table(data)
     user_schema = load_schema(schema)
     if target is None:  # a bundled dataset's outcome is known; a user's schema wins
         target = default_target(data, user_schema.target if user_schema else None)
-    prepared = prepare(df, user_schema, target, parse_drop(drop), source=data)
+    if sample_rows is None and Path(data).is_dir():
+        sample_rows = STREAM_SAMPLE_ROWS
+    if sample_rows is not None:
+        from healthforge.data.streaming import streamed_profile
+
+        prepared, stats = streamed_profile(
+            data, sample_rows, target=target, drop=parse_drop(drop), schema=user_schema
+        )
+        rows = max((s.rows for s in stats.values()), default=0)
+        df = prepared.frame
+        console.print(
+            f"streamed {rows:,} rows; kinds inferred from a seeded sample of {len(df):,}",
+            highlight=False,
+        )
+    else:
+        df = load_table(data)
+        prepared = prepare(df, user_schema, target, parse_drop(drop), source=data)
+        rows = len(df)
     if schema_out is not None:
         prepared.schema.save(schema_out)
     if as_json:
-        typer.echo(json.dumps({**prepared.schema.to_dict(), "rows": len(df)}, indent=2))
+        typer.echo(json.dumps({**prepared.schema.to_dict(), "rows": rows}, indent=2))
         return
-    console.print(f"[bold]{data}[/]: {len(df):,} rows x {df.shape[1]} columns")
+    console.print(f"[bold]{data}[/]: {rows:,} rows x {df.shape[1]} columns")
     _print_schema(prepared.schema)
     for line in prepared.notices():
         console.print(f"[yellow]{line}[/]")

@@ -116,13 +116,31 @@ def evaluate_command(
     json_out: Path | None = typer.Option(None, "--json", help="Write the summary as JSON here."),
     seed: int = SEED_OPTION,
     force: bool = FORCE_OPTION,
+    sample_rows: int | None = typer.Option(
+        None,
+        "--sample-rows",
+        help="Parquet larger than memory: evaluate seeded uniform samples of N rows of each "
+        "table, streamed (the metrics then describe the samples).",
+    ),
 ) -> None:
     """Measure how faithful, useful, private and fair a synthetic dataset is."""
     _check_task(task)
     check_report_outputs(report, json_out, force)
-    real_df = load_table(real)
-    synthetic_df = load_table(synthetic)
-    holdout_df = load_table(holdout) if holdout is not None else None
+    if sample_rows is not None:
+        from healthforge.data.streaming import sample_rows as streamed
+
+        def read(source: str) -> Any:
+            return streamed(source, sample_rows, seed=seed)
+
+        err_console.print(
+            f"evaluating seeded samples of up to {sample_rows:,} rows of each table",
+            highlight=False,
+        )
+    else:
+        read = load_table
+    real_df = read(real)
+    synthetic_df = read(synthetic)
+    holdout_df = read(holdout) if holdout is not None else None
     schema_obj = load_schema(schema)
     target = _target(real, real_df, target, schema_obj)
     _check_columns(

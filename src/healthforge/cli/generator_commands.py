@@ -244,6 +244,7 @@ def generate(
     ray_address: str | None = bk.RAY_ADDRESS,
     workers: int | None = bk.WORKERS,
     shard_rows: int = bk.SHARD_ROWS,
+    fit_rows: int | None = bk.FIT_ROWS,
 ) -> None:
     """Fit a generator on DATA and write synthetic rows in one step (optionally evaluated).
 
@@ -272,6 +273,7 @@ def generate(
         "schema": str(schema) if schema is not None else None,
         "target": target,
         "drop": parse_drop(drop),
+        "sample_rows": fit_rows,
     }
     auto = None
     if generator == "auto":  # the selection policy picks; the spec records its pick

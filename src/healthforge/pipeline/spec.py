@@ -46,6 +46,9 @@ class DataSpec:
     schema_from_data: bool = False
     # leave out the rows whose target is missing (the schema still describes every row)
     drop_missing_target: bool = False
+    # read a seeded uniform sample of this many rows, streamed from a Parquet source
+    # larger than memory (healthforge.data.streaming), instead of every row
+    sample_rows: int | None = None
 
 
 @dataclass
@@ -196,6 +199,11 @@ class RunSpec:
             )
         if self.outputs.stream and self.outputs.synthetic is None:
             raise HealthForgeError("outputs.stream needs outputs.synthetic, the file to write")
+        sample = self.data.sample_rows
+        if sample is not None and (
+            isinstance(sample, bool) or not isinstance(sample, int) or sample < 2
+        ):
+            raise HealthForgeError(f"data.sample_rows must be a whole number >= 2, not {sample!r}")
         if self.outputs.partitioned:
             from healthforge.distributed.plan import check_shard_rows
 

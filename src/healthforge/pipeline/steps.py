@@ -113,7 +113,15 @@ def load(state: RunState) -> None:
         from healthforge.data.schema import Schema
 
         state.user_schema = Schema.load(spec.data.schema)
-    table = load_table(spec.data.source) if state.given is None else state.given
+    if state.given is not None:
+        table = state.given
+    elif spec.data.sample_rows is not None:  # a table larger than memory: a streamed sample
+        from healthforge.data.streaming import sample_rows
+
+        table = sample_rows(spec.data.source, spec.data.sample_rows, seed=spec.seed)
+        state.say(f"fitting on a seeded sample of {len(table):,} rows of {spec.data.source}")
+    else:
+        table = load_table(spec.data.source)
     target = spec.data.target
     if target is None and spec.data.infer_target:  # a bundled dataset's outcome is known
         schema_target = state.user_schema.target if state.user_schema else None
