@@ -24,6 +24,9 @@ def distinctive_table() -> pd.DataFrame:
     rng = np.random.default_rng(7)
     weight = rng.normal(72.0, 11.0, ROWS) + rng.uniform(0, 1e-3, ROWS)  # 6+ figures, unique
     group = rng.choice(["north", "south", "east"], ROWS, p=[0.6, 0.25, 0.15])
+    # a category with five levels seen once: each singles its patient out
+    ward = list(rng.choice(["cardiology", "oncology", "geriatrics"], ROWS - 5))
+    ward += ["annexkestrel", "annexplover", "annexwigeon", "annexgadwall", "annexshoveler"]
     age = rng.integers(20, 90, ROWS)
     outcome = (rng.uniform(size=ROWS) < 0.2 + 0.005 * (age - 20)).astype(int)
     return pd.DataFrame(
@@ -36,6 +39,7 @@ def distinctive_table() -> pd.DataFrame:
             "age": age,
             "sex": rng.choice(["female", "male"], ROWS),
             "region": group,
+            "ward": ward,
             "outcome": outcome,
         }
     )
@@ -61,6 +65,8 @@ CALLS: list[tuple[str, dict[str, Any]]] = [
     ("describe_column", {"column": "weight_kg"}),
     ("describe_column", {"column": "full_name"}),
     ("describe_column", {"column": "region"}),
+    ("describe_column", {"column": "ward"}),
+    ("plot_column", {"column": "ward"}),
     ("plot_column", {"column": "weight_kg", "by": "sex"}),
     ("drop_columns", {"columns": ["full_name"]}),
     ("recommend_generators", {}),
@@ -96,7 +102,8 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[str], list[T
 
 def test_the_table_has_identifying_values(session: tuple[list[str], Any]) -> None:
     values, _ = session
-    assert any("Quibblesworth" in v for v in values) and len(values) > 2 * ROWS
+    assert any("Quibblesworth" in v for v in values) and "annexplover" in values
+    assert len(values) > 2 * ROWS
 
 
 @pytest.mark.parametrize("index", range(len(CALLS) + 1))
