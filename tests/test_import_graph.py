@@ -11,6 +11,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 import healthforge
 
 ROOT = Path(healthforge.__file__).parent
@@ -100,9 +102,14 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
     return None
 
 
-def test_graph_sees_known_imports() -> None:
+@pytest.fixture(scope="module")
+def graph() -> dict[str, set[str]]:
+    """The package's graph, parsed once for the tests below."""
+    return import_graph()
+
+
+def test_graph_sees_known_imports(graph: dict[str, set[str]]) -> None:
     # guards the parser: a graph with no edges would trivially have no cycle
-    graph = import_graph()
     assert "healthforge.benchmark.records" in graph["healthforge.benchmark.store"]
     assert "healthforge.errors" in graph["healthforge.benchmark.harness"]
     assert sum(len(v) for v in graph.values()) > len(graph)
@@ -113,6 +120,6 @@ def test_find_cycle_finds_a_loop() -> None:
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": set()}) is None
 
 
-def test_no_import_cycle() -> None:
-    cycle = find_cycle(import_graph())
+def test_no_import_cycle(graph: dict[str, set[str]]) -> None:
+    cycle = find_cycle(graph)
     assert cycle is None, "import loop: " + " -> ".join(cycle or [])

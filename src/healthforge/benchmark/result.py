@@ -25,6 +25,7 @@ class BenchmarkResult:
     peers: dict[str, dict[str, Any]] = field(default_factory=dict)
     datasets: dict[str, dict[str, Any]] = field(default_factory=dict)
 
+    # duplicates: to_dict methods list each class's own fields; alike in shape only
     def to_dict(self) -> dict[str, Any]:
         return {
             "settings": self.settings,

@@ -224,6 +224,7 @@ def generate(
     ),
     epsilon: float | None = typer.Option(None, "--epsilon", help="DP budget ε (DP generators)."),
     delta: float | None = typer.Option(None, "--delta", help="DP δ (default below 1/n)."),
+    # duplicates: typer option declarations, alike in shape across commands
     labels: bool = typer.Option(
         False, "--labels", help="Write value labels (sex: female) instead of codes (1)."
     ),
