@@ -25,7 +25,7 @@ from healthforge.errors import HealthForgeError
 from healthforge.selection.evidence import Evidence, EvidenceRun, load_evidence
 from healthforge.selection.explain import describe_choice, explain
 from healthforge.selection.meta import MetaFeatures
-from healthforge.selection.posterior import Point, Posterior, posterior, prior_moments
+from healthforge.selection.posterior import Point, Posterior, point_of, posterior, scales
 from healthforge.selection.reward import COMPONENTS, Priorities, Reward, speed_score
 from healthforge.selection.store import Observation, SelectionStore, now
 from healthforge.selection.timing import expected_seconds, pooled_exponent
@@ -127,18 +127,16 @@ def _points(arm: _Arm, evidence: Evidence) -> list[Point]:
     for run in arm.runs:
         if run.status == "ok":
             by_dataset[run.dataset].append(run.reward)
-    points = []
-    for dataset, rewards in sorted(by_dataset.items()):
-        values: dict[str, float] = {}
-        for name in COMPONENTS:
-            known = [v for r in rewards if (v := r.get(name)) is not None]
-            if known:
-                values[name] = sum(known) / len(known)
-        points.append(Point(evidence.datasets[dataset], values, len(rewards)))
-    for obs in arm.user:
-        values = {n: v for n in COMPONENTS if (v := obs.reward.get(n)) is not None}
-        points.append(Point(obs.meta, values, 1, user=True))
+    points = [
+        point_of(evidence.datasets[dataset], [_values(r) for r in rewards])
+        for dataset, rewards in sorted(by_dataset.items())
+    ]
+    points += [point_of(o.meta, [_values(o.reward)], user=True) for o in arm.user]
     return points
+
+
+def _values(reward: Reward) -> dict[str, float | None]:
+    return {name: reward.get(name) for name in COMPONENTS}
 
 
 def _timing(arm: _Arm, evidence: Evidence) -> list[tuple[MetaFeatures, float]]:
@@ -204,7 +202,7 @@ def recommend(
         else:
             excluded[arm.name] = why
     points = {arm.name: _points(arm, evidence) for arm in arms}
-    mu0, noise = prior_moments({k: [p for p in v if not p.user] for k, v in points.items()})
+    prior = scales(points)
     timings = {arm.name: _timing(arm, evidence) for arm in arms}
     exponent = pooled_exponent(timings)
     candidates: list[tuple[_Arm, Posterior, float | None]] = []
@@ -214,7 +212,7 @@ def recommend(
         if budget is not None and seconds is not None and seconds > budget:
             excluded[arm.name] = f"expected ~{seconds:.0f} s to fit, over the {budget:g} s budget"
             continue
-        candidates.append((arm, posterior(points[arm.name], meta, mu0, noise), seconds))
+        candidates.append((arm, posterior(points[arm.name], meta, prior), seconds))
     if not candidates:
         reasons = "; ".join(f"{k}: {v}" for k, v in list(excluded.items())[:3])
         raise HealthForgeError(

@@ -1,97 +1,131 @@
-"""Gaussian posteriors of each generator's reward components in a table's context.
+"""Gaussian-process posteriors of each generator's reward components in a table's context.
 
 For one arm (a generator at one epsilon) and one component (fidelity, utility, privacy),
-the mean reward on tables like the user's is unknown; its prior is Normal(mu0, tau0^2)
-with mu0 the mean over every arm's benchmark results. Each observation updates it with
-a weight equal to the similarity of its table to the user's
-(:meth:`MetaFeatures.similarity`): a benchmark dataset counts as one observation (the
-mean of its splits: splits of one table are not independent tables), each evaluated run
-of the user's counts as one. The observation noise sigma is the spread of one
-generator's results between benchmark datasets, measured from the same files.
+the mean reward on a table with meta-features x is modelled as
+
+    f(x) = mu0 + a + g(x),   a ~ N(0, s0^2),   g ~ GP(0, tau^2 k(x, x'))
+
+``a`` is the arm's overall level (a generator good on other tables is probably good on
+this one), ``g`` its deviation on tables like x, with ``k`` the meta-feature similarity
+(:meth:`MetaFeatures.similarity`). An observation is f at its table plus noise of
+variance sigma^2 / n: a benchmark dataset is the mean of its n splits (splits of one
+table are not independent tables), each evaluated run of the user's counts with n = 1.
+
+mu0, s0, tau and sigma are read from the benchmark files themselves (empirical Bayes):
+mu0 the mean over every arm's dataset means, s0 the spread of the arms' means around it,
+tau the spread of one arm's dataset means around that arm's mean, sigma the spread of
+one arm's splits on one dataset.
 """
 
 from __future__ import annotations
 
 import math
-from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from healthforge.selection.meta import MetaFeatures
 from healthforge.selection.reward import COMPONENTS
 
-PRIOR_SD = 0.3  # tau0: before any evidence a component may sit anywhere in [0, 1]
-MIN_NOISE_SD = 0.05
-DEFAULT_NOISE_SD = 0.15  # used only when the evidence has no spread to measure
+MIN_SD = 0.02  # no scale is taken as smaller than this (a few runs can agree exactly)
+DEFAULT_SD = 0.15  # a scale the evidence is too thin to measure
+JITTER = 1e-9
 
 
 @dataclass
 class Point:
-    """One observation of one arm: its table and its mean components."""
+    """One observation of one arm: its table and its mean components over ``runs``."""
 
     meta: MetaFeatures
-    values: dict[str, float]  # component -> mean over the runs it summarises
+    values: dict[str, float]
     runs: int
     user: bool = False
+    # per component: (sum of squared deviations of the runs from their mean, runs - 1)
+    within: dict[str, tuple[float, int]] = field(default_factory=dict)
+
+
+@dataclass
+class Scales:
+    """The prior's scales per component (empirical Bayes, from the benchmark points)."""
+
+    mu0: dict[str, float]
+    s0: dict[str, float]
+    tau: dict[str, float]
+    sigma: dict[str, float]
 
 
 @dataclass
 class Posterior:
     mean: dict[str, float] = field(default_factory=dict)
     sd: dict[str, float] = field(default_factory=dict)
-    weight: float = 0.0  # total similarity weight of the evidence behind it
+    weight: float = 0.0  # summed similarity of the observations to the query table
     user_weight: float = 0.0
 
 
-def dataset_points(rewards: Iterable[tuple[MetaFeatures, dict[str, float | None]]]) -> Point:
-    """Average runs on one table into one point (components measured at least once)."""
-    items = list(rewards)
-    sums: dict[str, list[float]] = defaultdict(list)
-    for _, values in items:
-        for name in COMPONENTS:
-            value = values.get(name)
-            if value is not None:
-                sums[name].append(value)
-    means = {name: sum(v) / len(v) for name, v in sums.items()}
-    return Point(items[0][0], means, len(items))
-
-
-def prior_moments(points: dict[str, list[Point]]) -> tuple[dict[str, float], dict[str, float]]:
-    """mu0 per component (mean over every arm's benchmark points) and the noise sd (the
-    pooled spread of an arm's points around that arm's mean)."""
-    mu0: dict[str, float] = {}
-    noise: dict[str, float] = {}
+def point_of(meta: MetaFeatures, runs: list[dict[str, float | None]], user: bool = False) -> Point:
+    """The mean of ``runs`` (component values, None: not measured) on one table."""
+    values: dict[str, float] = {}
+    within: dict[str, tuple[float, int]] = {}
     for name in COMPONENTS:
-        every = [p.values[name] for pts in points.values() for p in pts if name in p.values]
+        known = [v for r in runs if (v := r.get(name)) is not None]
+        if known:
+            centre = sum(known) / len(known)
+            values[name] = centre
+            within[name] = (sum((v - centre) ** 2 for v in known), len(known) - 1)
+    return Point(meta, values, len(runs), user, within)
+
+
+def _sd(squares: float, dof: int) -> float:
+    return max(math.sqrt(squares / dof), MIN_SD) if dof > 0 else DEFAULT_SD
+
+
+def scales(points: dict[str, list[Point]]) -> Scales:
+    """mu0, s0, tau and sigma per component from every arm's benchmark points."""
+    mu0, s0, tau, sigma = {}, {}, {}, {}
+    for name in COMPONENTS:
+        by_arm = {
+            arm: [p.values[name] for p in pts if name in p.values and not p.user]
+            for arm, pts in points.items()
+        }
+        by_arm = {arm: v for arm, v in by_arm.items() if v}
+        every = [v for values in by_arm.values() for v in values]
         mu0[name] = sum(every) / len(every) if every else 0.5
-        squares, dof = 0.0, 0
-        for pts in points.values():
-            own = [p.values[name] for p in pts if name in p.values and not p.user]
-            if len(own) > 1:
-                centre = sum(own) / len(own)
-                squares += sum((v - centre) ** 2 for v in own)
-                dof += len(own) - 1
-        sd = math.sqrt(squares / dof) if dof else DEFAULT_NOISE_SD
-        noise[name] = max(sd, MIN_NOISE_SD)
-    return mu0, noise
+        means = [sum(v) / len(v) for v in by_arm.values()]
+        s0[name] = _sd(sum((m - mu0[name]) ** 2 for m in means), len(means) - 1)
+        between = [
+            (sum((x - sum(v) / len(v)) ** 2 for x in v), len(v) - 1) for v in by_arm.values()
+        ]
+        tau[name] = _sd(sum(s for s, _ in between), sum(d for _, d in between))
+        splits = [
+            p.within[name]
+            for pts in points.values()
+            for p in pts
+            if not p.user and name in p.within
+        ]
+        sigma[name] = _sd(sum(s for s, _ in splits), sum(d for _, d in splits))
+    return Scales(mu0, s0, tau, sigma)
 
 
-def posterior(
-    points: list[Point], query: MetaFeatures, mu0: dict[str, float], noise: dict[str, float]
-) -> Posterior:
+def posterior(points: list[Point], query: MetaFeatures, prior: Scales) -> Posterior:
     """The Normal posterior of each component's mean reward on ``query``'s kind of table."""
     result = Posterior()
     for name in COMPONENTS:
-        precision = 1.0 / PRIOR_SD**2
-        weighted = mu0[name] / PRIOR_SD**2
-        for point in points:
-            if name not in point.values:
-                continue
-            w = query.similarity(point.meta)
-            precision += w / noise[name] ** 2
-            weighted += w * point.values[name] / noise[name] ** 2
-        result.mean[name] = weighted / precision
-        result.sd[name] = math.sqrt(1.0 / precision)
+        pts = [p for p in points if name in p.values]
+        base = prior.s0[name] ** 2
+        local = prior.tau[name] ** 2
+        if not pts:
+            result.mean[name] = prior.mu0[name]
+            result.sd[name] = math.sqrt(base + local)
+            continue
+        similarity = np.array([[a.meta.similarity(b.meta) for b in pts] for a in pts])
+        noise = np.array([prior.sigma[name] ** 2 / max(p.runs, 1) for p in pts])
+        gram = base + local * similarity + np.diag(noise + JITTER)
+        towards = base + local * np.array([query.similarity(p.meta) for p in pts])
+        residual = np.array([p.values[name] for p in pts]) - prior.mu0[name]
+        solved = np.linalg.solve(gram, np.column_stack([residual, towards]))
+        result.mean[name] = float(prior.mu0[name] + towards @ solved[:, 0])
+        variance = base + local - float(towards @ solved[:, 1])
+        result.sd[name] = math.sqrt(max(variance, JITTER))
     for point in points:
         w = query.similarity(point.meta)
         result.weight += w
