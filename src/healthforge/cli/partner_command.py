@@ -168,17 +168,24 @@ def _replay(folder: Path) -> None:
         report = replay(folder, progress=bar)
     for check in report.files:
         mark = "identical" if check.identical and not check.changed_since else "DIFFERS  "
+        if check.dp_noise and check.ok and not check.identical:
+            mark = "DP noise "
         console.print(f"{mark} {escape(check.path)}", highlight=False)
     for path in report.not_replayed:
         console.print(
             f"not re-run (written outside a run specification): {escape(path)}", highlight=False
         )
+    for note in report.notes():
+        console.print(f"note: {escape(note)}", highlight=False)
     if report.identical:
+        same = sum(f.identical for f in report.files)
         console.print(
-            f"replayed {report.steps} run(s): all {len(report.files)} files identical",
+            f"replayed {report.steps} run(s): {same} of {len(report.files)} files identical"
+            + ("" if same == len(report.files) else "; the others come from DP runs (notes)"),
             highlight=False,
         )
         return
+    console.file.flush()
     for line in report.differences():
         err_console.print(f"[bold red]differs:[/] {escape(line)}", highlight=False)
     raise typer.Exit(1)

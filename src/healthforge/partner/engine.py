@@ -23,7 +23,7 @@ from healthforge.partner import workflow
 from healthforge.partner.backends.base import Backend, Proposal
 from healthforge.partner.events import Action, Event
 from healthforge.partner.router import RouterBackend
-from healthforge.partner.session import SessionLog, SessionState, relative_to
+from healthforge.partner.session import SessionLog, SessionState, relative_to, sha256_file
 from healthforge.partner.tools import ToolContext, ToolError, get_tool, tool_schemas
 
 NO_MODEL_NOTICE = (
@@ -330,12 +330,16 @@ class Partner:
             result = tool.execute(ctx, params)
         except HealthForgeError as exc:
             action.status = "failed"
+            self.state.failed.append(action.tool)
+            self._drop_offer(action)
             self.log.append(
                 "failed", action=action.id, tool=action.tool, error=exc.message, hint=exc.hint
             )
             return [self._error(exc, "Nothing was changed by this step.", action)]
         except Exception as exc:  # a bug in a tool: report it, keep the session usable
             action.status = "failed"
+            self.state.failed.append(action.tool)
+            self._drop_offer(action)
             message = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
             self.log.append("failed", action=action.id, tool=action.tool, error=message)
             return [
@@ -344,16 +348,9 @@ class Partner:
         changed = _overwritten(before, _snapshot(self.session_dir))
         if changed and not action.args.get("overwrite"):
             action.status = "failed"
-            self.log.append(
-                "failed",
-                action=action.id,
-                tool=action.tool,
-                error=f"overwrote {', '.join(changed)} without consent",
-            )
-            raise HealthForgeError(
-                f"{action.tool} overwrote {', '.join(changed)} without consent",
-                "this is a bug in the tool: report it",
-            )
+            error = f"{action.tool} overwrote {', '.join(changed)} without consent"
+            self.log.append("failed", action=action.id, tool=action.tool, error=error)
+            return [Event("error", text=f"{error}: this is a bug, please report it", action=action)]
         action.status = "done"
         files = [relative_to(self.session_dir / f, self.session_dir) for f in result.files]
         record = {
@@ -377,8 +374,10 @@ class Partner:
         self.log.append("result", **record)
         stage_before = self.state.stage
         self.state.done.append(action.tool)
+        self.state.offered = []  # options offered before this step are stale now
         if action.tool == "generate":
             self.state.generations.append(dict(action.args))
+            self.state.last_privacy_failures = []
         self.state.stage = workflow.advance(self.state.stage, action.tool)
         text = (
             self.backend.explain(result.summary, None)
@@ -389,6 +388,15 @@ class Partner:
         events = [Event("result", text=text, action=action, data=result.data, files=files)]
         events += self._after(action, result, stage_before)
         return events
+
+    def _drop_offer(self, action: Action) -> None:
+        """An offered option that failed is not offered again."""
+        key = workflow.option_key(action.args)
+        self.state.offered = [
+            o
+            for o in self.state.offered
+            if not (o.tool == action.tool and workflow.option_key(o.args) == key)
+        ]
 
     def _after(self, action: Action, result: Any, stage_before: str) -> list[Event]:
         """Backtrack on a failed privacy check; otherwise say what comes next."""
@@ -499,17 +507,24 @@ def _spec_record(spec: Any, root: Path) -> dict[str, Any]:
     return data
 
 
-def _snapshot(root: Path) -> dict[str, tuple[int, int]]:
-    return {
-        relative_to(p, root): (p.stat().st_size, p.stat().st_mtime_ns)
-        for p in root.rglob("*")
-        if p.is_file() and p.name != "session.jsonl"
-    }
+_HASHES: dict[tuple[str, int, int], str] = {}
 
 
-def _overwritten(
-    before: dict[str, tuple[int, int]], after: dict[str, tuple[int, int]]
-) -> list[str]:
+def _snapshot(root: Path) -> dict[str, str]:
+    """sha256 of every file in the session folder (each version hashed once)."""
+    found = {}
+    for path in root.rglob("*"):
+        if path.is_file() and path.name != "session.jsonl":
+            stat = path.stat()
+            key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+            if key not in _HASHES:
+                _HASHES[key] = sha256_file(path)
+            found[relative_to(path, root)] = _HASHES[key]
+    return found
+
+
+def _overwritten(before: dict[str, str], after: dict[str, str]) -> list[str]:
+    """Files whose content changed (rewriting the same bytes changes nothing)."""
     return sorted(k for k, v in before.items() if k in after and after[k] != v)
 
 

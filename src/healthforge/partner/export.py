@@ -80,6 +80,10 @@ def export_script(session_dir: str | Path, path: str | Path | None = None) -> Pa
         raise HealthForgeError(
             f"'{target}' already exists", "remove it or export to another file name"
         )
+    from healthforge.pipeline import RunSpec
+
+    for step in steps:
+        step["dp_noise"] = dp_noise(RunSpec.from_dict(step["spec"]))
     started = next((r.get("time") for r in records if r.get("type") == "start"), "")
     packages = next((r.get("packages") for r in records if r.get("type") == "start"), {})
     text = TEMPLATE.format(
@@ -163,15 +167,31 @@ def main():
         for written in step["files"]:
             path = args.out / written["path"]
             same = path.is_file() and sha256(path) == written["sha256"]
+            if step["dp_noise"] and not same:
+                print("DP noise  " + written["path"] + ": differentially private noise is "
+                      "drawn afresh on every run, by design")
+                continue
             differ += not same
             print(("identical " if same else "DIFFERS   ") + written["path"])
         if result.evaluation is not None:
             scores = result.evaluation.summary.get("scores", [])
             print(f"  {{step['action']}} {{step['tool']}}: evaluated, {{len(scores)}} scores")
-    print("all files identical" if not differ else f"{{differ}} file(s) differ")
+    print("every reproducible file identical" if not differ else f"{{differ}} file(s) differ")
     return 1 if differ else 0
 
 
 if __name__ == "__main__":
     sys.exit(main())
 '''
+
+
+def dp_noise(spec: Any) -> bool:
+    """True when ``spec`` runs a differentially private generator without a fixed
+    ``noise_seed``: its noise is fresh from the operating system on every run, so by
+    design no re-run draws the same rows (docs/privacy.md)."""
+    from healthforge.generators import describe
+    from healthforge.pipeline.privacy import privacy_plan
+
+    plan = privacy_plan(spec)
+    private = describe(plan.generator).differential_privacy
+    return bool(private and plan.params.get("noise_seed") is None)

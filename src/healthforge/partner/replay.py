@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from healthforge.errors import HealthForgeError
-from healthforge.partner.export import executed_steps, relocate
+from healthforge.partner.export import dp_noise, executed_steps, relocate
 from healthforge.partner.session import read_log, sha256_file
 from healthforge.progress import ProgressCallback
 
@@ -25,10 +25,18 @@ class FileCheck:
     expected: str  # sha256 the session logged
     replayed: str | None  # sha256 of the re-run's file (None: not written)
     current: str | None  # sha256 of the file now in the session folder (None: missing)
+    # written by a differentially private run whose noise comes from the operating system
+    # (docs/privacy.md: noise from a known seed could be subtracted), so by design no
+    # re-run draws the same rows; its re-run is reported, not counted as a difference
+    dp_noise: bool = False
 
     @property
     def identical(self) -> bool:
         return self.replayed == self.expected
+
+    @property
+    def ok(self) -> bool:
+        return (self.identical or self.dp_noise) and not self.changed_since
 
     @property
     def changed_since(self) -> bool:
@@ -43,14 +51,22 @@ class ReplayReport:
 
     @property
     def identical(self) -> bool:
-        return all(f.identical and not f.changed_since for f in self.files)
+        return all(f.ok for f in self.files)
+
+    def notes(self) -> list[str]:
+        return [
+            f"{f.path}: differentially private noise from the operating system; not "
+            "reproducible by design (docs/privacy.md)"
+            for f in self.files
+            if f.dp_noise
+        ]
 
     def differences(self) -> list[str]:
         out = []
         for f in self.files:
             if f.replayed is None:
                 out.append(f"{f.path}: not written by the re-run")
-            elif not f.identical:
+            elif not f.identical and not f.dp_noise:
                 out.append(
                     f"{f.path}: the re-run differs (sha256 {f.replayed[:12]} instead of "
                     f"{f.expected[:12]})"
@@ -109,6 +125,7 @@ def replay(
             # the tools run a file or bundled:NAME source as the CLI does, reading it (a
             # bundled codebook applies); the fingerprint above checked it is the same table
             run(spec, progress=progress)
+            noise = dp_noise(spec)
             for written in step["files"]:
                 path = root / written["path"]
                 now = session / written["path"]
@@ -118,6 +135,7 @@ def replay(
                         expected=written["sha256"],
                         replayed=sha256_file(path) if path.is_file() else None,
                         current=sha256_file(now) if now.is_file() else None,
+                        dp_noise=noise,
                     )
                 )
     return report

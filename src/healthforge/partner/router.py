@@ -163,6 +163,11 @@ OUT_OF_SCOPE_PATTERNS = (
 )
 # "profile it and then check identifiers": the first step is what comes before "then"
 THEN = re.compile(r",?\s*\b(?:and then|then|after that|afterwards|followed by)\b")
+EXHAUSTED = (
+    "I have tried every fix I know for this privacy check. These rows should not be shared "
+    "as they are. You can write the report to document it, drop quasi-identifiers, or ask a "
+    "data steward; say 'report' to write it."
+)
 OUT_OF_SCOPE = (
     "I can help you turn a health table into a synthetic dataset: load and profile it, "
     "screen identifiers, choose a generator, generate, evaluate privacy, fidelity, utility "
@@ -272,12 +277,21 @@ class RouterBackend:
         privacy check)."""
         if self.state.last_privacy_failures and self.state.offered:
             return self._option(self.state.offered[0])
+        if self.state.last_privacy_failures and self.state.stage == "generator_chosen":
+            if self.state.done and self.state.done[-1] == "set_privacy":
+                return Proposal("generate", self.arguments("generate", "", ""))
+            return Proposal(None, {}, EXHAUSTED)
         tool = workflow.next_step(self.state.stage)
         if tool is None:
             return Proposal(None, {}, "Everything is done.")
         if tool == "load_data":
             return Proposal(None, {}, "Which table? Say 'load FILE.csv' or 'load bundled:icu'.")
-        return Proposal(tool, self.arguments(tool, "", ""))
+        text = ""
+        if tool in self.state.failed and tool in workflow.REACHES:
+            skipped = tool
+            tool = workflow.next_step(workflow.REACHES[tool]) or tool
+            text = f"{skipped} failed earlier, so I go on with {tool}."
+        return Proposal(tool, self.arguments(tool, "", ""), text)
 
     def next_hint(self) -> str:
         text = NEXT_TEXT.get(self.state.stage, "")
@@ -353,6 +367,9 @@ class RouterBackend:
                 args["source"] = match.group(1)
         elif tool in ("generate", "augment"):
             generator = parsing.parse_generator(low, self._generator_names())
+            strict = (state.results.get("privacy") or {}).get("preset") == "strict"
+            if generator is None and strict:
+                generator = workflow.DP_FALLBACK  # fast on small tables
             if generator is None and state.generations:
                 generator = state.generations[-1].get("generator")
             epsilon = parsing.parse_epsilon(low)
@@ -445,4 +462,7 @@ class RouterBackend:
         return list(generator_names())
 
     def _option(self, option: Option) -> Proposal:
-        return Proposal(option.tool, dict(option.args), f"Taking the option: {option.why}.")
+        args = dict(option.args)
+        if option.tool in OUTPUTS:
+            args["output"] = self._fresh(*OUTPUTS[option.tool])
+        return Proposal(option.tool, args, f"Taking the option: {option.why}.")

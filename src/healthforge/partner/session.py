@@ -56,6 +56,7 @@ class SessionState:
     turns: list[dict[str, str]] = field(default_factory=list)  # {"role", "text"}
     ctx: Any = None  # partner.tools.registry.ToolContext
     done: list[str] = field(default_factory=list)  # tools run successfully, in order
+    failed: list[str] = field(default_factory=list)  # tools that failed when run
     last_privacy_failures: list[dict[str, Any]] = field(default_factory=list)
     backtracks: int = 0
     generations: list[dict[str, Any]] = field(default_factory=list)  # generate args, in order

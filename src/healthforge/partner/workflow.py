@@ -63,7 +63,14 @@ STAGE_TEXT = {
     "reported": "report written",
 }
 DP_FALLBACK = "dp_copula"  # fits in seconds on the bundled tables (benchmarks/results/dp_speed)
-LEAF_GENERATORS = ("cart", "arf")  # tree generators with a min_samples_leaf
+LEAF_GENERATORS = ("cart", "arf")
+PRIVATE = (
+    "aim",
+    "mst",
+    "dp_copula",
+    "dpctgan",
+    "dptvae",
+)  # strict already filters  # tree generators with a min_samples_leaf
 
 
 @dataclass
@@ -128,7 +135,8 @@ def backtrack_options(
     base = dict(last_generate or {})
     generator = str(base.get("generator") or "bayesian_network")
     options: list[Option] = []
-    if base.get("privacy") in (None, "none") and generator != "auto":
+    private = generator in PRIVATE or base.get("privacy") == "strict"
+    if base.get("privacy") in (None, "none") and generator != "auto" and not private:
         options.append(
             Option(
                 "generate",
@@ -150,20 +158,25 @@ def backtrack_options(
                 "from a bigger group of real people, so no row follows one person closely",
             )
         )
-    options.append(
-        Option(
-            "generate",
-            {**base, "generator": DP_FALLBACK, "params": {}, "privacy": "none", "epsilon": 1.0},
-            f"a differentially private generator ({DP_FALLBACK}, ε = 1): a mathematical bound "
-            "on what the synthetic data can reveal about any one person",
+    if not private and not any(t.get("generator") == DP_FALLBACK for t in tried):
+        # strict: a DP generator with public bounds (a bundled table's codebook, or the
+        # user's schema file) and the filter; the generation after it uses DP_FALLBACK
+        options.append(
+            Option(
+                "set_privacy",
+                {"preset": "strict", "epsilon": 1.0},
+                f"a differentially private generator ({DP_FALLBACK}, ε = 1, public bounds, "
+                "and the filter): a mathematical bound on what the synthetic data can reveal "
+                "about any one person",
+            )
         )
-    )
-    seen = [_key(t) for t in tried]
-    return [o for o in options if _key(o.args) not in seen]
+    seen = [option_key(t) for t in tried]
+    return [o for o in options if o.tool != "generate" or option_key(o.args) not in seen]
 
 
-def _key(args: dict[str, Any]) -> str:
-    return json.dumps(args, sort_keys=True, default=str)
+def option_key(args: dict[str, Any]) -> str:
+    """Arguments compared without the output file name."""
+    return json.dumps({k: v for k, v in args.items() if k != "output"}, sort_keys=True, default=str)
 
 
 # -- expected time, from the benchmark's results files ------------------------------------
