@@ -24,7 +24,7 @@ def _(patch: pytest.MonkeyPatch) -> None:
     patch.setattr(
         aggregates, "sig", lambda value, digits=3: None if value is None else float(value)
     )
-    patch.setattr(aggregates, "outward", lambda low, high, digits=2: (low, high))
+    patch.setattr(aggregates, "outward", lambda low, high: (low, high))
 
 
 @mutation(

@@ -69,3 +69,13 @@ def test_session_path_refuses_escape_and_overwrite(ctx: ToolContext) -> None:
         session_path(ctx, "out.csv")
     assert "overwrite: true" in str(caught.value.hint)
     assert session_path(ctx, "out.csv", overwrite=True) == path
+
+
+def test_ranges_are_widened_to_a_coarse_step() -> None:
+    from healthforge.partner.tools.aggregates import outward
+
+    assert outward(16, 92) == (15, 95)
+    assert outward(44.31578, 94.0053) == (40, 95)
+    low, high = outward(0.013, 0.98)
+    assert low == 0 and abs(high - 1.0) < 1e-12
+    assert outward(5, 5) == (5, 5)  # a constant column: everyone shares the value

@@ -1,7 +1,7 @@
 """Aggregates of the real table that are safe to show a language model.
 
 No figure here is a cell value: numbers are rounded to three significant figures,
-ranges are widened outward to two, and a category seen in fewer than
+ranges are widened outward to a coarse step, and a category seen in fewer than
 :data:`MIN_CELL` rows is counted only within "other" (a rare level can single a person
 out). Identifier columns get no values at all.
 """
@@ -24,14 +24,13 @@ def sig(value: Any, digits: int = 3) -> float | None:
     return float(f"{number:.{digits}g}")
 
 
-def outward(low: float, high: float, digits: int = 2) -> tuple[float, float]:
-    """A range containing [low, high], its ends rounded outward to ``digits`` figures."""
-
-    def step(x: float) -> float:
-        return 10 ** (math.floor(math.log10(abs(x))) - digits + 1) if x else 1.0
-
-    size = max(step(low), step(high))
-    return math.floor(low / size) * size, math.ceil(high / size) * size
+def outward(low: float, high: float) -> tuple[float, float]:
+    """A range containing [low, high] whose ends are multiples of half the range's order
+    of magnitude (16..92 -> 15..95; 0.013..0.98 -> 0..1): the extremes, each one
+    person's value, are not shown exactly."""
+    spread = abs(high - low) or abs(high) or 1.0
+    step = 10 ** math.floor(math.log10(spread)) / 2
+    return math.floor(low / step) * step, math.ceil(high / step) * step
 
 
 def numeric_summary(series: pd.Series) -> dict[str, Any]:

@@ -394,7 +394,29 @@ def check_conditions(ctx: ToolContext, conditions: list[str]) -> None:
     try:
         cond.resolve(parsed, schema)
     except HealthForgeError as exc:
-        raise ToolError(exc.message, exc.hint) from None
+        raise _without_cells(ctx, exc) from None
+
+
+def _without_cells(ctx: ToolContext, exc: Any) -> ToolError:
+    """The library's refusal of a condition, with the exact range (a minimum and a
+    maximum are cells of two people) rounded outward and rare levels left unnamed: the
+    message may reach a language model (MCP, the partner's context)."""
+    import re
+
+    from healthforge.partner.tools.aggregates import category_counts, outward
+
+    message, hint = exc.message, exc.hint
+    found = re.search(r"ranges from (\S+) to (\S+)", message)
+    if found:
+        low, high = outward(float(found[1]), float(found[2]))
+        message = message.replace(found[0], f"lies roughly between {low:g} and {high:g}")
+    column = re.search(r"never occurs in column '([^']+)'", message)
+    if column and ctx.frame is not None and column[1] in ctx.frame.columns:
+        counts = category_counts(ctx.frame[column[1]])
+        hint = "its values are: " + ", ".join(counts["counts"])
+        if counts.get("other"):
+            hint += f" (and {counts['other']['levels']} rare ones)"
+    return ToolError(message, hint)
 
 
 def _generate(ctx: ToolContext, args: GenerateArgs) -> ToolResult:
