@@ -5,9 +5,9 @@
 For every numeric column of each bundled table without a schema (the CLI's 80% training
 split, seed 0; default delta) at the epsilons of ``RUNS`` (ICU also at 2 and 3: at 1 it
 is refused), the bounds a DP fit would release
-(:func:`healthforge.generators.private.base.released_bounds`: the fit's budget split and
+(:func:`healthforge.generators.private.domain.released_bounds`: the fit's budget split and
 noise) over ``SEEDS`` noise seeds, for three mechanisms at the same zCDP cost: **new**,
-the window scan of the noisy histogram (widths ``dp_base.BOUNDS_WIDTHS``); **hist**, the
+the window scan of the noisy histogram (widths ``bounds.BOUNDS_WIDTHS``); **hist**, the
 same noisy histogram read bin by bin (``widths=(1,)``, the release before the scan);
 **old**, the exponential mechanism on a flat grid of round numbers (re-implemented
 below).
@@ -39,7 +39,7 @@ from healthforge.data.prepare import PreparedData, prepare
 from healthforge.errors import HealthForgeError
 from healthforge.evaluation import evaluate, split_train_holdout
 from healthforge.generators import get_generator
-from healthforge.generators.private import base as dp_base
+from healthforge.generators.private import budget, domain
 from healthforge.privacy.accounting import default_delta
 
 RUNS = (("nhefs", 1.0), ("icu", 1.0), ("icu", 2.0), ("icu", 3.0), ("pima", 1.0))
@@ -72,8 +72,8 @@ def old_bounds(values: np.ndarray, sigma: float, rng: np.random.Generator) -> tu
 def old_release(prepared: PreparedData, epsilon: float, seed: int) -> dict:
     """:func:`old_bounds` of every numeric column under the fit's budget split."""
     delta = default_delta(len(prepared.frame))
-    _, rho, _ = dp_base.private_budget(epsilon, delta, False, prepared.schema)
-    plan = dp_base.domain_plan(prepared.schema, False, rho)
+    _, rho, _ = budget.private_budget(epsilon, delta, False, prepared.schema)
+    plan = domain.domain_plan(prepared.schema, False, rho)
     matrix = TableEncoder(prepared.schema).encode(prepared.frame)
     rng = np.random.default_rng(seed)
     return {
@@ -90,7 +90,7 @@ def measure_bounds() -> dict:
         prepared = prepare(train, target=dataset.target)
         matrix = TableEncoder(prepared.schema).encode(prepared.frame)
         names = [c.name for c in prepared.schema.modelled]
-        release = dp_base.released_bounds
+        release = domain.released_bounds
         runs = {  # the same budget split and histogram noise for new and hist
             "new": [release(prepared, epsilon, None, s) for s in SEEDS],
             "hist": [release(prepared, epsilon, None, s, widths=(1,)) for s in SEEDS],
@@ -126,9 +126,9 @@ def measure_utility() -> dict:
         for generator in ("dp_copula", "aim"):
             for which in ("new", "hist"):
                 key = f"{name}/{generator}/{which}"
-                real_bounds = dp_base._dp_bounds
-                if which == "hist":  # the fit looks _dp_bounds up at call time
-                    dp_base._dp_bounds = partial(real_bounds, widths=(1,))  # type: ignore[assignment]
+                real_bounds = domain.dp_bounds
+                if which == "hist":  # the fit looks dp_bounds up at call time
+                    domain.dp_bounds = partial(real_bounds, widths=(1,))  # type: ignore[assignment]
                 started = time.perf_counter()
                 try:
                     model = get_generator(generator, epsilon=EPSILON, noise_seed=0)
@@ -142,7 +142,7 @@ def measure_utility() -> dict:
                 except HealthForgeError as error:
                     results[key] = {"refused": str(error)}
                 finally:
-                    dp_base._dp_bounds = real_bounds
+                    domain.dp_bounds = real_bounds
                 results[key]["seconds"] = round(time.perf_counter() - started, 1)
                 print(key, results[key], flush=True)
     return results
@@ -164,7 +164,7 @@ def markdown(bounds: dict, utility: dict | None) -> str:
         "`benchmarks/bench_dp_bounds.py`: CLI 80% training split (seed 0), default delta,",
         f"{len(SEEDS)} noise seeds; all three at the fit's zCDP cost per column. **new** =",
         "noisy histogram on the public 1-2-5 grid read by the window scan (widths",
-        f"{', '.join(map(str, dp_base.BOUNDS_WIDTHS))} bins; `dp_base._dp_bounds`), **hist** =",
+        f"{', '.join(map(str, bounds.BOUNDS_WIDTHS))} bins; `bounds.dp_bounds`), **hist** =",
         "the same noisy histogram read bin by bin (the release before the scan), **old** =",
         "exponential mechanism on the flat 1e-3..1e9 grid. *widening* = released width /",
         "real width (median over released seeds; max in brackets); *inside* = share of",
@@ -219,7 +219,7 @@ def main(argv: list[str]) -> None:
     OUT.mkdir(exist_ok=True)
     (OUT / "dp_bounds.json").write_text(
         json.dumps(
-            {"widths": list(dp_base.BOUNDS_WIDTHS), "bounds": bounds, "utility": utility}, indent=1
+            {"widths": list(bounds.BOUNDS_WIDTHS), "bounds": bounds, "utility": utility}, indent=1
         )
     )
     (OUT / "dp_bounds.md").write_text(markdown(bounds, utility))

@@ -87,7 +87,7 @@ def test_cli_invalid_privacy_settings_are_one_line_errors(tmp_path, args, messag
 # A released bound may lie inside the data's range (sparse tails are cut off) or outside
 # it by at most one scan window: max(BOUNDS_WIDTHS) = 8 public grid steps, the first
 # being the grid edge at or below the real minimum (at or above the maximum); see
-# _dp_bounds. Each (column, noise seed) breaks this with probability <= BOUNDS_FAILURE =
+# dp_bounds. Each (column, noise seed) breaks this with probability <= BOUNDS_FAILURE =
 # 1e-3 (union bound over the empty windows), so the tests tolerate one break among all
 # their draws: a correct mechanism fails them with probability <= C(N, 2) * 1e-6 (< 2%
 # for N <= 200 draws); the seeds are fixed, so each run is deterministic.
@@ -96,7 +96,7 @@ SEEDS = range(6)
 
 def _widened(x: np.ndarray) -> tuple[float, float]:
     """The real [min, max] of ``x`` widened by one scan window of public grid steps."""
-    from healthforge.generators.private.base import BOUNDS_EDGES, BOUNDS_WIDTHS
+    from healthforge.generators.private.bounds import BOUNDS_EDGES, BOUNDS_WIDTHS
 
     x = x[np.isfinite(x)]
     extra = max(BOUNDS_WIDTHS) - 1  # beyond the first step, the neighbouring grid edge
@@ -132,7 +132,7 @@ def _outside(released: dict, frame: pd.DataFrame) -> list[str]:
 
 
 def test_released_bounds_of_a_skewed_lab_value_hug_its_range() -> None:
-    from healthforge.generators.private.base import released_bounds
+    from healthforge.generators.private.domain import released_bounds
 
     df = _lab()
     prepared = prepare(df, target="died")
@@ -154,7 +154,7 @@ def test_released_bounds_of_a_skewed_lab_value_hug_its_range() -> None:
 def test_released_bounds_of_bundled_tables_hug_their_range(name: str, epsilon: float) -> None:
     from healthforge.data.bundled import get_dataset
     from healthforge.evaluation.evaluate import split_train_holdout
-    from healthforge.generators.private.base import released_bounds
+    from healthforge.generators.private.domain import released_bounds
 
     dataset = get_dataset(name)
     train, _ = split_train_holdout(dataset.load(), dataset.target)  # the CLI's 80%
@@ -205,7 +205,7 @@ def test_domain_release_noise_has_the_recorded_sigma() -> None:
     from scipy.stats import chi2
 
     from healthforge.data.encoding import TableEncoder
-    from healthforge.generators.private import base as dp_base
+    from healthforge.generators.private import bounds, budget, domain
 
     df = _lab(400)
     rng = np.random.default_rng(5)
@@ -216,8 +216,8 @@ def test_domain_release_noise_has_the_recorded_sigma() -> None:
     # the fit's own budget split and plan, then many seeded draws of its histograms
     prepared = prepare(df, target="died")
     delta = model.dp_budget_["delta"]
-    _, rho_domain, _ = dp_base.private_budget(1.0, delta, False, prepared.schema)
-    plan = dp_base.domain_plan(prepared.schema, False, rho_domain)
+    _, rho_domain, _ = budget.private_budget(1.0, delta, False, prepared.schema)
+    plan = domain.domain_plan(prepared.schema, False, rho_domain)
     matrix = TableEncoder(prepared.schema).encode(prepared.frame)
     names = [c.name for c in prepared.schema.modelled]
     assert sorted(names[j] for j in plan.need_select) == ["grade", "ward"]
@@ -227,12 +227,10 @@ def test_domain_release_noise_has_the_recorded_sigma() -> None:
         labels = prepared.schema.modelled[j].categories
         true[j] = np.array([(df[names[j]] == v).sum() for v in labels], float)
     for j in plan.need_bounds:
-        true[j] = np.histogram(df[names[j]].to_numpy(float), dp_base.BOUNDS_EDGES)[0]
+        true[j] = np.histogram(df[names[j]].to_numpy(float), bounds.BOUNDS_EDGES)[0]
     squares = {"category": [], "bounds": []}
     for seed in range(NOISE_DRAWS):
-        noisy = dp_base._noisy_histograms(
-            prepared.schema, matrix, plan, np.random.default_rng(seed)
-        )
+        noisy = domain.noisy_histograms(prepared.schema, matrix, plan, np.random.default_rng(seed))
         for j in plan.need_select:
             squares["category"].append((noisy[j] - true[j]) / recorded["category_sigma"])
         for j in plan.need_bounds:

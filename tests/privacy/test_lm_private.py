@@ -15,7 +15,7 @@ from healthforge.cli.app import app
 from healthforge.data.prepare import prepare
 from healthforge.errors import HealthForgeError
 from healthforge.generators import get_generator, load_model
-from healthforge.generators.private.base import BOUNDS_EDGES
+from healthforge.generators.private.bounds import BOUNDS_EDGES
 
 pytest.importorskip("torch")
 pytest.importorskip("opacus")

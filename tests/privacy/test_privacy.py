@@ -24,8 +24,7 @@ from healthforge.data.prepare import prepare
 from healthforge.data.schema import Schema
 from healthforge.errors import HealthForgeError
 from healthforge.evaluation import evaluate
-from healthforge.generators import get_generator, load_model
-from healthforge.generators.private.base import conform_to_schema
+from healthforge.generators import conform_to_schema, get_generator, load_model
 from healthforge.privacy.accounting import cdp_delta, cdp_rho
 from healthforge.privacy.filter import PrivacyFilter, filtered_sample, privacy_filter
 from healthforge.privacy.presets import resolve_preset

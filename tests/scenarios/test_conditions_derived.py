@@ -23,14 +23,8 @@ from healthforge.errors import HealthForgeError
 from healthforge.evaluation.features import FeatureSpace, encode_codes
 from healthforge.evaluation.fidelity import column_similarities
 from healthforge.generators import get_generator
-from healthforge.generators.core.conditions import (
-    Condition,
-    mask,
-    parse_conditions,
-    resolve,
-    training_profile,
-    training_share,
-)
+from healthforge.generators.core.conditions import Condition, mask, parse_conditions, resolve
+from healthforge.generators.core.rarity import training_profile, training_share
 
 LEAKY = ["yrdth", "modth", "dadth"]
 

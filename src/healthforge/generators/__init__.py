@@ -20,7 +20,7 @@ from healthforge.generators.core.registry import (
     private_generator_names,
     register,
 )
-from healthforge.generators.private.base import conform_to_schema
+from healthforge.generators.private.public_schema import conform_to_schema
 
 __all__ = [
     "CHUNK_ROWS",

@@ -123,7 +123,8 @@ def test_conditional_cross_entropy_matches_every_blocks_normaliser() -> None:
     # the generator's conditional loss over each row's own block equals the previous
     # form, raw[target] - logsumexp of that block taken from every block's normaliser
     from healthforge.generators.deep.ctgan_cond import CondCrossEntropy
-    from healthforge.generators.deep.transform import NeuralTransformer, SpanLayout
+    from healthforge.generators.deep.spans import SpanLayout
+    from healthforge.generators.deep.transform import NeuralTransformer
 
     rng = np.random.default_rng(0)
     X = np.column_stack(

@@ -89,7 +89,7 @@ def test_refuses_wide_tables(name: str) -> None:
 def test_training_improves_fit(name: str) -> None:
     # fidelity signal (marginal total variation + pairwise rank-correlation error) of
     # rows from a 1-epoch model vs a trained one (ctgan: 150 epochs, tvae: 60)
-    from healthforge.generators.deep.transform import FidelitySignal
+    from healthforge.generators.deep.fidelity import FidelitySignal
 
     real = bundled("pima")
     params = {**FAST, "epochs": 60}

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from healthforge.generators.core.torch_support import configure, fused_adam
-from healthforge.generators.deep.transform import NeuralTransformer, SpanLayout
+from healthforge.generators.deep.spans import SpanLayout
+from healthforge.generators.deep.transform import NeuralTransformer
 from healthforge.generators.deep.tvae import (
     TvaeGenerator,
     _alpha_observed,

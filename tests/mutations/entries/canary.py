@@ -15,7 +15,7 @@ CANARY = "tests/privacy/test_privacy.py::test_a_canary_inside_the_public_domain_
     tests=[f"{CANARY}[mst]", f"{CANARY}[dp_copula]", f"{CANARY}[aim]"],
 )
 def _(patch: pytest.MonkeyPatch) -> None:
-    from healthforge.generators.private import base as dp_base
+    from healthforge.generators.private import fit
 
-    real = dp_base.check_epsilon
-    patch.setattr(dp_base, "check_epsilon", lambda epsilon: real(epsilon) * 1e5)
+    real = fit.check_epsilon
+    patch.setattr(fit, "check_epsilon", lambda epsilon: real(epsilon) * 1e5)

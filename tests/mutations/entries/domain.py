@@ -23,7 +23,7 @@ LM = "tests/privacy/test_lm_private.py"
 )
 def _(patch: pytest.MonkeyPatch) -> None:
     from healthforge.data.encoding import TableEncoder
-    from healthforge.generators.private import base as dp_base
+    from healthforge.generators.private import budget, domain
     from healthforge.privacy.accounting import check_epsilon, default_delta
 
     mantissas = (1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 7.0)
@@ -35,8 +35,8 @@ def _(patch: pytest.MonkeyPatch) -> None:
         # exponential mechanisms with utility -|rank error| around the 0.5% quantiles
         n = len(prepared.frame)
         delta = default_delta(n) if delta is None else delta
-        _, rho, _ = dp_base.private_budget(check_epsilon(epsilon), delta, False, prepared.schema)
-        plan = dp_base.domain_plan(prepared.schema, False, rho)
+        _, rho, _ = budget.private_budget(check_epsilon(epsilon), delta, False, prepared.schema)
+        plan = domain.domain_plan(prepared.schema, False, rho)
         matrix = TableEncoder(prepared.schema).encode(prepared.frame)
         rng = np.random.default_rng(noise_seed)
         em_epsilon = math.sqrt(8 / (2 * plan.bounds_sigma**2))
@@ -54,7 +54,7 @@ def _(patch: pytest.MonkeyPatch) -> None:
             out[prepared.schema.modelled[j].name] = tuple(float(v) for v in sorted(picks))
         return out
 
-    patch.setattr(dp_base, "released_bounds", old)
+    patch.setattr(domain, "released_bounds", old)
 
 
 @mutation(
@@ -66,12 +66,12 @@ def _(patch: pytest.MonkeyPatch) -> None:
     ],
 )
 def _(patch: pytest.MonkeyPatch) -> None:
-    from healthforge.generators.private import base as dp_base
+    from healthforge.generators.private import bounds
 
-    def zero(sigma: float, widths: tuple[int, ...] = dp_base.BOUNDS_WIDTHS, failure: float = 0.0):
+    def zero(sigma: float, widths: tuple[int, ...] = bounds.BOUNDS_WIDTHS, failure: float = 0.0):
         return {w: 0.0 for w in widths}
 
-    patch.setattr(dp_base, "bounds_thresholds", zero)
+    patch.setattr(bounds, "bounds_thresholds", zero)
 
 
 @mutation(
@@ -80,10 +80,10 @@ def _(patch: pytest.MonkeyPatch) -> None:
     tests=[f"{DOMAIN}::test_domain_release_noise_has_the_recorded_sigma"],
 )
 def _(patch: pytest.MonkeyPatch) -> None:
-    from healthforge.generators.private import base as dp_base
+    from healthforge.generators.private import domain
 
-    real = dp_base.gaussian_measure
-    patch.setattr(dp_base, "gaussian_measure", lambda true, sigma, rng: real(true, sigma / 10, rng))
+    real = domain.gaussian_measure
+    patch.setattr(domain, "gaussian_measure", lambda true, sigma, rng: real(true, sigma / 10, rng))
 
 
 @mutation(
@@ -97,16 +97,16 @@ def _(patch: pytest.MonkeyPatch) -> None:
 )
 def _(patch: pytest.MonkeyPatch) -> None:
     from healthforge.data.prepare import PreparedData
-    from healthforge.generators.private import base as dp_base
+    from healthforge.generators.core import base
 
-    real = dp_base.private_fit
+    real = base.private_fit  # looked up here by Generator.fit, the one caller
 
     def trusting(name, data, schema, **kwargs):  # type: ignore[no-untyped-def]
         if isinstance(data, PreparedData) and schema is None:
             data, schema = data.frame, data.schema
         return real(name, data, schema, **kwargs)
 
-    patch.setattr(dp_base, "private_fit", trusting)
+    patch.setattr(base, "private_fit", trusting)
 
 
 @mutation(

@@ -22,8 +22,8 @@ import numpy as np
 from healthforge.data.encoding import TableEncoder
 from healthforge.data.prepare import PreparedData
 from healthforge.errors import HealthForgeError
-from healthforge.generators.core import conditions as cond
 from healthforge.generators.core.base import Generator
+from healthforge.generators.core.constraints import EncodedConstraint
 from healthforge.progress import ProgressCallback, report
 
 DEFAULT_MEMBERS = "ddpm:2,cart:1"
@@ -136,7 +136,7 @@ class EnsembleGenerator(Generator):
         return self._sample_given(n, rng, {})
 
     def _sample_given(
-        self, n: int, rng: np.random.Generator, constraints: dict[int, cond.EncodedConstraint]
+        self, n: int, rng: np.random.Generator, constraints: dict[int, EncodedConstraint]
     ) -> np.ndarray:
         counts = rng.multinomial(n, self.weights_)
         parts = []

@@ -37,7 +37,10 @@ from healthforge.data.schema import Schema
 from healthforge.errors import HealthForgeError
 from healthforge.generators.core import conditions as cond
 from healthforge.generators.core.column_rules import ColumnRules
+from healthforge.generators.core.constraints import EncodedConstraint, encoded_constraints
 from healthforge.generators.core.persistence import save_model
+from healthforge.generators.core.rarity import describe_rarity, training_profile
+from healthforge.generators.private.fit import PrivateFit, private_fit
 from healthforge.progress import ProgressCallback, report
 
 CHUNK_ROWS = 50_000  # fixed, so output depends on seed and n only, not on memory settings
@@ -69,6 +72,8 @@ class Generator(ABC):
     # keeps exact lookup/sum rules of the training rows (generators.column_rules) when its
     # ``exact_rules`` parameter is on; never under differential privacy
     keeps_column_rules: ClassVar[bool] = False
+    # during a private fit only: the release ``_fit`` builds on (see :meth:`fit`)
+    _private_run: PrivateFit | None
 
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed
@@ -111,24 +116,49 @@ class Generator(ABC):
 
         Identifier and free-text columns are excluded (see ``excluded_``). ``schema``
         overrides inference; the data is checked against it.
+
+        A private instance (:attr:`is_private`) spends exactly its (epsilon, delta) and
+        starts with :func:`~healthforge.generators.private.fit.private_fit`: a ``schema``
+        passed here is public knowledge, the schema inside a :class:`PreparedData` is not
+        (it is usually inferred from these very rows: pass ``fit(prepared.frame,
+        prepared.schema)`` to vouch for it), and the rest of the domain is released with
+        DP. Its ``_fit`` reads that release from ``self._private_run``; the model keeps
+        only the released domain: no training profile, column rules or row hashes.
         """
-        prepared = data if isinstance(data, PreparedData) else prepare(data, schema, target, drop)
-        if len(prepared.frame) < 2:
-            raise HealthForgeError("need at least 2 rows to fit a generator")
-        self.schema_ = prepared.schema
-        self.excluded_ = dict(prepared.excluded)
-        encoder = TableEncoder(prepared.schema)
-        matrix = encoder.encode(prepared.frame)
-        self.n_train_ = len(matrix)
-        self._check_supported(encoder)
+        self._before_fit()
+        run = None
+        if self.is_private:
+            run = private_fit(
+                self.name, data, schema, target=target, drop=drop, check=self._adopt,
+                **self._privacy(),
+            )  # fmt: skip
+            prepared, encoder, matrix = run.prepared, run.encoder, run.matrix
+        else:
+            prepared = (
+                data if isinstance(data, PreparedData) else prepare(data, schema, target, drop)
+            )
+            if len(prepared.frame) < 2:
+                raise HealthForgeError("need at least 2 rows to fit a generator")
+            encoder = TableEncoder(prepared.schema)
+            matrix = encoder.encode(prepared.frame)
+            self._adopt(prepared, encoder)
         # marginal shares for the "too rare" message; a DP model must not keep exact ones
-        self.train_profile_ = (
-            None if self.is_private else cond.training_profile(prepared.frame, prepared.schema)
-        )
+        self.train_profile_ = None if run else training_profile(prepared.frame, prepared.schema)
         # what subclasses need to know about the encoded columns, set before _fit
         self.discrete_ = encoder.discrete
         self.cardinalities_ = encoder.cardinalities
-        self._fit(matrix, progress)
+        self._private_run = run
+        try:
+            self._fit(matrix, progress)
+        finally:
+            del self._private_run  # it holds the rows and the noise generator: never kept
+        if run is not None:  # only the released domain is kept, nothing read off the rows
+            self.schema_ = run.released
+            self.encoder_ = TableEncoder(run.released)
+            self.column_rules_ = None
+            self.train_hashes_ = np.empty(0, dtype=np.uint64)  # hashes would reveal members
+            self.__dict__.pop("common_hashes_", None)
+            return self
         self.column_rules_ = self._learn_column_rules(matrix)
         self.encoder_ = encoder
         rare, common = _pattern_hashes(encoder.decode(matrix), RARE_PATTERN_K)
@@ -136,6 +166,23 @@ class Generator(ABC):
         # only to count kept matches in sample_stats_; never written to a model file
         self.common_hashes_ = _Unsaved(common)
         return self
+
+    def _before_fit(self) -> None:  # noqa: B027 - a hook: most generators need nothing here
+        """Checks and clean-up before a fit touches the data (parameters read late)."""
+
+    def _privacy(self) -> dict[str, Any]:
+        """How a private instance fits: ``private_fit``'s ``bounds``, ``epsilon``, ``delta``,
+        ``noise_seed`` and ``max_bins`` (bins per numeric column of the released domain).
+        Asked only when :attr:`is_private`; a generator that can be private overrides it."""
+        raise NotImplementedError(f"{type(self).__name__} is private but has no privacy settings")
+
+    def _adopt(self, prepared: PreparedData, encoder: TableEncoder) -> None:
+        """Take the prepared table's schema and size; refuse what this generator cannot fit.
+        Runs before a private fit draws any noise."""
+        self.schema_ = prepared.schema
+        self.excluded_ = dict(prepared.excluded)
+        self.n_train_ = len(prepared.frame)
+        self._check_supported(encoder)
 
     def _check_supported(self, encoder: TableEncoder) -> None:
         # a model fitted on a few hundred rows cannot learn more columns than it has rows
@@ -210,7 +257,7 @@ class Generator(ABC):
         if offset < 0 or offset % CHUNK_ROWS:
             raise HealthForgeError(f"offset must be a multiple of {CHUNK_ROWS:,}, not {offset!r}")
         resolved = cond.resolve(cond.parse_conditions(conditions), self.schema_)
-        constraints = cond.encoded_constraints(resolved, self.encoder_.columns)
+        constraints = encoded_constraints(resolved, self.encoder_.columns)
         base_seed = self.seed if seed is None else seed
         self.sample_stats_: dict[str, int | None] = {
             "drawn": 0,
@@ -233,7 +280,7 @@ class Generator(ABC):
         size: int,
         rng: np.random.Generator,
         conditions: list[cond.Condition],
-        constraints: dict[int, cond.EncodedConstraint],
+        constraints: dict[int, EncodedConstraint],
     ) -> Any:
         kept: list[pd.DataFrame] = []
         have = 0
@@ -271,7 +318,7 @@ class Generator(ABC):
             raise HealthForgeError(
                 "conditions " + "; ".join(map(str, conditions)) + f" are too rare: only {have} of "
                 f"{drawn:,} generated rows ({share:.4%}) satisfied them."
-                + cond.describe_rarity(conditions, getattr(self, "train_profile_", None)),
+                + describe_rarity(conditions, getattr(self, "train_profile_", None)),
                 "relax the conditions or use a generator with native conditioning",
             )
         raise HealthForgeError(
@@ -288,7 +335,7 @@ class Generator(ABC):
         return None if held is None else held.value
 
     def _decoded(
-        self, n: int, rng: np.random.Generator, constraints: dict[int, cond.EncodedConstraint]
+        self, n: int, rng: np.random.Generator, constraints: dict[int, EncodedConstraint]
     ) -> pd.DataFrame:
         return self.encoder_.decode(self.sample_encoded(n, rng, constraints))
 
@@ -296,7 +343,7 @@ class Generator(ABC):
         self,
         n: int,
         rng: np.random.Generator,
-        constraints: dict[int, cond.EncodedConstraint] | None = None,
+        constraints: dict[int, EncodedConstraint] | None = None,
     ) -> np.ndarray:
         """``n`` rows in the shared encoding, shape ``(n, n_modelled)``, drawn as
         :meth:`sample` draws them before decoding: natively given ``constraints`` when the
@@ -320,7 +367,7 @@ class Generator(ABC):
         return X
 
     def _sample_given(
-        self, n: int, rng: np.random.Generator, constraints: dict[int, cond.EncodedConstraint]
+        self, n: int, rng: np.random.Generator, constraints: dict[int, EncodedConstraint]
     ) -> np.ndarray:
         """Draw ``n`` encoded rows from the distribution given ``constraints``.
 

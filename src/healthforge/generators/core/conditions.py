@@ -26,7 +26,7 @@ _PATTERN = re.compile(
     r"^\s*(?P<col>[^=<>!]+?)\s*(?P<op>==|=|!=|>=|<=|>|<|\s+in\s+|\s+not\s+in\s+)\s*(?P<val>.+?)\s*$",
     re.IGNORECASE,
 )
-_COMPARE: dict[str, Callable[[Any, Any], Any]] = {
+COMPARE: dict[str, Callable[[Any, Any], Any]] = {
     ">=": operator.ge,
     "<=": operator.le,
     ">": operator.gt,
@@ -111,7 +111,7 @@ def resolve(conditions: list[Condition], schema: Schema) -> list[Condition]:
 
 def _resolve_derived(condition: Condition, spec: DerivedColumn, schema: Schema) -> list[Condition]:
     labels = spec.all_labels()
-    if condition.op in _COMPARE:
+    if condition.op in COMPARE:
         raise HealthForgeError(
             f"condition '{condition}' compares derived column '{spec.name}', which has labels",
             "use = or in [...]: its labels are " + ", ".join(labels),
@@ -155,12 +155,12 @@ def _present_values(values: list[Any], column: ColumnSchema) -> list[Any]:
         for value in values:
             for category in column.categories or []:
                 same = str(category).strip().lower() == str(value).strip().lower()
-                both = _as_float(category) is not None and _as_float(category) == _as_float(value)
+                both = as_float(category) is not None and as_float(category) == as_float(value)
                 if same or both:
                     found.append(category)
         return found
     low, high = _bounds(column)
-    numbers = [_as_float(v) for v in values]
+    numbers = [as_float(v) for v in values]
     return [v for v in numbers if v is not None and low <= v <= high]
 
 
@@ -173,7 +173,7 @@ def _resolve_one(condition: Condition, schema: Schema) -> Condition:
     column = schema[condition.column]
     if not column.modelled:
         raise HealthForgeError(f"cannot condition on '{column.name}': it is not modelled")
-    if condition.op in _COMPARE:
+    if condition.op in COMPARE:
         return _resolve_range(condition, column)
     values = condition.value if condition.op in {"in", "not in"} else [condition.value]
     resolved = [_match_value(v, column, condition) for v in values]
@@ -188,7 +188,7 @@ def _match_value(value: Any, column: ColumnSchema, condition: Condition) -> Any:
         for category in categories:
             if str(category).strip().lower() == str(value).strip().lower():
                 return category
-            if _as_float(category) is not None and _as_float(category) == _as_float(value):
+            if as_float(category) is not None and as_float(category) == as_float(value):
                 return category
         coded = column.code_of_label(value)  # a value label: sex=female for sex=1
         if coded is not None:
@@ -199,7 +199,7 @@ def _match_value(value: Any, column: ColumnSchema, condition: Condition) -> Any:
             + column.describe_values(),
         )
     coded = column.code_of_label(value)
-    number = _as_float(value if coded is None else coded)
+    number = as_float(value if coded is None else coded)
     if number is None:
         raise HealthForgeError(f"condition '{condition}' needs a number for column '{column.name}'")
     _check_in_bounds(number, column, condition)
@@ -207,13 +207,13 @@ def _match_value(value: Any, column: ColumnSchema, condition: Condition) -> Any:
 
 
 def _resolve_range(condition: Condition, column: ColumnSchema) -> Condition:
-    if column.is_discrete and not all(_as_float(c) is not None for c in column.categories or []):
+    if column.is_discrete and not all(as_float(c) is not None for c in column.categories or []):
         raise HealthForgeError(
             f"condition '{condition}' compares '{column.name}', which has categories, not numbers",
             "use = or in [...] for categorical columns",
         )
     coded = column.code_of_label(condition.value)  # education>=hs on a labelled code
-    number = _as_float(condition.value if coded is None else coded)
+    number = as_float(condition.value if coded is None else coded)
     if number is None:
         raise HealthForgeError(
             f"condition '{condition}' needs a number" + (" or a label" if column.labels else ""),
@@ -222,7 +222,7 @@ def _resolve_range(condition: Condition, column: ColumnSchema) -> Condition:
             else None,
         )
     low, high = _bounds(column)
-    op = _COMPARE[condition.op]
+    op = COMPARE[condition.op]
     feasible = op(high, number) if condition.op in {">=", ">"} else op(low, number)
     if not feasible:
         raise HealthForgeError(
@@ -249,7 +249,7 @@ def _check_in_bounds(number: float, column: ColumnSchema, condition: Condition) 
         )
 
 
-def _as_float(value: Any) -> float | None:
+def as_float(value: Any) -> float | None:
     if isinstance(value, bool):
         return float(value)
     try:
@@ -266,170 +266,12 @@ def mask(df: pd.DataFrame, conditions: list[Condition]) -> np.ndarray:
             series = condition.derived.compute(df[condition.derived.source])
         else:
             series = df[condition.column]
-        if condition.op in _COMPARE:
+        if condition.op in COMPARE:
             values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
             with np.errstate(invalid="ignore"):
-                keep &= _COMPARE[condition.op](values, condition.value)
+                keep &= COMPARE[condition.op](values, condition.value)
             continue
         wanted = condition.value if isinstance(condition.value, list) else [condition.value]
         hit = series.isin(wanted).to_numpy(dtype=bool)
         keep &= ~hit if condition.op in {"!=", "not in"} else hit
     return keep
-
-
-# -- how rare a condition was in the training data ---------------------------------------
-
-MAX_PROFILE_LEVELS = 200  # columns with more distinct values keep percentiles instead
-
-
-def training_profile(frame: pd.DataFrame, schema: Schema) -> dict[str, dict[str, Any]]:
-    """Per-column marginals of the training data, enough to say how rare a condition is.
-
-    Discrete columns and numeric columns with few distinct values keep their value
-    shares (as the schema keeps their categories); other numeric columns keep 101
-    percentiles. No row is kept.
-    """
-    profile: dict[str, dict[str, Any]] = {}
-    for column in schema.modelled:
-        if column.name not in frame.columns or column.kind == "datetime":
-            continue
-        series = frame[column.name]
-        missing = float(series.isna().mean())
-        present = series.dropna()
-        if column.is_discrete or present.nunique() <= MAX_PROFILE_LEVELS:
-            shares = present.value_counts(normalize=False) / max(len(series), 1)
-            profile[column.name] = {
-                "missing": missing,
-                "shares": {_profile_key(k): float(v) for k, v in shares.items()},
-            }
-        else:
-            values = pd.to_numeric(present, errors="coerce").dropna().to_numpy(dtype=float)
-            if values.size:
-                profile[column.name] = {
-                    "missing": missing,
-                    "percentiles": np.percentile(values, np.arange(101)).tolist(),
-                }
-    return profile
-
-
-def training_share(condition: Condition, profile: dict[str, dict[str, Any]]) -> float | None:
-    """Share of training rows satisfying ``condition`` (percentiles: to about 1%)."""
-    entry = profile.get(condition.column)
-    if entry is None or condition.derived is not None:
-        return None
-    present = 1.0 - entry["missing"]
-    if "shares" in entry:
-        shares = entry["shares"]
-        if condition.op in _COMPARE:
-            return float(
-                sum(
-                    v
-                    for k, v in shares.items()
-                    if _as_float(k) is not None
-                    and _COMPARE[condition.op](_as_float(k), condition.value)
-                )
-            )
-        wanted = condition.value if isinstance(condition.value, list) else [condition.value]
-        keys = {_profile_key(w) for w in wanted}
-        hit = float(sum(v for k, v in shares.items() if k in keys))
-        return present - hit if condition.op in {"!=", "not in"} else hit
-    percentiles = np.asarray(entry["percentiles"])
-    if condition.op in _COMPARE:
-        below = float(np.searchsorted(percentiles, condition.value, side="left")) / 100.0
-        below = min(max(below, 0.0), 1.0)
-        share = 1.0 - below if condition.op in {">=", ">"} else below
-        return present * share
-    return None  # equality on a continuous column: no meaningful share
-
-
-def describe_rarity(conditions: list[Condition], profile: dict[str, dict[str, Any]] | None) -> str:
-    """``" In the training data: age >= 65: 2.9% of rows; ..."``, or ``""`` if unknown."""
-    if not profile:
-        return ""
-    parts = []
-    joint = 1.0
-    for condition in conditions:
-        share = training_share(condition, profile)
-        if share is None:
-            return ""
-        joint *= share
-        parts.append(f"{condition}: {share:.2%} of rows")
-    text = " In the training data: " + "; ".join(parts)
-    if len(parts) > 1:
-        text += f" (about {joint:.3%} together if they were independent)"
-    return text + "."
-
-
-def _profile_key(value: Any) -> Any:
-    number = _as_float(value)
-    return number if number is not None else str(value)
-
-
-# -- conditions in the encoded space, for generators that condition natively ----------------
-
-
-@dataclass(frozen=True)
-class EncodedConstraint:
-    """What one encoded column may take: allowed category codes, or a closed interval.
-
-    ``codes`` is a boolean mask over the column's categories (discrete columns); ``low``
-    and ``high`` bound numeric values. Strict inequalities are treated as closed here:
-    the exact mask still filters the decoded rows afterwards.
-    """
-
-    codes: np.ndarray | None
-    low: float
-    high: float
-    missing_allowed: bool
-
-
-def encoded_constraints(
-    conditions: list[Condition], columns: list[ColumnSchema]
-) -> dict[int, EncodedConstraint]:
-    """Constraints per encoded column index, combining several conditions on one column.
-
-    Conditions a native sampler cannot express (on derived columns) are left out: the
-    row mask applied after decoding still enforces them.
-    """
-    index = {c.name: j for j, c in enumerate(columns)}
-    out: dict[int, EncodedConstraint] = {}
-    for condition in conditions:
-        if condition.derived is not None or condition.column not in index:
-            continue
-        j = index[condition.column]
-        column = columns[j]
-        new = _constraint(condition, column)
-        old = out.get(j)
-        if old is not None:
-            codes = new.codes if old.codes is None else old.codes & new.codes  # type: ignore[operator]
-            new = EncodedConstraint(
-                codes,
-                max(old.low, new.low),
-                min(old.high, new.high),
-                old.missing_allowed and new.missing_allowed,
-            )
-        out[j] = new
-    return out
-
-
-def _constraint(condition: Condition, column: ColumnSchema) -> EncodedConstraint:
-    op, value = condition.op, condition.value
-    if column.is_discrete:
-        categories = pd.Series(column.categories or [], dtype=object)
-        if op in _COMPARE:
-            numbers = pd.to_numeric(categories, errors="coerce").to_numpy(dtype=float)
-            with np.errstate(invalid="ignore"):
-                codes = _COMPARE[op](numbers, float(value))
-            return EncodedConstraint(codes, -np.inf, np.inf, False)
-        wanted = value if isinstance(value, list) else [value]
-        hit = categories.isin(wanted).to_numpy(dtype=bool)
-        negated = op in {"!=", "not in"}
-        return EncodedConstraint(~hit if negated else hit, -np.inf, np.inf, negated)
-    if op in {">=", ">"}:
-        return EncodedConstraint(None, float(value), np.inf, False)
-    if op in {"<=", "<"}:
-        return EncodedConstraint(None, -np.inf, float(value), False)
-    if op in {"=", "in"}:
-        values = [float(v) for v in (value if isinstance(value, list) else [value])]
-        return EncodedConstraint(None, min(values), max(values), False)
-    return EncodedConstraint(None, -np.inf, np.inf, True)  # != on a number: mask only

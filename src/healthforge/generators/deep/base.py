@@ -11,7 +11,7 @@ from typing import Any
 from healthforge.errors import HealthForgeError
 from healthforge.generators.core.base import Generator
 from healthforge.generators.core.torch_support import select_device
-from healthforge.generators.deep.transform import SpanLayout
+from healthforge.generators.deep.spans import SpanLayout
 
 SAMPLE_BATCH = 10_000  # rows per forward pass when sampling
 

@@ -74,7 +74,7 @@ from typing import Any
 import numpy as np
 
 from healthforge.errors import HealthForgeError
-from healthforge.generators.core.conditions import EncodedConstraint
+from healthforge.generators.core.constraints import EncodedConstraint
 from healthforge.generators.core.torch_support import (
     EarlyStopping,
     configure,
@@ -91,7 +91,9 @@ from healthforge.generators.deep.ctgan_cond import (
 )
 from healthforge.generators.deep.ctgan_critic import FastCritic
 from healthforge.generators.deep.ctgan_nets import _networks, critic_loss
-from healthforge.generators.deep.transform import FidelitySignal, NeuralTransformer, SpanLayout
+from healthforge.generators.deep.fidelity import FidelitySignal
+from healthforge.generators.deep.spans import SpanLayout
+from healthforge.generators.deep.transform import NeuralTransformer
 from healthforge.progress import ProgressCallback, report
 
 # re-exported: tvae and the DP generators import these from here; old model files

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from healthforge.generators.core.conditions import EncodedConstraint
+from healthforge.generators.core.constraints import EncodedConstraint
 from healthforge.generators.deep.transform import NeuralTransformer
 
 

@@ -58,7 +58,7 @@ from sklearn.preprocessing import QuantileTransformer
 
 from healthforge.errors import HealthForgeError
 from healthforge.generators.core.base import Generator
-from healthforge.generators.core.conditions import EncodedConstraint
+from healthforge.generators.core.constraints import EncodedConstraint
 from healthforge.generators.core.torch_support import (
     EarlyStopping,
     configure,

@@ -1,6 +1,6 @@
 """Native conditions for ``ddpm``: constraints translated into the diffusion's own space.
 
-The base class hands a generator :class:`~healthforge.generators.core.conditions.EncodedConstraint`
+The base class hands a generator :class:`~healthforge.generators.core.constraints.EncodedConstraint`
 objects per encoded column. ``ddpm`` models numeric columns as normal scores (a quantile
 transform), discrete columns as categories of multinomial diffusion, and a discrete
 target as a class label. :class:`Clamp` holds each constraint in those terms:
@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from healthforge.generators.core.conditions import EncodedConstraint
+from healthforge.generators.core.constraints import EncodedConstraint
 from healthforge.generators.deep.ddpm_diffusion import CLIP
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -51,7 +51,8 @@ from healthforge.generators.core.torch_support import (
 )
 from healthforge.generators.deep.adam_kernel import make_adam
 from healthforge.generators.deep.ctgan import SAMPLE_BATCH, DeepGenerator
-from healthforge.generators.deep.transform import NeuralTransformer, SpanLayout
+from healthforge.generators.deep.spans import SpanLayout
+from healthforge.generators.deep.transform import NeuralTransformer
 from healthforge.generators.deep.tvae_fused import (
     FusedReconstruction,
     TrainingOrder,

@@ -22,7 +22,7 @@ import numpy as np
 
 from healthforge.errors import HealthForgeError
 from healthforge.generators.core.base import Generator
-from healthforge.generators.core.conditions import EncodedConstraint
+from healthforge.generators.core.constraints import EncodedConstraint
 from healthforge.generators.core.torch_support import configure, select_device
 from healthforge.generators.llm import loading
 from healthforge.generators.llm.decode import plan_orders, sample_batch, special_tokens

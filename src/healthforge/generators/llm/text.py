@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from healthforge.data.schema import ColumnSchema
-from healthforge.generators.core.conditions import EncodedConstraint
+from healthforge.generators.core.constraints import EncodedConstraint
 
 MAX_TRIE_VALUES = 20_000  # grid points per numeric column (tokenised once at fit time)
 MISSING_TEXT = "NA"

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from healthforge.generators.core.conditions import EncodedConstraint
+from healthforge.generators.core.constraints import EncodedConstraint
 from healthforge.generators.core.torch_support import import_torch
 from healthforge.generators.lm.orders import OrderBook
 from healthforge.generators.lm.rules import RuleBook

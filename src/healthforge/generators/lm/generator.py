@@ -15,17 +15,14 @@ release (:mod:`.private`), and the network trains with DP-SGD; the budget is rec
 from __future__ import annotations
 
 import time
-from typing import Any, Self
+from typing import Any
 
 import numpy as np
-import pandas as pd
 
-from healthforge.data.prepare import PreparedData
-from healthforge.data.schema import Schema
 from healthforge.errors import HealthForgeError
 from healthforge.generators.core.base import Generator
 from healthforge.generators.core.column_rules import ColumnRules
-from healthforge.generators.core.conditions import EncodedConstraint
+from healthforge.generators.core.constraints import EncodedConstraint
 from healthforge.generators.core.torch_support import import_torch, select_device
 from healthforge.generators.lm.calibration import CALIBRATION_ROWS, token_ratios
 from healthforge.generators.lm.decoding import sample_codes
@@ -184,27 +181,28 @@ class LmGenerator(Generator):
             )
 
     # -- fitting ------------------------------------------------------------------------
-    def fit(
-        self,
-        data: pd.DataFrame | PreparedData,
-        schema: Schema | None = None,
-        *,
-        target: str | None = None,
-        drop: list[str] | tuple[str, ...] = (),
-        progress: ProgressCallback | None = None,
-    ) -> Self:
-        """Learn ``data`` ``(n_rows, n_columns)``; with ``epsilon`` set, under DP-SGD."""
+    def _before_fit(self) -> None:
         self._check_params()
         for stale in ("_net_cache", "dp_budget_", "token_ratios_"):
             self.__dict__.pop(stale, None)
-        if self.epsilon is None:
-            return super().fit(data, schema, target=target, drop=drop, progress=progress)
-        from healthforge.generators.lm.private import fit_private
 
-        fit_private(self, data, schema, target, drop, progress)
-        return self
+    def _privacy(self) -> dict[str, Any]:
+        return {
+            "bounds": self.bounds,
+            "epsilon": self.epsilon,
+            "delta": self.delta,
+            "noise_seed": self.noise_seed,
+            "max_bins": self.n_bins,
+        }
 
     def _fit(self, X: np.ndarray, progress: ProgressCallback | None) -> None:
+        """Learn ``X``; with ``epsilon`` (``self._private_run`` set by ``Generator.fit``),
+        on the released domain under DP-SGD (:mod:`healthforge.generators.lm.private`)."""
+        if self._private_run is not None:
+            from healthforge.generators.lm.private import fit_private
+
+            fit_private(self, self._private_run, progress)
+            return
         rng = np.random.default_rng(self.seed)
         tokenizer = Tokenizer.from_data(X, self.discrete_, self.cardinalities_, self.n_bins)
         codes = tokenizer.encode(X, rng)

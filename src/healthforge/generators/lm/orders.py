@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from healthforge.generators.core.conditions import EncodedConstraint
+from healthforge.generators.core.constraints import EncodedConstraint
 from healthforge.generators.lm.tokenizer import Tokenizer
 
 MAX_CHANCE = 1e-6  # a bound must be this unlikely to hold by chance under independence

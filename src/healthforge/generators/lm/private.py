@@ -1,8 +1,8 @@
 """Fitting ``lm`` under differential privacy: public or DP domain, then DP-SGD.
 
-The same rules as the other DP generators, from the same code
-(:func:`healthforge.generators.private.base.private_fit`): a schema is public only when passed
-explicitly to ``fit`` (a :class:`PreparedData`'s schema never is); values outside a public
+The same rules as the other DP generators, from the same code: ``Generator.fit`` runs
+:func:`healthforge.generators.private.fit.private_fit` first. A schema is public only when
+passed explicitly to ``fit`` (a :class:`PreparedData`'s schema never is); values outside a public
 schema are clipped or treated as missing; the bins and category lists are the schema's
 when it is public, otherwise released with DP (noisy counts; a noisy histogram on a
 public grid for numeric bounds), spending the domain share of the zCDP budget. The
@@ -17,14 +17,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
-
 from healthforge.data.encoding import TableEncoder
-from healthforge.data.prepare import PreparedData
-from healthforge.data.schema import Schema
 from healthforge.generators.lm.tokenizer import Tokenizer, codec_from_release
-from healthforge.generators.private import base as dp_base
+from healthforge.generators.private.fit import PrivateFit
 from healthforge.privacy.accounting import budget_record
 from healthforge.progress import ProgressCallback
 
@@ -35,36 +30,10 @@ MECHANISM = "DP-SGD on a tabular transformer (opacus), public or DP-released tok
 ACCOUNTANT = "RDP of the Poisson-sampled Gaussian (opacus), composed with the zCDP domain release"
 
 
-def fit_private(
-    gen: LmGenerator,
-    data: pd.DataFrame | PreparedData,
-    schema: Schema | None,
-    target: str | None,
-    drop: list[str] | tuple[str, ...],
-    progress: ProgressCallback | None,
-) -> None:
-    """Fit ``gen`` (an ``LmGenerator`` with ``epsilon`` set) spending (epsilon, delta)."""
+def fit_private(gen: LmGenerator, run: PrivateFit, progress: ProgressCallback | None) -> None:
+    """Train ``gen`` (an ``LmGenerator`` with ``epsilon``) on the release ``run`` of
+    ``Generator.fit``, spending the rest of (epsilon, delta) on DP-SGD."""
     assert gen.epsilon is not None  # the caller fits without DP otherwise
-
-    def check(prepared: PreparedData, encoder: TableEncoder) -> None:
-        gen.schema_ = prepared.schema
-        gen.excluded_ = dict(prepared.excluded)
-        gen.n_train_ = len(prepared.frame)
-        gen._check_supported(encoder)
-
-    run = dp_base.private_fit(
-        gen.name,
-        data,
-        schema,
-        bounds=gen.bounds,
-        target=target,
-        drop=drop,
-        epsilon=gen.epsilon,
-        delta=gen.delta,
-        noise_seed=gen.noise_seed,
-        max_bins=gen.n_bins,
-        check=check,
-    )
     tokenizer = Tokenizer([codec_from_release(c) for c in run.columns])
     codes = tokenizer.encode(run.matrix, run.rng)
     private = {
@@ -80,12 +49,9 @@ def fit_private(
     result = gen._train(tokenizer, codes, progress, private)
     sgd = result.private.budget()
 
-    gen.schema_ = run.released
-    gen.encoder_ = TableEncoder(run.released)
-    gen.discrete_ = gen.encoder_.discrete
-    gen.cardinalities_ = gen.encoder_.cardinalities
-    gen.train_profile_ = None
-    gen.train_hashes_ = np.empty(0, dtype=np.uint64)
+    released = TableEncoder(run.released)  # Generator.fit keeps it as the model's encoder
+    gen.discrete_ = released.discrete
+    gen.cardinalities_ = released.cardinalities
     gen.dp_budget_ = budget_record(
         MECHANISM,
         sgd.epsilon_spent,

@@ -10,7 +10,7 @@ other in a global vocabulary (``offsets``):
   values, refined inside the bin through the column's empirical quantile function, so
   the marginal is kept exactly when the bin frequencies are right;
 * under differential privacy: bins and categories of the *released* domain
-  (:func:`healthforge.generators.private.base._release_domain`: the public schema or a DP
+  (:func:`healthforge.generators.private.domain.release_domain`: the public schema or a DP
   estimate), refined uniformly inside the bin - nothing is read from the data for free;
 
 plus a missing token when the column can be missing. A record is then the set of pairs
@@ -28,9 +28,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from healthforge.generators.core.conditions import EncodedConstraint
+from healthforge.generators.core.constraints import EncodedConstraint
 from healthforge.generators.core.marginals import Marginal
-from healthforge.generators.private.base import DiscreteColumn
+from healthforge.generators.private.discrete import DiscreteColumn
 
 KINDS = ("category", "support", "bins", "edges")
 N_FOURIER = 6  # Fourier terms of a numeric token's place (numeric_features)

@@ -1,7 +1,7 @@
 """DPCopula (Li, Xiong & Jiang, EDBT 2014): a Gaussian copula with DP margins and correlations.
 
 Fast DP baseline. On the discretised table (public or DP bins, see
-:mod:`healthforge.generators.private.base`) it releases, with the Gaussian mechanism:
+:mod:`healthforge.generators.private.domain`) it releases, with the Gaussian mechanism:
 
 * every column's histogram (half of the budget);
 * the contingency table of every pair it models (the other half). Each pair's Kendall's

@@ -32,7 +32,8 @@ import numpy as np
 from healthforge.generators.core.torch_support import configure, import_torch, module_to_cpu_state
 from healthforge.generators.deep.ctgan import GUMBEL_TAU, CtganGenerator, _networks
 from healthforge.generators.deep.ctgan_cond import SamplingCond
-from healthforge.generators.deep.transform import NeuralTransformer, SpanLayout
+from healthforge.generators.deep.spans import SpanLayout
+from healthforge.generators.deep.transform import NeuralTransformer
 from healthforge.generators.private.deep import DeepDPGenerator, isolated_rng
 from healthforge.generators.private.sgd import DPSGDBudget, make_private
 from healthforge.progress import ProgressCallback, report

@@ -3,7 +3,7 @@
 What may touch the private rows, and how each piece is paid for:
 
 * **the domain** (numeric bounds and bins, category lists, missing levels): the public
-  schema, or :mod:`healthforge.generators.private.base`'s DP release (zCDP, part of the
+  schema, or :mod:`healthforge.generators.private.domain`'s DP release (zCDP, part of the
   budget). Each column becomes a one-hot block over its *public* levels (bins for
   numbers), so the network's representation reads nothing from the data: no
   mode-specific Gaussian mixtures, no observed-value lists;
@@ -33,6 +33,7 @@ import numpy as np
 from healthforge.generators.deep.ctgan import DeepGenerator
 from healthforge.generators.deep.transform import ColumnPlan, NeuralTransformer
 from healthforge.generators.private.base import DPGenerator
+from healthforge.generators.private.fit import PrivateFit
 from healthforge.generators.private.sgd import DPSGDBudget, check_dp_sgd_params
 from healthforge.privacy.accounting import budget_record
 from healthforge.privacy.mechanisms import gaussian_measure, gaussian_sigma
@@ -89,32 +90,31 @@ class DeepDPGenerator(DPGenerator, DeepGenerator):
             self.epochs, self.batch_size, self.max_grad_norm, self.accounting, f"{self.name}: "
         )
 
-    def fit(self, data: Any, schema: Any = None, **kwargs: Any) -> Any:
-        """As :meth:`DPGenerator.fit`; the budget record gets the accountant's epsilon."""
+    def _before_fit(self) -> None:
         self._check_dp_sgd()
-        super().fit(data, schema, **kwargs)
-        old = self.dp_budget_
-        model = old["split"]["model"]
+
+    def _budget_record(self, run: PrivateFit, split_model: dict[str, Any]) -> dict[str, Any]:
+        """The accountant's epsilon of the DP-SGD run, composed with the domain release and
+        the noisy counts."""
         sgd: DPSGDBudget = self.sgd_budget_
-        self.dp_budget_ = budget_record(
+        return budget_record(
             self.mechanism,
             sgd.epsilon_spent,
-            old["delta"],
+            run.delta,
             {
                 "epsilon_target": float(self.epsilon),
-                "rho_domain": self.budget_context_["rho_domain"],
-                "domain": old["split"]["domain"],
-                "rho_counts": model["rho_counts"],
-                "counts": model["counts"],
+                "rho_domain": run.rho_domain,
+                "domain": run.split_domain,
+                "rho_counts": split_model["rho_counts"],
+                "counts": split_model["counts"],
                 "dp_sgd": sgd.as_dict(),
-                "delta_dp_sgd_and_zcdp_rdp": old["split"]["delta_zcdp_conversion"],
-                "delta_category_selection": old["split"]["delta_category_selection"],
+                "delta_dp_sgd_and_zcdp_rdp": run.delta - run.delta_select,
+                "delta_category_selection": run.delta_select,
             },
             self.accountant,
-            public_schema=old["public_schema"],
+            public_schema=run.public,
             row_count="public (DP-SGD's sampling rate uses n; add/remove-one adjacency)",
         )
-        return self
 
     def _fit_codes(
         self,

@@ -16,7 +16,8 @@ import numpy as np
 
 from healthforge.generators.core.torch_support import configure, import_torch, module_to_cpu_state
 from healthforge.generators.deep.ctgan import SAMPLE_BATCH
-from healthforge.generators.deep.transform import NeuralTransformer, SpanLayout
+from healthforge.generators.deep.spans import SpanLayout
+from healthforge.generators.deep.transform import NeuralTransformer
 from healthforge.generators.deep.tvae import TvaeGenerator, _networks
 from healthforge.generators.private.deep import DeepDPGenerator, isolated_rng
 from healthforge.generators.private.sgd import DPSGDBudget, make_private

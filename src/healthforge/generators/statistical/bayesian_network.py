@@ -17,7 +17,7 @@ import numpy as np
 from scipy.sparse.csgraph import minimum_spanning_tree
 
 from healthforge.generators.core.base import Generator
-from healthforge.generators.core.conditions import EncodedConstraint
+from healthforge.generators.core.constraints import EncodedConstraint
 from healthforge.generators.core.marginals import Marginal
 from healthforge.progress import ProgressCallback, report
 
