@@ -49,6 +49,14 @@ def test_recommend_json_under_strict_lists_dp_generators_only() -> None:
             ["generate", "bundled:icu", "--generator", "auto", "--param", "a=1", "-o", "x.csv"],
             "--generator auto takes no --param",
         ),
+        (
+            ["generate", "bundled:icu", "-g", "cart", "--priority", "speed", "-o", "x.csv"],
+            "--priority applies to --generator auto",
+        ),
+        (
+            ["generate", "bundled:icu", "-g", "auto", "--priority", "cost", "-o", "x.csv"],
+            "unknown priority 'cost'",
+        ),
     ],
 )
 def test_bad_input_is_one_line(args: list[str], message: str, tmp_path: Path) -> None:

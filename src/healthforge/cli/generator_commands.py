@@ -199,6 +199,9 @@ def generate(
     generator: str = typer.Option(
         GENERATE_DEFAULT, "--generator", "-g", help="Generator, or auto (`healthforge recommend`)."
     ),
+    priority: list[str] | None = typer.Option(
+        None, "--priority", help="With --generator auto: privacy | utility | fidelity | speed."
+    ),
     rows: int | None = typer.Option(None, "--rows", "-n", help="Rows (default: as many as real)."),
     out: Path = typer.Option(..., "--out", "-o", help="Output file (.csv, .tsv, .parquet)."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
@@ -277,10 +280,12 @@ def generate(
         "sample_rows": fit_rows,
     }
     auto = None
+    if priority and generator != "auto":
+        raise HealthForgeError("--priority applies to --generator auto")
     if generator == "auto":  # the selection policy picks; the spec records its pick
         from healthforge.cli.selection_command import pick_generator
 
-        auto = pick_generator(data_section, privacy, params, seed)
+        auto = pick_generator(data_section, privacy, params, seed, priority)
         generator = auto.generator
     spec = RunSpec.from_dict(
         {

@@ -101,7 +101,11 @@ class AutoPick:
 
 
 def pick_generator(
-    data: dict[str, Any], privacy: str, params: dict[str, Any], seed: int
+    data: dict[str, Any],
+    privacy: str,
+    params: dict[str, Any],
+    seed: int,
+    priority: list[str] | None = None,
 ) -> AutoPick:
     """The generator the selection policy picks for ``data`` under ``privacy``; says what
     it picked and why."""
@@ -113,8 +117,11 @@ def pick_generator(
             "generator)",
             "for a DP choice use --privacy strict; or name the generator with --generator",
         )
+    from healthforge.selection import Priorities
+
+    priorities = Priorities.from_names(priority)
     store = open_store(None)
-    rec, meta = choose(data, privacy, None, store, seed)
+    rec, meta = choose(data, privacy, priorities, store, seed)
     best = rec.best
     eps = f" (ε={best.params['epsilon']:g})" if best.params else ""
     err_console.print(f"auto: picked [bold]{best.name}[/]{eps}", highlight=False)
