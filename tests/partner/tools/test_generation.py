@@ -87,6 +87,20 @@ def test_privacy_choice_carries_into_generate(icu: ToolContext) -> None:
     assert result.data["filter_removed"] is not None
 
 
+def test_strict_runs_a_dp_generator_on_the_public_schema(icu: ToolContext) -> None:
+    privacy = get_tool("set_privacy")
+    args = privacy.validate(icu, {"preset": "strict", "epsilon": 0.5})
+    assert "public_schema.yaml" in str(privacy.approval(icu, args))
+    privacy.execute(icu, args)
+    with pytest.raises(ToolError, match="differentially private generator"):
+        get_tool("generate").validate(icu, {"generator": "cart"})
+    result = call(icu, "generate", {"generator": "dp_copula", "rows": 40})
+    assert result.spec is not None and result.spec.privacy == "strict"
+    assert result.spec.generator.params["epsilon"] == 0.5
+    assert result.spec.data.schema == str(icu.session_dir.resolve() / "public_schema.yaml")
+    assert result.data["filter_removed"] is not None  # strict filters too
+
+
 def test_strict_on_a_users_table_needs_a_public_schema(tmp_path: Path) -> None:
     from healthforge.data import load_table
 

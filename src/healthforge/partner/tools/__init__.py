@@ -10,6 +10,7 @@ from healthforge.partner.tools import (  # noqa: F401
     export,
     generation,
     plots,
+    privacy,
     scenarios,
 )
 from healthforge.partner.tools.registry import (

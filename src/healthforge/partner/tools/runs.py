@@ -113,3 +113,11 @@ def rel(ctx: ToolContext, path: Path | str) -> str:
         return str(Path(path).resolve().relative_to(ctx.session_dir.resolve()))
     except ValueError:
         return str(path)
+
+
+def check_epsilon(epsilon: float | None) -> None:
+    if epsilon is not None and not epsilon > 0:
+        raise ToolError(
+            f"epsilon must be above 0, not {epsilon:g}",
+            "use e.g. 1.0 (strict allows up to 1; smaller is more private)",
+        )
