@@ -154,7 +154,7 @@ def run_benchmark(
         "eval_draws": eval_draws,
     }
     machine = machine_info()
-    cache = _Cache(None if results_json is None else Path(results_json), force, reference)
+    cache = store.RunCache(None if results_json is None else Path(results_json), force, reference)
     session = _Session(settings, statuses, cache, executor or LocalExecutor(), cell_memory)
     records = session.run(plan, progress)
     return _assemble(records, settings, machine, statuses, cache, loaded, reference)
@@ -170,36 +170,6 @@ def _check_generators(generators: Sequence[str]) -> None:
             generator_class(name)
 
 
-class _Cache:
-    """The runs of an earlier results file (none with ``force``), taken as they are used."""
-
-    def __init__(self, path: Path | None, force: bool, reference: str) -> None:
-        self.path = path
-        self.previous = {} if force or path is None else store.previous_runs(path, reference)
-        self.recorded_peers = {} if force else store.previous_peers(path)
-        # peers with runs in the file, whether or not this call runs them
-        self.sources = {r.source for r in self.previous.values()} - {"healthforge"}
-
-    def take(self, key: str, cached_only: bool) -> RunRecord | None:
-        """The cached run for ``key`` if it can stand; drops stale runs of the same job."""
-        cached = self.previous.pop(key, None)
-        # the same job measured with other code: stale, replaced by this measurement
-        # (or, when only assembling from the results file, shown with its version)
-        stale = [k for k in self.previous if store.slot(k) == store.slot(key)]
-        for k in stale:
-            older = self.previous.pop(k)
-            if cached is None and cached_only:
-                cached = older
-        # assembling from the file: a timeout stays a timeout rather than "not run"
-        if cached is not None and (cached_only or cached.status not in store.RETRY):
-            return cached
-        return None
-
-    def left(self) -> list[RunRecord]:
-        """Earlier runs this call did not plan (or replace), worth keeping in the table."""
-        return [r for r in self.previous.values() if r.status not in store.RETRY]
-
-
 class _Session:
     """Runs the planned jobs through the pipeline: per dataset one judging pipeline
     (:mod:`.cells`), branched per repeat, that splits once and judges every method's rows
@@ -209,7 +179,7 @@ class _Session:
         self,
         settings: dict[str, Any],
         statuses: dict[str, PeerStatus],
-        cache: _Cache,
+        cache: store.RunCache,
         executor: Executor,
         cell_memory: int | None = None,
     ) -> None:
@@ -352,7 +322,7 @@ def _assemble(
     settings: dict[str, Any],
     machine: dict[str, Any],
     statuses: dict[str, PeerStatus],
-    cache: _Cache,
+    cache: store.RunCache,
     loaded: list[Dataset],
     wanted_reference: str,
 ) -> BenchmarkResult:

@@ -168,3 +168,33 @@ def checkpoint(path: Path | None, records: list[RunRecord], previous: dict) -> N
 
 def plain(value: Any) -> Any:
     return float(value) if hasattr(value, "__float__") else str(value)
+
+
+class RunCache:
+    """The runs of an earlier results file (none with ``force``), taken as they are used."""
+
+    def __init__(self, path: Path | None, force: bool, reference: str) -> None:
+        self.path = path
+        self.previous = {} if force or path is None else previous_runs(path, reference)
+        self.recorded_peers = {} if force else previous_peers(path)
+        # peers with runs in the file, whether or not this call runs them
+        self.sources = {r.source for r in self.previous.values()} - {"healthforge"}
+
+    def take(self, key: str, cached_only: bool) -> RunRecord | None:
+        """The cached run for ``key`` if it can stand; drops stale runs of the same job."""
+        cached = self.previous.pop(key, None)
+        # the same job measured with other code: stale, replaced by this measurement
+        # (or, when only assembling from the results file, shown with its version)
+        stale = [k for k in self.previous if slot(k) == slot(key)]
+        for k in stale:
+            older = self.previous.pop(k)
+            if cached is None and cached_only:
+                cached = older
+        # assembling from the file: a timeout stays a timeout rather than "not run"
+        if cached is not None and (cached_only or cached.status not in RETRY):
+            return cached
+        return None
+
+    def left(self) -> list[RunRecord]:
+        """Earlier runs this call did not plan (or replace), worth keeping in the table."""
+        return [r for r in self.previous.values() if r.status not in RETRY]
