@@ -56,17 +56,29 @@ def script(ctx: ToolContext) -> str:
 
 def _export(ctx: ToolContext, args: ExportArgs) -> ToolResult:
     from healthforge.data.io import atomic_write_text
+    from healthforge.partner.export import export_script
+    from healthforge.partner.session import LOG_NAME
 
     path = output_file(ctx, args.output, args.overwrite, (".py",))
-    atomic_write_text(path, script(ctx))
     name = rel(ctx, path)
+    if (ctx.session_dir / LOG_NAME).is_file():
+        # a partner session: its log holds every file's sha256, so the script also checks
+        # that the table is the same and that it rewrote identical files
+        path.unlink(missing_ok=True)  # overwrite was allowed by output_file
+        export_script(ctx.session_dir, path)
+        checks = "; it checks the table's fingerprint and every file's sha256"
+    else:  # no session log (e.g. over MCP): the specs, run in order
+        atomic_write_text(path, script(ctx))
+        checks = ""
     summary = (
-        f"Wrote {name}: {len(ctx.specs)} run specification(s) as a standalone script; "
-        f"`python {name}` on the same data reproduces the session's outputs."
+        f"Wrote {name}: the session's {len(ctx.specs)} run specification(s) as a standalone "
+        f"script; `python {name}` on the same data reproduces its outputs{checks}."
     )
-    code = f"# see {name}"
     return ToolResult(
-        summary=summary, data={"file": name, "steps": len(ctx.specs)}, files=[name], code=code
+        summary=summary,
+        data={"file": name, "steps": len(ctx.specs)},
+        files=[name],
+        code=f"# see {name}",
     )
 
 
