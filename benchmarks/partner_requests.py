@@ -14,7 +14,7 @@ allowed. For a model, its raw proposal is scored too (before the router's rescue
     python benchmarks/partner_requests.py --backend llama            # in-process GGUF
     python benchmarks/partner_requests.py --backend server           # llama_cpp.server on
                                                                       # 127.0.0.1 + openai_compat
-Options: ``--model FILE.gguf`` (default: the shipped Gemma 3 270M), ``--limit N``,
+Options: ``--set holdout|fresh`` (requests written after tuning the router), ``--model FILE.gguf`` (default: the shipped Gemma 3 270M), ``--limit N``,
 ``--json OUT`` (per-request results), ``--threads N``.
 """
 
@@ -37,6 +37,11 @@ from healthforge.partner.engine import Partner
 
 HERE = Path(__file__).parent
 REQUESTS = HERE / "partner_requests.jsonl"
+# written after the router was tuned on REQUESTS, measured once, never tuned on
+HOLDOUT = HERE / "partner_requests_holdout.jsonl"
+# written after the router was tuned on HOLDOUT too; measured once, never tuned on
+FRESH = HERE / "partner_requests_fresh.jsonl"
+SETS = {"main": REQUESTS, "holdout": HOLDOUT, "fresh": FRESH}
 
 
 def load_requests(path: Path = REQUESTS) -> list[dict[str, Any]]:
@@ -229,11 +234,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=["router", "llama", "server"], default="router")
     parser.add_argument("--model", default=None, help="a .gguf file (default: Gemma 3 270M)")
+    parser.add_argument("--set", choices=list(SETS), default="main")
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", default=None, help="write per-request results here")
     opts = parser.parse_args()
-    requests = load_requests()[: opts.limit]
+    requests = load_requests(SETS[opts.set])[: opts.limit]
     process = None
     if opts.backend == "router":
         backend, label = None, "router alone"

@@ -18,6 +18,7 @@ VOCABULARY = [
     "generate",
     "generator",
     "generators",
+    "produce",  # not "reproduce" (export_code)
     "synthetic",
     "synthesise",
     "synthesize",
@@ -104,6 +105,7 @@ def parse_rows(text: str) -> int | None:
         r"\brows?\s*(?:=|:|of|to)?\s*" + NUMBER,
         # "400 of them", "create 100 surgical patients", "generate 800 smokers"
         rf"\b{NUMBER}\s+of them\b",
+        rf"\b{NUMBER}\s+(?:synthetic\s+|new\s+)?(?:men|women|males|females|adults|smokers)\b",
         rf"\b{NUMBER}\s+\w+\s+{UNITS}\b",
         r"\b(?:generate|make|create|synthesi[sz]e|simulate)\s+"
         + NUMBER
@@ -257,10 +259,11 @@ _GENERIC_LABELS = frozenset({"yes", "no", "none", "other", "unknown", "missing",
 def _bare_labels(low: str, values: dict[str, list[str]], already: list[str]) -> list[str]:
     """``COLUMN=LABEL`` for each word (4+ letters) that is a label of exactly one column."""
     owners: dict[str, list[tuple[str, str]]] = {}
+    names = {column.lower() for column in values}  # "coma" names a column, not a value
     for column, labels in values.items():
         for label in labels:
             key = label.lower()
-            if len(key) >= 4 and key.isalpha() and key not in _GENERIC_LABELS:
+            if len(key) >= 4 and key.isalpha() and key not in _GENERIC_LABELS | names:
                 owners.setdefault(key, []).append((column, label))
     out: list[str] = []
     taken = {re.split(r"[<>=!]", c)[0] for c in already}

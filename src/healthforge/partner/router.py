@@ -33,6 +33,7 @@ INTENTS: tuple[tuple[str, tuple[str, ...]], ...] = (
         (
             r"explain (?:the |this )?(?:report|result|evaluation)",
             r"what does .* mean",
+            r"what do (?:these|the|my|those) .*mean",
             r"\binterpret\b",
         ),
     ),
@@ -51,9 +52,25 @@ INTENTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # "how good is the synthetic data? can anyone be re-identified from it?" (after generating)
     (
         "evaluate",
-        (r"how good is (?:the |this |my )?synthetic", r"identif\w* from (?:it|the synth)"),
+        (
+            r"how good is (?:the |this |my )?synthetic",
+            r"identif\w* from (?:it|the synth)",
+            r"how private is (?:it|this|the synth)",
+            r"\b(?:any good|good enough)\b",
+        ),
     ),
-    ("fairness", (r"\bfair", r"\bbias", r"\bsubgroup", r"\bequit", r"across groups")),
+    (
+        "fairness",
+        (
+            r"\bfair",
+            r"\bbias",
+            r"\bsubgroup",
+            r"\bequit",
+            r"across groups",
+            r"\bequally (?:well|good)",
+            r"\bfor (?:men and women|women and men|each group)",
+        ),
+    ),
     ("compare", (r"\bcompare\b", r"\bcomparison\b", r"\bversus\b", r"\bvs\.?\b")),
     ("run_scenario", (r"\bscenario\b",)),
     (
@@ -64,6 +81,7 @@ INTENTS: tuple[tuple[str, tuple[str, ...]], ...] = (
             r"\bbest (?:generator|method)",
             r"\bsuggest",
             r"\b(?:pick|choose|select) (?:a |the )?(?:generator|method)",
+            r"\b(?:generator|method) (?:fits|suits|works)",
         ),
     ),
     (
@@ -82,11 +100,30 @@ INTENTS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "screen_phi",
         (r"\bphi\b", r"\bpii\b", r"\bidentif", r"\bnames?\b", r"\bsensitive\b", r"\bre-?identif"),
     ),
-    ("drop_columns", (r"\bdrop\b", r"\bremove\b", r"\bexclude\b", r"\bleave out\b", r"\bdelete\b")),
+    (
+        "drop_columns",
+        (
+            r"\bdrop\b",
+            r"\bremove\b",
+            r"\bexclude\b",
+            r"\bleave out\b",
+            r"\bdelete\b",
+            r"\bget rid of\b",
+        ),
+    ),
     ("plot_column", (r"\bplot\b", r"\bhistogram\b", r"\bchart\b", r"\bgraph\b")),
     (
         "describe_column",
-        (r"\bdescribe\b", r"\bdistribution\b", r"\bwhat is\b", r"\btell me about\b", r"\bsummar"),
+        (
+            r"\bdescribe\b",
+            r"\bdistribution\b",
+            r"\bwhat is\b",
+            r"\btell me about\b",
+            r"\bsummar",
+            r"\bdistributed\b",
+            r"\bvalues of\b",
+            r"\brange of\b",
+        ),
     ),
     (
         "evaluate",
@@ -122,6 +159,8 @@ INTENTS: tuple[tuple[str, tuple[str, ...]], ...] = (
             r"\banaly[sz]",
             r"\banali[sz]",
             r"\bcolums?\b",
+            r"\bvariables\b",
+            r"\bsummar",
             r"\bexplore\b",
             r"\bcolumns\b",
         ),
@@ -140,7 +179,7 @@ INTENTS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 CONTINUE = re.compile(
     r"^\s*(?:next|continue|go on|carry on|proceed|go ahead|ok(?:ay)?|yes|y|sure|do it|"
-    r"what(?:'s| is)? next\??|next step|keep going|please continue)\W*\s*$",
+    r"what(?:'s| is)? next\??|next step|keep going|please continue)(?:\s+please)?\W*\s*$",
     re.IGNORECASE,
 )
 APPROVE = re.compile(
