@@ -126,7 +126,9 @@ def test_training_share_is_exact_for_single_columns() -> None:
     assert training_share(wide, profile) == pytest.approx((frame.wt71 >= 100).mean(), abs=0.011)
 
 
-def test_too_rare_message_says_how_rare_in_training_data() -> None:
+def test_too_rare_message_says_how_rare_in_training_data(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the message, not the draw budget, is under test: give up after ~25k rows, not ~250k
+    monkeypatch.setattr("healthforge.generators.core.base.MAX_CONDITION_DRAWS", 5_000_000)
     model = get_generator("independent", seed=0).fit(nhefs())
     with pytest.raises(HealthForgeError, match="too rare") as info:
         model.sample(200, conditions=["diabetes=1", "age>=74", "race=1", "sex=0"])
