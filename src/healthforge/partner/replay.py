@@ -9,6 +9,8 @@ file changed in the session folder since it was written is reported too.
 
 from __future__ import annotations
 
+import hashlib
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,10 +31,12 @@ class FileCheck:
     # (docs/privacy.md: noise from a known seed could be subtracted), so by design no
     # re-run draws the same rows; its re-run is reported, not counted as a difference
     dp_noise: bool = False
+    # an HTML report identical apart from the minute it was generated ("Generated ... UTC")
+    stamp_only: bool = False
 
     @property
     def identical(self) -> bool:
-        return self.replayed == self.expected
+        return self.replayed == self.expected or self.stamp_only
 
     @property
     def ok(self) -> bool:
@@ -54,12 +58,18 @@ class ReplayReport:
         return all(f.ok for f in self.files)
 
     def notes(self) -> list[str]:
-        return [
+        notes = [
             f"{f.path}: differentially private noise from the operating system; not "
             "reproducible by design (docs/privacy.md)"
             for f in self.files
-            if f.dp_noise
+            if f.dp_noise and f.replayed != f.expected
         ]
+        notes += [
+            f"{f.path}: identical apart from the time the report was generated"
+            for f in self.files
+            if f.stamp_only and f.replayed != f.expected
+        ]
+        return notes
 
     def differences(self) -> list[str]:
         out = []
@@ -129,13 +139,24 @@ def replay(
             for written in step["files"]:
                 path = root / written["path"]
                 now = session / written["path"]
-                report.files.append(
-                    FileCheck(
-                        path=written["path"],
-                        expected=written["sha256"],
-                        replayed=sha256_file(path) if path.is_file() else None,
-                        current=sha256_file(now) if now.is_file() else None,
-                        dp_noise=noise,
-                    )
+                check = FileCheck(
+                    path=written["path"],
+                    expected=written["sha256"],
+                    replayed=sha256_file(path) if path.is_file() else None,
+                    current=sha256_file(now) if now.is_file() else None,
+                    dp_noise=noise,
                 )
+                if check.replayed not in (None, check.expected) and not check.changed_since:
+                    check.stamp_only = path.suffix in (".html", ".htm") and unstamped(
+                        path
+                    ) == unstamped(now)
+                report.files.append(check)
     return report
+
+
+STAMP = re.compile(rb"Generated \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC")
+
+
+def unstamped(path: Path) -> str:
+    """sha256 of an HTML report with its generation time masked."""
+    return hashlib.sha256(STAMP.sub(b"Generated - UTC", path.read_bytes())).hexdigest()

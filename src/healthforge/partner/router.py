@@ -404,7 +404,15 @@ class RouterBackend:
             match = re.search(r"(bundled:\w+|\S+\.(?:csv|tsv|parquet|xlsx?))", raw, re.IGNORECASE)
             if match:
                 args["source"] = match.group(1)
-        elif tool in ("generate", "augment"):
+        elif tool == "augment":
+            generator = parsing.parse_generator(low, self._generator_names())
+            if generator is not None and generator != "auto":
+                args["generator"] = generator
+            conditions = parsing.parse_conditions(low, columns, values) if low else []
+            args.update(self._group(low, columns, values, conditions))
+            args["output"] = self._fresh("augmented", ".csv")
+            args["report"] = self._fresh("augment_report", ".html")
+        elif tool == "generate":
             generator = parsing.parse_generator(low, self._generator_names())
             strict = (state.results.get("privacy") or {}).get("preset") == "strict"
             if generator is None and strict:
@@ -427,11 +435,13 @@ class RouterBackend:
             if privacy is not None:
                 args["privacy"] = privacy
             conditions = parsing.parse_conditions(low, columns, values) if low else []
-            if tool == "generate" and conditions:
+            if conditions:
                 args["conditions"] = conditions
-            if tool == "augment":
-                args.update(self._group(low, columns, values, conditions))
 
+        elif tool == "evaluate":
+            last = state.generations[-1] if state.generations else {}
+            if last.get("conditions"):
+                args["against"] = "conditioned"  # judge rows against the real subgroup
         elif tool in ("describe_column", "plot_column"):
             found = parsing.find_columns(low, columns)
             if found:
@@ -464,10 +474,9 @@ class RouterBackend:
         """The group to augment: a condition (``sex=Female``) or a column (``by race``)."""
         eq = [c for c in conditions if "=" in c and not any(o in c for o in "<>!")]
         if eq:
-            column, value = eq[0].split("=", 1)
-            return {"column": column, "value": value}
+            return {"balance": eq[0].split("=", 1)[0]}
         by = self._by(low, columns)
-        return {"column": by} if by else {}
+        return {"balance": by} if by else {}
 
     def _by(self, low: str, columns: list[str]) -> str | None:
         match = re.search(r"\b(?:by|across|per|for each|between)\s+(?:the\s+)?([\w]+)", low)

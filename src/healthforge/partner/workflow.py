@@ -36,7 +36,7 @@ REACHES = {
     "recommend_generators": "generator_chosen",
     "set_privacy": "generator_chosen",
     "generate": "generated",
-    "augment": "generated",
+    # augment is a side step: its own experiment and files, not the main synthetic dataset
     "run_scenario": "generated",
     "evaluate": "evaluated",
     "compare": "evaluated",
@@ -92,7 +92,7 @@ def advance(stage: str, tool: str) -> str:
     reached = REACHES.get(tool)
     if reached is None or stage_index(reached) <= stage_index(stage):
         # re-generating after an evaluation starts the cycle again
-        if tool in ("generate", "augment", "run_scenario") and stage_index(stage) > 5:
+        if tool in ("generate", "run_scenario") and stage_index(stage) > 5:
             return "generated"
         return stage
     return reached
@@ -243,6 +243,9 @@ def plan_text(tool: str, args: dict[str, Any], state: Any) -> str:
         line = f"{what}: fit {generator}" + (f" ({shown})" if shown else "")
         if n is not None:
             line += f" on your {n:,} rows"
+        if args.get("balance"):
+            line += f", add synthetic rows to the small groups of {args['balance']} and measure"
+            line += f" whether that helps over {args.get('repeats', 3)} repeated splits"
         if args.get("rows"):
             line += f", draw {args['rows']:,} synthetic rows"
         if args.get("conditions"):

@@ -1,0 +1,98 @@
+"""Scripted conversations with the router alone that complete the whole workflow.
+
+ICU (200 rows): a privacy check fails and the partner backtracks (filter, then a DP
+generator), then reports; an under-represented group is augmented. NHEFS: generation
+conditioned on demographics, evaluated against the real subgroup, reported, exported.
+Every conversation ends with a replay that finds the outputs identical.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from healthforge.partner.engine import Partner
+from healthforge.partner.replay import replay
+from healthforge.partner.session import read_log
+
+
+def converse(partner: Partner, turns: list[str]) -> list[Any]:
+    events = partner.start()
+    for turn in turns:
+        events += partner.send(turn)
+    return events
+
+
+def done_tools(folder: Path) -> list[str]:
+    return [r["tool"] for r in read_log(folder) if r["type"] == "result"]
+
+
+def test_icu_privacy_check_fails_and_the_partner_backtracks(tmp_path: Path) -> None:
+    partner = Partner("bundled:icu", tmp_path, auto_approve=True)
+    events = converse(
+        partner,
+        ["profile", "next", "next", "generate with bayesian network", "evaluate it"],
+    )
+    failed = [e for e in events if e.data.get("privacy_failures")]
+    assert len(failed) == 1, "bayesian_network on 160 ICU rows was expected to fail privacy"
+    assert partner.state.stage == "generator_chosen"  # went back a stage
+    offered = failed[0].data["alternatives"]
+    assert offered[0]["args"]["privacy"] == "standard"  # the filter comes first
+    assert any(o["tool"] == "set_privacy" and o["args"]["preset"] == "strict" for o in offered)
+    events = [partner.send(t) for t in ("next", "next")]  # take the filter, evaluate again
+    generations = [
+        r for r in read_log(tmp_path) if r["type"] == "result" and r["tool"] == "generate"
+    ]
+    assert generations[-1]["spec"]["privacy"] == "standard"
+    assert generations[-1]["spec"]["outputs"]["synthetic"] == "synthetic_2.csv"
+    assert done_tools(tmp_path)[-2:] == ["generate", "evaluate"]
+    # the first synthetic file was not overwritten by the second attempt
+    assert (tmp_path / "synthetic.csv").is_file() and (tmp_path / "evaluation_2.json").is_file()
+    for turn in ("write the report", "export the script"):
+        partner.send(turn)
+    assert partner.state.stage == "reported"
+    assert {"report.html", "session.py"} <= {p.name for p in tmp_path.iterdir()}
+    report = replay(tmp_path)
+    assert report.identical and report.steps >= 4, report.differences()
+
+
+def test_icu_augments_an_under_represented_group(tmp_path: Path) -> None:
+    partner = Partner("bundled:icu", tmp_path, auto_approve=True)
+    converse(partner, ["profile", "augment the under-represented race groups"])
+    record = [r for r in read_log(tmp_path) if r["type"] == "result"][-1]
+    assert record["tool"] == "augment" and record["args"]["balance"] == "race"
+    added = record["data"]["added"]
+    # rows went to the small groups, none to the largest
+    assert added["White"] == 0 and added["Black"] > 0 and added["Other"] > 0
+    augmented = (tmp_path / "augmented.csv").read_text().splitlines()
+    assert len(augmented) - 1 == 200 + sum(added.values())
+
+
+def test_nhefs_conditions_on_demographics_and_completes(tmp_path: Path) -> None:
+    partner = Partner("bundled:nhefs", tmp_path, auto_approve=True)
+    converse(
+        partner,
+        [
+            "profile",
+            "any identifiers?",
+            "generate 300 women aged 50+ from the South with cart",
+            "next",
+            "next",
+            "export",
+        ],
+    )
+    log = read_log(tmp_path)
+    generate = next(r for r in log if r["type"] == "result" and r["tool"] == "generate")
+    assert generate["spec"]["conditions"] == ["age>=50", "sex=female", "region=South"]
+    assert generate["spec"]["rows"] == 300
+    evaluate = next(r for r in log if r["type"] == "result" and r["tool"] == "evaluate")
+    assert evaluate["args"]["against"] == "conditioned"
+    assert done_tools(tmp_path)[-3:] == ["evaluate", "write_report", "export_code"]
+    synthetic = (tmp_path / "synthetic.csv").read_text().splitlines()
+    header = synthetic[0].split(",")
+    rows = [dict(zip(header, line.split(","), strict=False)) for line in synthetic[1:]]
+    assert len(rows) == 300 and all(float(r["age"]) >= 50 for r in rows)
+    assert json.loads((tmp_path / "evaluation.json").read_text())["rows_synthetic"] == 300
+    report = replay(tmp_path)
+    assert report.identical, report.differences()
