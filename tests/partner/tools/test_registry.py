@@ -79,3 +79,19 @@ def test_ranges_are_widened_to_a_coarse_step() -> None:
     low, high = outward(0.013, 0.98)
     assert low == 0 and abs(high - 1.0) < 1e-12
     assert outward(5, 5) == (5, 5)  # a constant column: everyone shares the value
+
+
+def test_a_library_refusal_during_checks_is_a_tool_error(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"age": [30.0, 40.0] * 10, "empty": [float("nan")] * 20})
+    ctx = ToolContext(session_dir=tmp_path, frame=frame, source="table.csv")
+    with pytest.raises(ToolError, match="entirely missing: empty"):
+        get_tool("generate").validate(ctx, {})
+
+
+def test_fair_by_must_be_modelled(tmp_path: Path) -> None:
+    frame = pd.DataFrame(
+        {"patient_id": [f"P{i:05d}" for i in range(40)], "sex": ["f", "m"] * 20, "y": [0, 1] * 20}
+    )
+    ctx = ToolContext(session_dir=tmp_path, frame=frame, source="table.csv")
+    with pytest.raises(ToolError, match="'patient_id' is not modelled"):
+        get_tool("generate").validate(ctx, {"fair_by": "patient_id"})

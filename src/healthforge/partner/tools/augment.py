@@ -10,8 +10,7 @@ from typing import Any, Literal
 
 import pydantic
 
-from healthforge.partner.tools.data import dropped, profiled
-from healthforge.partner.tools.evaluation import check_modelled
+from healthforge.partner.tools.data import check_modelled, dropped, profiled
 from healthforge.partner.tools.generation import describe_or_refuse
 from healthforge.partner.tools.registry import (
     Params,

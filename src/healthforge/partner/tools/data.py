@@ -39,6 +39,18 @@ def profiled(ctx: ToolContext) -> Any:
     return ctx.schema
 
 
+def check_modelled(ctx: ToolContext, column: str) -> None:
+    """``column`` exists and is modelled (not an identifier, free text or dropped)."""
+    check_columns(ctx, [column])
+    schema = profiled(ctx)
+    if column not in schema.modelled_names:
+        groups = [c.name for c in schema.modelled if c.is_discrete][:6]
+        raise ToolError(
+            f"'{column}' is not modelled (an identifier, free text or dropped)",
+            f"choose a modelled column such as {', '.join(groups)}",
+        )
+
+
 def _source_code(ctx: ToolContext) -> str:
     return f"table = load_table({ctx.source!r})"
 

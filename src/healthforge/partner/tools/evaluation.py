@@ -15,14 +15,13 @@ from typing import Any, Literal
 
 import pydantic
 
-from healthforge.partner.tools.data import profiled
+from healthforge.partner.tools.data import check_modelled
 from healthforge.partner.tools.registry import (
     Params,
     Tool,
     ToolContext,
     ToolError,
     ToolResult,
-    check_columns,
     register,
 )
 from healthforge.partner.tools.runs import (
@@ -135,18 +134,6 @@ def _check_evaluate(ctx: ToolContext, args: EvaluateArgs) -> None:
             "evaluate against all rows (against: all)",
         )
     output_file(ctx, args.output, args.overwrite, (".json",))
-
-
-def check_modelled(ctx: ToolContext, column: str) -> None:
-    """``column`` exists and is modelled (not an identifier, free text or dropped)."""
-    check_columns(ctx, [column])
-    schema = profiled(ctx)
-    if column not in schema.modelled_names:
-        groups = [c.name for c in schema.modelled if c.is_discrete][:6]
-        raise ToolError(
-            f"'{column}' is not modelled (an identifier, free text or dropped)",
-            f"choose a modelled column such as {', '.join(groups)}",
-        )
 
 
 def _evaluate(ctx: ToolContext, args: EvaluateArgs) -> ToolResult:

@@ -12,7 +12,7 @@ from typing import Any, Literal
 import pydantic
 
 from healthforge.generators import describe, generator_names
-from healthforge.partner.tools.data import profiled
+from healthforge.partner.tools.data import check_modelled, profiled
 from healthforge.partner.tools.privacy import DEFAULT_GENERATOR, Preset
 from healthforge.partner.tools.recommend import recommend
 from healthforge.partner.tools.registry import (
@@ -21,7 +21,6 @@ from healthforge.partner.tools.registry import (
     ToolContext,
     ToolError,
     ToolResult,
-    check_columns,
     did_you_mean,
     register,
 )
@@ -215,7 +214,7 @@ def check_generate(ctx: ToolContext, args: GenerateArgs) -> None:
             "ask for fewer rows (or leave rows out for as many as the real table)",
         )
     if args.fair_by is not None:
-        check_columns(ctx, [args.fair_by])
+        check_modelled(ctx, args.fair_by)
     check_conditions(ctx, args.conditions)
     schema = profiled(ctx)
     assert ctx.frame is not None

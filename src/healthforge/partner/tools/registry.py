@@ -109,7 +109,12 @@ class Tool:
                 f"{self.name} needs a table and none is loaded",
                 "load one first, e.g. load_data with source 'bundled:icu' or a CSV path",
             )
-        self.check(ctx, args)
+        try:
+            self.check(ctx, args)
+        except ToolError:
+            raise
+        except HealthForgeError as exc:  # e.g. profiling found a column entirely missing
+            raise ToolError(exc.message, exc.hint) from None
         return args
 
     def execute(self, ctx: ToolContext, args: pydantic.BaseModel) -> ToolResult:
