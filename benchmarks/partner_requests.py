@@ -14,8 +14,9 @@ allowed. For a model, its raw proposal is scored too (before the router's rescue
     python benchmarks/partner_requests.py --backend llama            # in-process GGUF
     python benchmarks/partner_requests.py --backend server           # llama_cpp.server on
                                                                       # 127.0.0.1 + openai_compat
-Options: ``--set holdout|fresh`` (requests written after tuning the router), ``--model FILE.gguf`` (default: the shipped Gemma 3 270M), ``--limit N``,
-``--json OUT`` (per-request results), ``--threads N``.
+Options: ``--set holdout|fresh`` (requests written after tuning the router), ``--model
+FILE.gguf`` (default: the shipped Gemma 3 270M), ``--mode json|tools|auto`` (server),
+``--limit N``, ``--json OUT`` (per-request results), ``--threads N``.
 """
 
 from __future__ import annotations
@@ -237,6 +238,13 @@ def main() -> None:
     parser.add_argument("--set", choices=list(SETS), default="main")
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--mode",
+        choices=["auto", "tools", "json"],
+        default="json",
+        help="server: tool calling, or JSON constrained by a schema (llama_cpp.server's "
+        "default chat format ignores tools, so json is the default)",
+    )
     parser.add_argument("--json", default=None, help="write per-request results here")
     opts = parser.parse_args()
     requests = load_requests(SETS[opts.set])[: opts.limit]
@@ -254,8 +262,8 @@ def main() -> None:
             from healthforge.partner.backends.openai_compat import OpenAICompatBackend
 
             process, base = _server(model, opts.threads)
-            backend = OpenAICompatBackend(base_url=base, timeout=120)
-            label = f"router + {backend.name} (llama_cpp.server, OpenAI-compatible)"
+            backend = OpenAICompatBackend(base_url=base, timeout=120, mode=opts.mode)
+            label = f"router + {backend.name} (llama_cpp.server, {opts.mode} mode)"
     try:
         rows = score(backend, requests)
     finally:
