@@ -76,3 +76,12 @@ def test_says_once_that_it_runs_without_a_language_model(tmp_path: Path) -> None
     partner = Partner("bundled:icu", tmp_path)
     said = [e.text for e in partner.start() + partner.send("profile") + partner.send("next")]
     assert sum("without a language model" in t for t in said) == 1
+
+
+def test_reidentification_question_evaluates_once_rows_exist(tmp_path: Path) -> None:
+    partner = Partner("bundled:icu", tmp_path, auto_approve=True)
+    partner.start()
+    question = "how good is it? can anyone be re-identified?"
+    assert partner.router.propose(question, None, []).tool == "screen_phi"
+    partner.send("generate 50 patients with cart")
+    assert partner.router.propose(question, None, []).tool == "evaluate"

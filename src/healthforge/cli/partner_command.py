@@ -49,6 +49,21 @@ def partner(
         None, "--session-dir", help="Folder for the session's log and files."
     ),
     seed: int = typer.Option(0, "--seed", help="Random seed of every run."),
+    llm_url: str | None = typer.Option(
+        None,
+        "--llm-url",
+        help="An OpenAI-compatible endpoint (llama.cpp server, Ollama, vLLM, a hosted API); "
+        "default: HEALTHFORGE_LLM_BASE_URL, else no language model.",
+    ),
+    llm_model: str | None = typer.Option(None, "--llm-model", help="The endpoint's model."),
+    gguf: Path | None = typer.Option(
+        None, "--gguf", help="A local GGUF file run in-process (llama-cpp-python extra)."
+    ),
+    allow_rows: bool = typer.Option(
+        False,
+        "--allow-rows-to-model",
+        help="Let a local model (in-process or on 127.0.0.1) see a few rows; never a remote one.",
+    ),
 ) -> None:
     """Talk to HealthForge: from a table to an evaluated, reported synthetic dataset.
 
@@ -67,12 +82,43 @@ def partner(
     from healthforge.partner import Partner
 
     folder = session_dir or Path(f"healthforge-session-{time.strftime('%Y%m%d-%H%M%S')}")
-    session = Partner(data, folder, auto_approve=yes, seed=seed)
+    backend = _backend(llm_url, llm_model, gguf)
+    session = Partner(
+        data,
+        folder,
+        backend=backend,
+        auto_approve=yes,
+        allow_rows_to_model=allow_rows,
+        seed=seed,
+    )
+    if allow_rows and not session.state.allow_rows_to_model:
+        err_console.print(
+            "[yellow]note:[/] rows are never sent to a remote model; --allow-rows-to-model "
+            "is ignored",
+            highlight=False,
+        )
     console.print(f"session folder: {escape(str(folder))}", highlight=False)
+    if backend is not None:
+        console.print(f"language model: {escape(backend.name)}", highlight=False)
     if say:
         _scripted(session, say)
     else:
         _interactive(session)
+
+
+def _backend(url: str | None, model: str | None, gguf: Path | None) -> Any:
+    """The language-model backend asked for, or None (the rule-based router)."""
+    import os
+
+    if gguf is not None:
+        from healthforge.partner.backends.llama_cpp import LlamaCppBackend
+
+        return LlamaCppBackend(gguf)
+    if url or os.environ.get("HEALTHFORGE_LLM_BASE_URL"):
+        from healthforge.partner.backends.openai_compat import OpenAICompatBackend
+
+        return OpenAICompatBackend(base_url=url, model=model)
+    return None
 
 
 def _scripted(session: Any, turns: list[str]) -> None:

@@ -308,6 +308,12 @@ class RouterBackend:
                     low, self.state.columns
                 ):
                     continue  # "what is the weather": no column named, not this intent
+                if (
+                    tool == "screen_phi"
+                    and self.state.generations
+                    and re.search(r"re-?identif|how good|how private|\bsafe\b", low)
+                ):
+                    return "evaluate"  # once rows exist, "can anyone be re-identified?"
                 return tool
         return None
 
