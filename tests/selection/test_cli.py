@@ -114,9 +114,10 @@ def test_generate_auto_picks_what_the_store_learnt_and_records_the_run(tmp_path:
 def test_generate_auto_without_evaluation_records_nothing(tmp_path: Path) -> None:
     from healthforge.selection import SelectionStore
 
-    _seed_store("cart", 1.0, runs=10)
+    _seed_store("cart", 1.0)
     result = runner.invoke(
         app, ["generate", "bundled:icu", "--generator", "auto", "-o", str(tmp_path / "o.csv")]
     )
     assert result.exit_code == 0, result.output
-    assert len(SelectionStore.open().observations) == 10
+    assert "auto: picked cart" in result.output  # a fast fit keeps the test short
+    assert len(SelectionStore.open().observations) == 30

@@ -208,7 +208,10 @@ def _parse(
         for key, info in (document.get("datasets") or {}).items():
             if isinstance(info, dict):
                 declared.setdefault(str(key), info)
-        runs = [_harness_run(r, name, registered) for r in document["runs"]]
+        settings = document.get("settings") or {}
+        holdout = _float(settings.get("holdout_fraction") if isinstance(settings, dict) else None)
+        trained = _training_rows(document.get("datasets") or {}, holdout)
+        runs = [_harness_run(r, name, registered, trained) for r in document["runs"]]
         kept = [r for r in runs if r is not None]
         return kept, "" if kept else "no runs of healthforge generators"
     if records is not None and all(isinstance(r, dict) for r in records):
@@ -218,7 +221,21 @@ def _parse(
     return [], "not a benchmark results file (no runs)"
 
 
-def _harness_run(record: Any, file: str, registered: set[str]) -> EvidenceRun | None:
+def _training_rows(datasets: Any, holdout: float | None) -> dict[str, int]:
+    """Rows each dataset's generators were fitted on (the harness holds out a share)."""
+    share = 1.0 - (holdout if holdout is not None and 0 < holdout < 1 else 0.2)
+    out: dict[str, int] = {}
+    if isinstance(datasets, dict):
+        for key, info in datasets.items():
+            rows = info.get("rows") if isinstance(info, dict) else None
+            if isinstance(rows, int) and rows > 0:
+                out[str(key)] = int(rows * share)
+    return out
+
+
+def _harness_run(
+    record: Any, file: str, registered: set[str], trained: dict[str, int]
+) -> EvidenceRun | None:
     if not isinstance(record, dict) or record.get("source", "healthforge") != "healthforge":
         return None
     generator, dataset = record.get("method"), record.get("dataset")
@@ -230,7 +247,10 @@ def _harness_run(record: Any, file: str, registered: set[str]) -> EvidenceRun | 
     metrics = record.get("metrics") or {}
     if not isinstance(metrics, dict):
         return None
-    reward = Reward.from_metrics(metrics, _float(record.get("fit_seconds")))
+    rows = record.get("rows") if isinstance(record.get("rows"), int) else None
+    reward = Reward.from_metrics(
+        metrics, _float(record.get("fit_seconds")), rows or trained.get(dataset)
+    )
     if status == "ok" and reward.fidelity is None and reward.utility is None:
         return None
     clean = {k: _float(metrics.get(k)) for k in METRIC_NAMES if k in metrics}

@@ -4,7 +4,8 @@ A reward has three quality components in [0, 1] read from the evaluation suite's
 figures, plus the fit time:
 
 * fidelity = 1 - 2 |detection AUC - 0.5| (0.5: a classifier cannot tell synthetic from
-  real; far below 0.5 means copying, so both sides cost);
+  real), and 0 below the evaluation's copying floor for the table size
+  (:func:`healthforge.evaluation.scoring.detection_floor`: a fail, "possible copying");
 * utility = TSTR/TRTR, capped at 1 (above 1 is split noise, not a better model);
 * privacy = mean of 1 - 2 max(0, MIA AUC - 0.5) and min(DCR ratio, 1), times
   (1 - exact-match rate).
@@ -56,12 +57,28 @@ class Reward:
         return cls(**{k: _number(data.get(k)) for k in (*COMPONENTS, "fit_seconds")})
 
     @classmethod
-    def from_metrics(cls, metrics: dict[str, Any], fit_seconds: float | None = None) -> Reward:
+    def from_metrics(
+        cls,
+        metrics: dict[str, Any],
+        fit_seconds: float | None = None,
+        training_rows: int | None = None,
+        floor: float | None = None,
+    ) -> Reward:
         """From the benchmark's flat metric names (``detection_auc``, ``utility_ratio``,
-        ``mia_auc``, ``dcr_ratio``, ``exact_match_rate``)."""
+        ``mia_auc``, ``dcr_ratio``, ``exact_match_rate``). ``floor``: the detection AUC
+        below which the evaluation fails a run as copying (default: the evaluation's
+        floor for ``training_rows`` rows per side, 0.45 when unknown)."""
         detection = _number(metrics.get("detection_auc"))
         ratio = _number(metrics.get("utility_ratio"))
-        fidelity = None if detection is None else _clip(1.0 - 2.0 * abs(detection - 0.5))
+        if floor is None:
+            from healthforge.evaluation.scoring import detection_floor
+
+            rows = training_rows if isinstance(training_rows, int) and training_rows > 0 else 0
+            floor = detection_floor({"rows_real": rows, "rows_synthetic": rows} if rows else {})
+        fidelity = None
+        if detection is not None:
+            copying = detection < floor
+            fidelity = 0.0 if copying else _clip(1.0 - 2.0 * abs(detection - 0.5))
         utility = None if ratio is None else _clip(ratio)
         parts = []
         mia = _number(metrics.get("mia_auc"))
@@ -93,7 +110,9 @@ class Reward:
             "dcr_ratio": privacy.get("dcr_ratio"),
             "exact_match_rate": privacy.get("exact_match_rate"),
         }
-        return cls.from_metrics(metrics, fit_seconds)
+        from healthforge.evaluation.scoring import detection_floor
+
+        return cls.from_metrics(metrics, fit_seconds, floor=detection_floor(summary))
 
 
 def speed_score(seconds: float | None) -> float | None:
