@@ -193,3 +193,22 @@ def test_failed_run_says_why(api: Api) -> None:
     spec = fast_spec(dataset["id"], conditions=["no_such_column == 1"])
     job = api.wait(api.start(spec)["id"])
     assert job["state"] == "failed" and "no_such_column" in job["error"]
+
+
+def test_request_size_limit(api: Api) -> None:
+    padding = "x" * (api.config.max_json_bytes + 1)
+    spec = {"data": {"source": "dataset:" + "0" * 32}, "description": padding}
+    r = api.client.post("/api/jobs", headers=api.alice, json={"spec": spec})
+    assert r.status_code == 413 and "larger than" in r.json()["detail"]
+
+
+def test_no_cors_and_safe_headers(api: Api) -> None:
+    r = api.client.get(
+        "/api/datasets", headers={**api.alice, "Origin": "https://elsewhere.example"}
+    )
+    assert "access-control-allow-origin" not in r.headers
+    page = api.client.get("/")
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert api.client.get("/static/../healthforge.db").status_code == 404
+    assert api.client.get("/api/openapi.json").status_code == 200

@@ -53,6 +53,10 @@ def test_kill_9_mid_job_then_restart(tmp_path: Path) -> None:
         synthetic = client.get(f"/api/jobs/{finished['id']}/files/synthetic").content
         running = client.post("/api/jobs", json={"spec": slow_spec(dataset["id"])}).json()
         _wait(client, running["id"], ("running",))
+        deadline = time.monotonic() + 60  # until the worker is inside the pipeline
+        while client.get(f"/api/jobs/{running['id']}").json()["stage"] in ("", "starting"):
+            assert time.monotonic() < deadline, "the worker never started the run"
+            time.sleep(0.2)
         waiting = client.post(
             "/api/jobs", json={"spec": fast_spec(dataset["id"], evaluation=False)}
         ).json()
