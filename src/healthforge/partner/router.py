@@ -324,7 +324,10 @@ class RouterBackend:
             return self._option(self.state.offered[0])
         if self.state.last_privacy_failures and self.state.stage == "generator_chosen":
             if self.state.done and self.state.done[-1] == "set_privacy":
-                return Proposal("generate", self.arguments("generate", "", ""))
+                # the same request (rows, conditions) under the new privacy setting
+                last = self.state.generations[-1] if self.state.generations else {}
+                kept = {k: last[k] for k in ("rows", "conditions") if last.get(k)}
+                return Proposal("generate", {**self.arguments("generate", "", ""), **kept})
             return Proposal(None, {}, EXHAUSTED)
         tool = workflow.next_step(self.state.stage)
         if tool is None:
