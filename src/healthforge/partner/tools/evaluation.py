@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import pydantic
 
-from healthforge.partner.tools.data import check_modelled
+from healthforge.partner.tools.data import check_modelled, profiled
 from healthforge.partner.tools.registry import (
     Params,
     Tool,
@@ -235,19 +235,42 @@ def _fairness(ctx: ToolContext, args: FairnessArgs) -> ToolResult:
     figures = _fairness_figures(pipeline.result().evaluation.summary.get("fairness"))
     if figures is None:
         raise ToolError(f"fairness by '{args.by}' could not be measured", "see evaluate")
-    lines = []
-    for name, g in figures["groups"].items():
-        lines.append(
-            f"{args.by}={name}: real share {g.get('share_real')}, synthetic share "
-            f"{g.get('share_synthetic')}, TSTR/TRTR {g.get('ratio')}"
-        )
-    text = f"Fairness by {args.by} ({len(figures['groups'])} groups):\n" + "\n".join(lines)
+    summary = pipeline.result().evaluation.summary
+    text = f"Fairness by {args.by} ({len(figures['groups'])} groups):\n" + "\n".join(
+        _group_line(args.by, name, g, _label(ctx, args.by, name), summary)
+        for name, g in figures["groups"].items()
+    )
     if figures["worst_gap"]:
         worst = ", ".join(f"{k} {v}" for k, v in figures["worst_gap"].items())
         text += f"\nLargest gaps between groups: {worst}."
     code = spec_code(ctx, spec, "print(result.evaluation.summary['fairness'])")
     files = [rel(ctx, out)]
     return ToolResult(summary=text, data=figures, files=files, spec=spec, code=code)
+
+
+def _label(ctx: ToolContext, column: str, code: str) -> str:
+    """``code`` with its value label when the schema has one (race 1 -> "1 (black)")."""
+    labels = getattr(profiled(ctx)[column], "labels", None) or {}
+    named = {str(k): v for k, v in labels.items()}
+    return f"{code} ({named[code]})" if code in named else code
+
+
+def _group_line(by: str, code: str, g: dict[str, Any], label: str, summary: Any) -> str:
+    figures = [f"real share {g.get('share_real')}", f"synthetic share {g.get('share_synthetic')}"]
+    for key, name in (("column_similarity", "column similarity"), ("ratio", "TSTR/TRTR")):
+        if g.get(key) is not None:
+            figures.append(f"{name} {g[key]}")
+    line = f"{by}={label}: " + ", ".join(figures)
+    reasons = sorted(
+        {
+            s["reason"]
+            for s in summary.get("skipped") or []
+            if str(s.get("metric", "")).startswith(f"fairness.groups.{code}.")
+        }
+    )
+    if reasons:
+        line += f" (not measured: {'; '.join(reasons)})"
+    return line
 
 
 fairness = register(
