@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -48,6 +50,38 @@ def mutation(name: str, breaks: str, tests: list[str]) -> Callable[[Apply], Appl
         return apply
 
     return register
+
+
+def weaker_noise(
+    patch: pytest.MonkeyPatch,
+    module: ModuleType,
+    factor: float = 0.1,
+    when: Callable[[Any], bool] = lambda true: True,
+) -> None:
+    """Make ``module``'s ``gaussian_measure(true, sigma, rng)`` draw its noise with
+    ``sigma x factor`` for the calls ``when(true)`` selects, while the code under test
+    still records the sigma it asked for: the usual way to break a Gaussian mechanism."""
+    real = module.gaussian_measure
+
+    def measure(true: Any, sigma: float, rng: Any) -> Any:
+        return real(true, factor * sigma if when(true) else sigma, rng)
+
+    patch.setattr(module, "gaussian_measure", measure)
+
+
+def copy_guard_off(patch: pytest.MonkeyPatch) -> None:
+    """No training pattern counts as rare, so the copy guard lets every copy through."""
+    import numpy as np
+
+    from healthforge.generators.core import base
+
+    real = base._pattern_hashes
+
+    def nothing_rare(df: Any, k: int) -> tuple[Any, Any]:
+        rare, common = real(df, k)
+        return np.empty(0, dtype=rare.dtype), np.union1d(rare, common)
+
+    patch.setattr(base, "_pattern_hashes", nothing_rare)
 
 
 # the entries live in one module per guarantee family, imported here to register them

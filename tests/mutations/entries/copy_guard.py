@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
-from tests.mutations.catalogue import mutation
+from tests.mutations.catalogue import copy_guard_off, mutation
 
 GUARD = "tests/privacy/test_copy_guard.py"
 RARE = f"{GUARD}::test_rare_rows_are_never_copied_and_common_ones_are_kept"
@@ -18,15 +17,7 @@ MISSING = f"{GUARD}::test_missing_rates_are_kept"
     tests=[RARE],
 )
 def _(patch: pytest.MonkeyPatch) -> None:
-    from healthforge.generators.core import base
-
-    real = base._pattern_hashes
-
-    def nothing_rare(df, k):
-        rare, common = real(df, k)
-        return np.empty(0, dtype=rare.dtype), np.union1d(rare, common)
-
-    patch.setattr(base, "_pattern_hashes", nothing_rare)
+    copy_guard_off(patch)
 
 
 @mutation(

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from tests.mutations.catalogue import mutation
+from tests.mutations.catalogue import mutation, weaker_noise
 
 DOMAIN = "tests/privacy/test_dp_domain.py"
 LM = "tests/privacy/test_lm_private.py"
@@ -82,8 +82,7 @@ def _(patch: pytest.MonkeyPatch) -> None:
 def _(patch: pytest.MonkeyPatch) -> None:
     from healthforge.generators.private import domain
 
-    real = domain.gaussian_measure
-    patch.setattr(domain, "gaussian_measure", lambda true, sigma, rng: real(true, sigma / 10, rng))
+    weaker_noise(patch, domain)
 
 
 @mutation(

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from tests.mutations.catalogue import mutation
+from tests.mutations.catalogue import mutation, weaker_noise
 
 
 @mutation(
@@ -17,9 +15,4 @@ from tests.mutations.catalogue import mutation
 def _(patch: pytest.MonkeyPatch) -> None:
     from healthforge.generators.private import deep as dp_deep
 
-    real = dp_deep.gaussian_measure
-
-    def measure(true: Any, sigma: float, rng: Any) -> Any:
-        return real(true, 0.1 * sigma, rng)
-
-    patch.setattr(dp_deep, "gaussian_measure", measure)
+    weaker_noise(patch, dp_deep)

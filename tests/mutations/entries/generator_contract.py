@@ -3,10 +3,9 @@ every registered generator (issue #21, items 2 and 3)."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
-from tests.mutations.catalogue import mutation
+from tests.mutations.catalogue import copy_guard_off, mutation
 
 COMPOSITE = "tests/generators/composite"
 ENSEMBLE_LM = f"{COMPOSITE}/test_ensemble.py::test_lm_is_a_member_only_without_epsilon"
@@ -44,12 +43,4 @@ def _(patch: pytest.MonkeyPatch) -> None:
     tests=[f"{COPY}[cart]", f"{COPY}[arf]", f"{COPY}[fair(cart)]"],
 )
 def _(patch: pytest.MonkeyPatch) -> None:
-    from healthforge.generators.core import base
-
-    real = base._pattern_hashes
-
-    def nothing_rare(df, k):
-        rare, common = real(df, k)
-        return np.empty(0, dtype=rare.dtype), np.union1d(rare, common)
-
-    patch.setattr(base, "_pattern_hashes", nothing_rare)
+    copy_guard_off(patch)

@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from tests.mutations.catalogue import mutation
+from tests.mutations.catalogue import mutation, weaker_noise
 
 T = "tests/privacy/test_marginal_mechanisms.py"
-
-
-def _tenth(real: Any, when: Any = lambda true: True) -> Any:
-    """``gaussian_measure`` with sigma x 0.1 for the calls ``when`` selects."""
-
-    def measure(true: Any, sigma: float, rng: Any) -> Any:
-        return real(true, 0.1 * sigma if when(true) else sigma, rng)
-
-    return measure
 
 
 @mutation(
@@ -31,7 +20,7 @@ def _tenth(real: Any, when: Any = lambda true: True) -> Any:
 def _(patch: pytest.MonkeyPatch) -> None:
     from healthforge.generators.private import pgm as private_pgm
 
-    patch.setattr(private_pgm, "gaussian_measure", _tenth(private_pgm.gaussian_measure))
+    weaker_noise(patch, private_pgm)
 
 
 @mutation(
@@ -42,7 +31,7 @@ def _(patch: pytest.MonkeyPatch) -> None:
 def _(patch: pytest.MonkeyPatch) -> None:
     from healthforge.generators.private import pgm as private_pgm
 
-    patch.setattr(private_pgm, "gaussian_measure", _tenth(private_pgm.gaussian_measure))
+    weaker_noise(patch, private_pgm)
 
 
 @mutation(
@@ -53,8 +42,7 @@ def _(patch: pytest.MonkeyPatch) -> None:
 def _(patch: pytest.MonkeyPatch) -> None:
     from healthforge.generators.private import copula as dp_copula
 
-    real = dp_copula.gaussian_measure
-    patch.setattr(dp_copula, "gaussian_measure", _tenth(real, lambda t: t.ndim == 1))
+    weaker_noise(patch, dp_copula, when=lambda table: table.ndim == 1)
 
 
 @mutation(
@@ -65,8 +53,7 @@ def _(patch: pytest.MonkeyPatch) -> None:
 def _(patch: pytest.MonkeyPatch) -> None:
     from healthforge.generators.private import copula as dp_copula
 
-    real = dp_copula.gaussian_measure
-    patch.setattr(dp_copula, "gaussian_measure", _tenth(real, lambda t: t.ndim == 2))
+    weaker_noise(patch, dp_copula, when=lambda table: table.ndim == 2)
 
 
 @mutation(

@@ -39,6 +39,8 @@ class FairGenerator(Generator):
     summary = "one base generator per subgroup of a column, sampled group by group"
     family = "wrapper"
 
+    # duplicates: parameters spelled out one by one, as every generator's are: get_params and
+    # the registry read this signature (scikit-learn convention)
     def __init__(
         self,
         base: str = "bayesian_network",

@@ -225,6 +225,7 @@ class Generator(ABC):
         chunks = list(self.sample_chunks(n, seed=seed, conditions=conditions, progress=progress))
         return pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
 
+    # duplicates: the signature of sample, which collects these chunks
     def sample_chunks(
         self,
         n: int,

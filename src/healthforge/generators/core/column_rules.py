@@ -28,7 +28,7 @@ Vectorised over rows; the loops run over columns.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -176,29 +176,41 @@ def learn_sums(X: np.ndarray, numeric: Sequence[int], decimals: list[int | None]
     sum holds when it is exact within 1.5 units of the coarsest rounding of the three.
     A computed column is never a part of another sum.
     """
-    cols = [
-        int(j) for j in numeric if len(np.unique(X[np.isfinite(X[:, j]), j])) >= MIN_SUM_DISTINCT
-    ]
+    cols = [int(j) for j in numeric if distinct_values(X, j) >= MIN_SUM_DISTINCT]
     found: list[Sum] = []
     seen: set[frozenset[int]] = set()
-    for ia, a in enumerate(cols):
-        for b in cols[ia + 1 :]:
-            both = np.isfinite(X[:, a]) & np.isfinite(X[:, b])
-            if both.sum() < MIN_SUM_ROWS:
-                continue
-            for sign in (1.0, -1.0):
-                combo = X[:, a] + sign * X[:, b]
-                for c in cols:
-                    if c in (a, b) or frozenset((a, b, c)) in seen:
-                        continue
-                    if not np.array_equal(np.isfinite(X[:, c]), both):
-                        continue
-                    tol = _tolerance(decimals, (a, b, c), X[both][:, [a, b, c]])
-                    if np.all(np.abs(X[both, c] - combo[both]) <= tol):
-                        seen.add(frozenset((a, b, c)))
-                        found.append(_solve_for_widest(X, a, b, c, sign))
+    for a, b, both in observed_pairs(X, cols, MIN_SUM_ROWS):
+        for sign in (1.0, -1.0):
+            combo = X[:, a] + sign * X[:, b]
+            for c in cols:
+                if c in (a, b) or frozenset((a, b, c)) in seen:
+                    continue
+                if not np.array_equal(np.isfinite(X[:, c]), both):
+                    continue
+                tol = _tolerance(decimals, (a, b, c), X[both][:, [a, b, c]])
+                if np.all(np.abs(X[both, c] - combo[both]) <= tol):
+                    seen.add(frozenset((a, b, c)))
+                    found.append(_solve_for_widest(X, a, b, c, sign))
     targets = {r.target for r in found}
     return [r for r in found if r.left not in targets and r.right not in targets]
+
+
+def distinct_values(X: np.ndarray, j: int) -> int:
+    """How many distinct observed values column ``j`` of ``X`` ``(n, d)`` has."""
+    return len(np.unique(X[np.isfinite(X[:, j]), j]))
+
+
+def observed_pairs(
+    X: np.ndarray, columns: Sequence[int], min_rows: int
+) -> Iterator[tuple[int, int, np.ndarray]]:
+    """Each pair ``(a, b)`` of ``columns`` (``a`` first in their order) observed together
+    in at least ``min_rows`` rows of ``X`` ``(n, d)``, with that row mask ``(n,)``: where
+    the rules of a table (sums here, orders in ``lm``) are looked for."""
+    for i, a in enumerate(columns):
+        for b in columns[i + 1 :]:
+            both = np.isfinite(X[:, a]) & np.isfinite(X[:, b])
+            if both.sum() >= min_rows:
+                yield a, b, both
 
 
 def _sum_holds(X: np.ndarray, rule: Sum, decimals: list[int | None]) -> bool:

@@ -111,6 +111,7 @@ def get_generator(name: str, **params: Any) -> Generator:
 def describe(name: str) -> GeneratorInfo:
     cls = generator_class(name)
     instance = cls()
+    # duplicates: a record built field by field; alike in shape to other keyword lists
     return GeneratorInfo(
         name=name,
         summary=cls.summary,

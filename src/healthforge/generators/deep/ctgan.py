@@ -75,6 +75,7 @@ import numpy as np
 
 from healthforge.errors import HealthForgeError
 from healthforge.generators.core.constraints import EncodedConstraint
+from healthforge.generators.core.params import check_positive_int
 from healthforge.generators.core.torch_support import (
     EarlyStopping,
     configure,
@@ -146,6 +147,8 @@ class CtganGenerator(DeepGenerator):
     conditioning = "native"
     keeps_column_rules = True
 
+    # duplicates: parameters spelled out one by one, as every generator's are: get_params and
+    # the registry read this signature (scikit-learn convention)
     def __init__(
         self,
         epochs: int = 300,
@@ -194,13 +197,10 @@ class CtganGenerator(DeepGenerator):
         self.device = device
         self.threads = threads
 
+    # duplicates: parameter checks, alike in shape to other generators' (messages differ)
     def _check_params(self) -> None:
         for name in ("epochs", "batch_size", "embedding_dim", "pac", "discriminator_steps"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise HealthForgeError(
-                    f"ctgan: {name} must be a positive whole number, not {value!r}"
-                )
+            check_positive_int(getattr(self, name), name, "ctgan: ")
         if self.check_every < 1 or self.patience < 1:
             raise HealthForgeError("ctgan: check_every and patience must be at least 1")
         if not 0.0 <= self.discriminator_dropout < 1.0:

@@ -127,6 +127,8 @@ class DdpmGenerator(Generator):
     conditioning = "native"
     keeps_column_rules = True
 
+    # duplicates: parameters spelled out one by one, as every generator's are: get_params and
+    # the registry read this signature (scikit-learn convention)
     def __init__(
         self,
         hidden: int | str = "auto",
@@ -170,6 +172,7 @@ class DdpmGenerator(Generator):
         self.threads = threads
 
     # -- layout of the encoded table ---------------------------------------------------
+    # duplicates: parameter checks, alike in shape to other generators' (messages differ)
     def _check_params(self) -> None:
         checks = [
             (_auto_or_positive(self.hidden), "hidden must be 'auto' or a whole number >= 1"),

@@ -86,6 +86,8 @@ class NeuralTransformer:
         seed: seed of the mixture fits and the subsample.
     """
 
+    # duplicates: settings spelled out one by one and kept as attributes, alike in shape to
+    # other classes' constructors
     def __init__(
         self,
         max_modes: int = MAX_MODES,

@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from healthforge.errors import HealthForgeError
+from healthforge.generators.core.params import check_positive_int
 from healthforge.generators.core.torch_support import (
     EarlyStopping,
     configure,
@@ -132,6 +132,8 @@ class TvaeGenerator(DeepGenerator):
     summary = "Tabular variational autoencoder (TVAE, Xu et al. 2019); torch, CPU or GPU."
     keeps_column_rules = True
 
+    # duplicates: parameters spelled out one by one, as every generator's are: get_params and
+    # the registry read this signature (scikit-learn convention)
     def __init__(
         self,
         epochs: int = 300,
@@ -166,11 +168,7 @@ class TvaeGenerator(DeepGenerator):
 
     def _fit(self, X: np.ndarray, progress: ProgressCallback | None) -> None:
         for name in ("epochs", "batch_size", "embedding_dim", "patience"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise HealthForgeError(
-                    f"tvae: {name} must be a positive whole number, not {value!r}"
-                )
+            check_positive_int(getattr(self, name), name, "tvae: ")
         torch = import_torch()
         configure(self.seed, self.threads)
         device = self._device()

@@ -60,6 +60,8 @@ class LlmGenerator(Generator):
     conditioning = "native"
     high_dimensional = False
 
+    # duplicates: parameters spelled out one by one, as every generator's are: get_params and
+    # the registry read this signature (scikit-learn convention)
     def __init__(
         self,
         model: str | None = None,
@@ -203,6 +205,7 @@ class LlmGenerator(Generator):
         return state
 
     # -- sampling -----------------------------------------------------------------------
+    # duplicates: the Generator hooks, alike in every natively conditioning generator
     def _sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         return self._sample_given(n, rng, {})
 

@@ -23,6 +23,7 @@ from healthforge.errors import HealthForgeError
 from healthforge.generators.core.base import Generator
 from healthforge.generators.core.column_rules import ColumnRules
 from healthforge.generators.core.constraints import EncodedConstraint
+from healthforge.generators.core.params import check_positive_int
 from healthforge.generators.core.torch_support import import_torch, select_device
 from healthforge.generators.lm.calibration import CALIBRATION_ROWS, token_ratios
 from healthforge.generators.lm.decoding import sample_codes
@@ -89,6 +90,8 @@ class LmGenerator(Generator):
     differential_privacy = True  # can be private: is_private says whether this one is
     high_dimensional = False
 
+    # duplicates: parameters spelled out one by one, as every generator's are: get_params and
+    # the registry read this signature (scikit-learn convention)
     def __init__(
         self,
         epochs: int = 300,
@@ -252,6 +255,7 @@ class LmGenerator(Generator):
             raise
         except Exception as exc:  # pragma: no cover - torch-specific device errors
             raise HealthForgeError(f"cannot use device '{self.device}': {exc}") from None
+        # duplicates: a record built field by field; alike in shape to other keyword lists
         return TrainSettings(
             d_model=self.d_model,
             n_layers=self.n_layers,
@@ -289,6 +293,7 @@ class LmGenerator(Generator):
             self._net_cache = net
         return net
 
+    # duplicates: the Generator hooks, alike in every natively conditioning generator
     def _sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         return self._sample_given(n, rng, {})
 
@@ -344,6 +349,4 @@ _BEFORE_PARAMETER = {"target_weight": 1.0, "smoothing": 0.0, "hard_rules": True,
 
 
 def _positive_int(gen: LmGenerator, name: str) -> None:
-    value = getattr(gen, name)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise HealthForgeError(f"lm: {name} must be a positive whole number, not {value!r}")
+    check_positive_int(getattr(gen, name), name, "lm: ")

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from healthforge.generators.core.column_rules import distinct_values, observed_pairs
 from healthforge.generators.core.constraints import EncodedConstraint
 from healthforge.generators.lm.tokenizer import Tokenizer
 
@@ -70,20 +71,14 @@ def learn_orders(
     columns = [
         j
         for j in range(d)
-        if not discrete[j]
-        and j not in exclude
-        and len(np.unique(X[np.isfinite(X[:, j]), j])) >= MIN_DISTINCT
+        if not discrete[j] and j not in exclude and distinct_values(X, j) >= MIN_DISTINCT
     ]
     out: list[Order] = []
-    for i, a in enumerate(columns):
-        for b in columns[i + 1 :]:
-            both = np.isfinite(X[:, a]) & np.isfinite(X[:, b])
-            if both.sum() < MIN_ROWS:
-                continue
-            for sign in (1.0, -1.0):
-                order = _bounds(X[both, a], X[both, b], a, b, sign)
-                if order is not None:
-                    out.append(order)
+    for a, b, both in observed_pairs(X, columns, MIN_ROWS):
+        for sign in (1.0, -1.0):
+            order = _bounds(X[both, a], X[both, b], a, b, sign)
+            if order is not None:
+                out.append(order)
     return out
 
 
@@ -186,6 +181,7 @@ class OrderBook:
             high = np.where(known, np.minimum(high, hi_o), high)
         return low, high
 
+    # duplicates: the signature of Tokenizer.decode, which this refines
     def decode(
         self,
         codes: np.ndarray,

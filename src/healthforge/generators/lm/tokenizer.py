@@ -133,6 +133,7 @@ class ColumnCodec:
         return lo, np.where(np.isfinite(high), np.interp(high, m.quantiles, m.levels), 1.0)
 
     # -- codes -> values -------------------------------------------------------------
+    # duplicates: OrderBook.decode has this signature too (it refines these codes)
     def decode(
         self,
         codes: np.ndarray,

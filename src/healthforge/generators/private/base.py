@@ -55,6 +55,8 @@ class DPGenerator(Generator):
     mechanism: ClassVar[str] = ""
     accountant: ClassVar[str] = "zCDP (Gaussian and exponential mechanisms), converted to (ε, δ)"
 
+    # duplicates: parameters spelled out one by one, as every generator's are: get_params and
+    # the registry read this signature (scikit-learn convention)
     def __init__(
         self,
         epsilon: float = 1.0,
@@ -125,6 +127,7 @@ class DPGenerator(Generator):
             public_schema=run.public,
         )
 
+    # duplicates: the interface each DP generator implements with this same signature
     @abstractmethod
     def _fit_codes(
         self,

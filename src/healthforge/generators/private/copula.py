@@ -53,6 +53,8 @@ class DPCopulaGenerator(DPGenerator):
     mechanism: ClassVar[str] = "DPCopula (Gaussian histograms + Gaussian pair tables -> tau-b)"
     accountant: ClassVar[str] = "zCDP (Gaussian mechanism, add/remove-one adjacency), to (ε, δ)"
 
+    # duplicates: parameters spelled out one by one, as every generator's are: get_params and
+    # the registry read this signature (scikit-learn convention)
     def __init__(
         self,
         epsilon: float = 1.0,
@@ -68,6 +70,7 @@ class DPCopulaGenerator(DPGenerator):
             raise HealthForgeError(f"pairs must be one of {', '.join(PAIR_MODES)}, not {pairs!r}")
         self.pairs = pairs
 
+    # duplicates: the signature of DPGenerator._fit_codes, which every DP generator implements
     def _fit_codes(
         self,
         codes: np.ndarray,

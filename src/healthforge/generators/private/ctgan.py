@@ -35,7 +35,7 @@ from healthforge.generators.deep.ctgan_cond import SamplingCond
 from healthforge.generators.deep.spans import SpanLayout
 from healthforge.generators.deep.transform import NeuralTransformer
 from healthforge.generators.private.deep import DeepDPGenerator, isolated_rng
-from healthforge.generators.private.sgd import DPSGDBudget, make_private
+from healthforge.generators.private.sgd import DPSGDBudget
 from healthforge.progress import ProgressCallback, report
 
 
@@ -47,6 +47,8 @@ class NoisyCond(SamplingCond):
     like :class:`SamplingCond`, from noisy rather than exact frequencies.
     """
 
+    # duplicates: parameters spelled out one by one, as every generator's are: get_params and
+    # the registry read this signature (scikit-learn convention)
     def __init__(self, columns: list[int], histograms: dict[int, np.ndarray]) -> None:
         self.columns = list(columns)
         self.n_cond = len(self.columns)
@@ -86,6 +88,8 @@ class DPCtganGenerator(DeepDPGenerator):
     )
     count_columns: ClassVar[bool] = True
 
+    # duplicates: parameters spelled out one by one, as every generator's are: get_params and
+    # the registry read this signature (scikit-learn convention)
     def __init__(
         self,
         epsilon: float = 1.0,
@@ -121,6 +125,7 @@ class DPCtganGenerator(DeepDPGenerator):
         self.device = device
         self.threads = threads
 
+    # duplicates: the signature of DeepDPGenerator._train, which dpctgan and dptvae implement
     def _train(
         self,
         onehot: np.ndarray,
@@ -151,19 +156,8 @@ class DPCtganGenerator(DeepDPGenerator):
         opt_d = torch.optim.Adam(critic.parameters(), lr=self.discriminator_lr, betas=(0.5, 0.9))
         # each private row carries its one-hot block and its codes of the cond columns
         rows = np.concatenate([onehot, codes[:, cond_cols].astype(np.float32)], axis=1)
-        run = make_private(
-            critic,
-            opt_d,
-            torch.as_tensor(rows, device=device),
-            target_epsilon=self.epsilon,
-            delta=delta,
-            epochs=self.epochs,
-            batch_size=self.batch_size,
-            max_grad_norm=self.max_grad_norm,
-            accountant=self.accounting,
-            prior_rho=prior_rho,
-            seed=self.noise_seed,
-            mechanism=self.mechanism,
+        run = self._make_private(
+            critic, opt_d, torch.as_tensor(rows, device=device), prior_rho, delta
         )
         n_fake = min(self.batch_size, len(rows))
         bce = torch.nn.functional.binary_cross_entropy_with_logits

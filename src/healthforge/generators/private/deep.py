@@ -34,7 +34,12 @@ from healthforge.generators.deep.ctgan import DeepGenerator
 from healthforge.generators.deep.transform import ColumnPlan, NeuralTransformer
 from healthforge.generators.private.base import DPGenerator
 from healthforge.generators.private.fit import PrivateFit
-from healthforge.generators.private.sgd import DPSGDBudget, check_dp_sgd_params
+from healthforge.generators.private.sgd import (
+    DPSGDBudget,
+    PrivateTraining,
+    check_dp_sgd_params,
+    make_private,
+)
 from healthforge.privacy.accounting import budget_record
 from healthforge.privacy.mechanisms import gaussian_measure, gaussian_sigma
 from healthforge.progress import ProgressCallback
@@ -93,6 +98,27 @@ class DeepDPGenerator(DPGenerator, DeepGenerator):
     def _before_fit(self) -> None:
         self._check_dp_sgd()
 
+    def _make_private(
+        self, module: Any, optimizer: Any, rows: Any, prior_rho: float, delta: float
+    ) -> PrivateTraining:
+        """:func:`make_private` with this generator's DP-SGD settings (epsilon, epochs,
+        batch size, clipping norm, accountant, noise seed), after ``prior_rho`` spent."""
+        # duplicates: the settings passed keyword by keyword; alike in shape to other lists
+        return make_private(
+            module,
+            optimizer,
+            rows,
+            target_epsilon=self.epsilon,
+            delta=delta,
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            max_grad_norm=self.max_grad_norm,
+            accountant=self.accounting,
+            prior_rho=prior_rho,
+            seed=self.noise_seed,
+            mechanism=self.mechanism,
+        )
+
     def _budget_record(self, run: PrivateFit, split_model: dict[str, Any]) -> dict[str, Any]:
         """The accountant's epsilon of the DP-SGD run, composed with the domain release and
         the noisy counts."""
@@ -116,6 +142,7 @@ class DeepDPGenerator(DPGenerator, DeepGenerator):
             row_count="public (DP-SGD's sampling rate uses n; add/remove-one adjacency)",
         )
 
+    # duplicates: the signature of DPGenerator._fit_codes, which every DP generator implements
     def _fit_codes(
         self,
         codes: np.ndarray,
@@ -162,6 +189,7 @@ class DeepDPGenerator(DPGenerator, DeepGenerator):
     def _noisy_total(self) -> float:
         return self.noisy_total_
 
+    # duplicates: the interface dpctgan and dptvae implement with this same signature
     @abstractmethod
     def _train(
         self,

@@ -12,6 +12,8 @@ class DiscreteColumn:
     category indices in ``keep`` (the released categories, in schema order).
     """
 
+    # duplicates: fields spelled out one by one and kept as attributes, alike in shape to other
+    # classes' constructors
     def __init__(
         self,
         name: str,

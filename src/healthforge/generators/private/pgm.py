@@ -82,6 +82,7 @@ class MSTGenerator(_PgmGenerator):
     summary: ClassVar[str] = "DP (ε, δ): noisy pair marginals on a spanning tree (private-pgm)"
     mechanism: ClassVar[str] = "MST (Gaussian marginals + exponential-mechanism tree)"
 
+    # duplicates: the signature of DPGenerator._fit_codes, which every DP generator implements
     def _fit_codes(
         self,
         codes: np.ndarray,
@@ -182,6 +183,8 @@ class AIMGenerator(_PgmGenerator):
     summary: ClassVar[str] = "DP (ε, δ): adaptively chosen noisy marginals (AIM, private-pgm)"
     mechanism: ClassVar[str] = "AIM (Gaussian marginals + exponential-mechanism selection)"
 
+    # duplicates: parameters spelled out one by one, as every generator's are: get_params and
+    # the registry read this signature (scikit-learn convention)
     def __init__(
         self,
         epsilon: float = 1.0,
@@ -199,6 +202,7 @@ class AIMGenerator(_PgmGenerator):
         self.max_model_size = max_model_size
         self.target_weight = target_weight
 
+    # duplicates: the signature of DPGenerator._fit_codes, which every DP generator implements
     def _fit_codes(
         self,
         codes: np.ndarray,

@@ -38,6 +38,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from healthforge.errors import HealthForgeError
+from healthforge.generators.core.params import check_positive_int
 from healthforge.generators.core.torch_support import import_torch
 from healthforge.privacy.accounting import check_delta, check_epsilon
 
@@ -76,8 +77,7 @@ def check_dp_sgd_params(
 ) -> None:
     """Clear errors for DP-SGD settings a user can get wrong."""
     for name, value in (("epochs", epochs), ("batch_size", batch_size)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise HealthForgeError(f"{prefix}{name} must be a positive whole number, not {value!r}")
+        check_positive_int(value, name, prefix)
     if isinstance(max_grad_norm, bool) or not isinstance(max_grad_norm, int | float):
         raise HealthForgeError(f"{prefix}max_grad_norm must be a positive number")
     if not 0 < max_grad_norm < math.inf:
@@ -125,6 +125,7 @@ def spent_epsilon(
     return float(acc.get_epsilon(delta=delta))
 
 
+# duplicates: shares spent_epsilon's parameters, which it calls
 def calibrate_noise(
     target_epsilon: float,
     delta: float,
@@ -190,6 +191,7 @@ class PrivateTraining:
             self.accountant,
             self.prior_rho,
         )
+        # duplicates: a record built field by field; alike in shape to other keyword lists
         return DPSGDBudget(
             mechanism=self.mechanism,
             epsilon_target=self.target_epsilon,

@@ -20,7 +20,7 @@ from healthforge.generators.deep.spans import SpanLayout
 from healthforge.generators.deep.transform import NeuralTransformer
 from healthforge.generators.deep.tvae import TvaeGenerator, _networks
 from healthforge.generators.private.deep import DeepDPGenerator, isolated_rng
-from healthforge.generators.private.sgd import DPSGDBudget, make_private
+from healthforge.generators.private.sgd import DPSGDBudget
 from healthforge.progress import ProgressCallback, report
 
 
@@ -50,6 +50,8 @@ class DPTvaeGenerator(DeepDPGenerator):
     )
     mechanism: ClassVar[str] = "DP-SGD TVAE (whole VAE; Poisson sampling, clipping, Gaussian)"
 
+    # duplicates: parameters spelled out one by one, as every generator's are: get_params and
+    # the registry read this signature (scikit-learn convention)
     def __init__(
         self,
         epsilon: float = 1.0,
@@ -83,6 +85,7 @@ class DPTvaeGenerator(DeepDPGenerator):
         self.device = device
         self.threads = threads
 
+    # duplicates: the signature of DeepDPGenerator._train, which dpctgan and dptvae implement
     def _train(
         self,
         onehot: np.ndarray,
@@ -103,20 +106,7 @@ class DPTvaeGenerator(DeepDPGenerator):
         params = [p for p in both.parameters() if p.requires_grad]
         opt = torch.optim.Adam(params, lr=self.lr)
         rows = torch.as_tensor(onehot, device=device)
-        run = make_private(
-            both,
-            opt,
-            rows,
-            target_epsilon=self.epsilon,
-            delta=delta,
-            epochs=self.epochs,
-            batch_size=self.batch_size,
-            max_grad_norm=self.max_grad_norm,
-            accountant=self.accounting,
-            prior_rho=prior_rho,
-            seed=self.noise_seed,
-            mechanism=self.mechanism,
-        )
+        run = self._make_private(both, opt, rows, prior_rho, delta)
         layout = SpanLayout(transformer, device)
         step_rng = np.random.default_rng(self.seed)  # data-independent seeds of each step
         for epoch in range(1, self.epochs + 1):

@@ -38,6 +38,8 @@ class BayesianNetworkGenerator(Generator):
     summary = "Bayesian network (Chow-Liu + greedy BIC) over discretised columns."
     conditioning = "native"
 
+    # duplicates: parameters spelled out one by one, as every generator's are: get_params and
+    # the registry read this signature (scikit-learn convention)
     def __init__(
         self,
         max_parents: int = 3,

@@ -63,6 +63,8 @@ class LatentCopulaGenerator(Generator):
     family = "statistical"
     high_dimensional = True
 
+    # duplicates: parameters spelled out one by one, as every generator's are: get_params and
+    # the registry read this signature (scikit-learn convention)
     def __init__(
         self,
         variance: float = 0.95,

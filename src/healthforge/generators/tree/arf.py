@@ -29,6 +29,7 @@ from sklearn.ensemble import RandomForestClassifier
 
 from healthforge.errors import HealthForgeError
 from healthforge.generators.core.base import Generator
+from healthforge.generators.core.params import auto_or_positive_int
 from healthforge.generators.tree.leaf_donors import make_smoother
 from healthforge.progress import ProgressCallback, report
 
@@ -64,6 +65,8 @@ class ArfGenerator(Generator):
     family = "tree"
     high_dimensional = True
 
+    # duplicates: parameters spelled out one by one, as every generator's are: get_params and
+    # the registry read this signature (scikit-learn convention)
     def __init__(
         self,
         n_estimators: int = 30,
@@ -93,7 +96,9 @@ class ArfGenerator(Generator):
         n, d = X.shape
         if int(self.n_estimators) < 1:
             raise HealthForgeError("n_estimators must be at least 1")
-        self.min_leaf_ = _leaf_size(self.min_samples_leaf, arf_min_leaf(n), "min_samples_leaf")
+        self.min_leaf_ = auto_or_positive_int(
+            self.min_samples_leaf, arf_min_leaf(n), "min_samples_leaf"
+        )
         rng = np.random.default_rng([int(self.seed) & 0xFFFFFFFF, 1])
         self.X_ = X.copy()  # the donors (inherent to leaf-donor synthesis, as in CART)
         self.smoothers_ = [
@@ -221,14 +226,6 @@ def arf_min_leaf(n: int) -> int:
     grow instead of growing with them (benchmarks/results/tree_generators.md).
     """
     return int(np.clip(round(SMALL_TABLE_ROWS / max(n, 1)), 5, MAX_SMALL_TABLE_LEAF))
-
-
-def _leaf_size(value: int | str, auto: int, name: str) -> int:
-    if value == "auto":
-        return auto
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise HealthForgeError(f"{name} must be 'auto' or a whole number of at least 1")
-    return int(value)
 
 
 MAX_BLOCK_SEARCH = 200  # wider tables: no block search (levels^2 co-occurrence matrix)

@@ -18,6 +18,7 @@ from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from healthforge.errors import HealthForgeError
 from healthforge.generators.core.base import Generator
+from healthforge.generators.core.params import auto_or_positive_int
 from healthforge.generators.tree.leaf_donors import LeafDonors, make_smoother
 from healthforge.progress import ProgressCallback, report
 
@@ -68,6 +69,8 @@ class CartGenerator(Generator):
     family = "tree"
     high_dimensional = True
 
+    # duplicates: parameters spelled out one by one, as every generator's are: get_params and
+    # the registry read this signature (scikit-learn convention)
     def __init__(
         self,
         min_samples_leaf: int | str = "auto",
@@ -91,8 +94,10 @@ class CartGenerator(Generator):
     # -- fitting ----------------------------------------------------------------------
     def _fit(self, X: np.ndarray, progress: ProgressCallback | None) -> None:
         n, d = X.shape
-        self.min_leaf_ = _leaf_size(self.min_samples_leaf, adaptive_min_leaf(n), "min_samples_leaf")
-        self.target_min_leaf_ = _leaf_size(
+        self.min_leaf_ = auto_or_positive_int(
+            self.min_samples_leaf, adaptive_min_leaf(n), "min_samples_leaf"
+        )
+        self.target_min_leaf_ = auto_or_positive_int(
             self.target_min_samples_leaf, TARGET_MIN_LEAF, "target_min_samples_leaf"
         )
         target = self.schema_.target
@@ -251,14 +256,6 @@ def adaptive_min_leaf(n: int) -> int:
     return int(np.clip(round(2.0 * np.sqrt(max(n, 1))), MIN_LEAF, MAX_ADAPTIVE_LEAF))
 
 
-def _leaf_size(value: int | str, auto: int, name: str) -> int:
-    if value == "auto":
-        return auto
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise HealthForgeError(f"{name} must be 'auto' or a whole number of at least 1")
-    return int(value)
-
-
 def _draw(model: tuple[Any, LeafDonors], Xp: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Donor values for synthetic predictors ``Xp`` ``(n, p)``; shape ``(n,)``."""
     tree, donors = model
@@ -274,6 +271,8 @@ class _Screen:
     a predictor's variance explained by the outcome's categories) instead.
     """
 
+    # duplicates: parameters spelled out one by one, as every generator's are: get_params and
+    # the registry read this signature (scikit-learn convention)
     def __init__(self, X: np.ndarray, discrete: np.ndarray) -> None:
         mean = np.nanmean(X, axis=0)
         filled = np.where(np.isfinite(X), X, mean)
