@@ -179,6 +179,10 @@ class Conversations:
             frame, session, seed=0, progress=lambda event: emit(event.to_dict())
         )
         partner.schema_path = (folder / "schema.json") if dataset["schema_saved"] else None
+        # each user's own generator-selection record: one user's evaluations never steer
+        # (or show in) another user's recommendations
+        store = self.config.folder("selection", conversation["owner"]) / "store.json"
+        partner.state.ctx.results["selection_store"] = str(store)
         if restarted:
             emit({"kind": "notice", "text": RESTARTED, "action": None, "data": {}, "files": []})
         self.partners[conversation["id"]] = partner
