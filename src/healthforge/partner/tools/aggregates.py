@@ -48,6 +48,14 @@ def numeric_summary(series: pd.Series) -> dict[str, Any]:
     }
 
 
+def date_summary(series: pd.Series) -> dict[str, Any]:
+    """Count and the span in whole years (a date itself can single a person out)."""
+    dates = pd.to_datetime(series, errors="coerce", format="mixed").dropna()
+    if dates.empty:
+        return {"count": 0}
+    return {"count": len(dates), "years": [int(dates.min().year), int(dates.max().year)]}
+
+
 def category_counts(series: pd.Series, labels: dict[Any, str] | None = None) -> dict[str, Any]:
     """Counts of levels seen in at least MIN_CELL rows; the rest only as a total."""
     counts = series.dropna().astype(str).value_counts()
@@ -79,7 +87,9 @@ def column_summary(series: pd.Series, column: Any) -> dict[str, Any]:
     if column.kind == "text":
         out["not_shown"] = "free text: values are never summarised"
         return out
-    if column.is_numeric and not column.is_discrete:
+    if column.kind == "datetime":
+        out.update(date_summary(series))
+    elif column.is_numeric and not column.is_discrete:
         out.update(numeric_summary(series))
     else:
         out.update(category_counts(series, column.labels))

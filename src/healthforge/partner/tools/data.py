@@ -225,6 +225,8 @@ def _describe_text(name: str, f: dict[str, Any]) -> str:
     text = f"'{name}' is {f['kind']} ({f['role']}), {f['missing_share']:.0%} missing"
     if "not_shown" in f:
         return f"{text}; {f['not_shown']}."
+    if "years" in f:
+        return f"{text}; dates from {f['years'][0]} to {f['years'][1]}."
     if "mean" in f:
         q = f["quartiles"]
         return (
