@@ -95,7 +95,10 @@ def test_rewards_on_a_different_kind_of_table_count_less(results_dir: Path) -> N
     base = _means(recommend(ALPHA, evidence=evidence))["gaussian_copula"]
     m_near = _means(recommend(ALPHA, store=near, evidence=evidence))["gaussian_copula"]
     m_far = _means(recommend(ALPHA, store=far, evidence=evidence))["gaussian_copula"]
-    assert m_near - base > 3 * (m_far - base) > 0 or (m_far - base < 1e-3 < m_near - base)
+    # far runs still lift the generator's overall level a little (its record elsewhere),
+    # runs on tables like this one lift it several times more
+    assert m_near - base > 0.05
+    assert 0 <= m_far - base < (m_near - base) / 3
 
 
 def test_learnt_state_survives_a_reload(results_dir: Path, tmp_path: Path) -> None:
