@@ -9,10 +9,14 @@ Every conversation ends with a replay that finds the outputs identical.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 from healthforge.partner.engine import Partner
+from healthforge.partner.export import export_script
 from healthforge.partner.replay import replay
 from healthforge.partner.session import read_log
 
@@ -67,6 +71,21 @@ def test_icu_augments_an_under_represented_group(tmp_path: Path) -> None:
     assert added["White"] == 0 and added["Black"] > 0 and added["Other"] > 0
     augmented = (tmp_path / "augmented.csv").read_text().splitlines()
     assert len(augmented) - 1 == 200 + sum(added.values())
+    # replay runs the augmentation again from its logged arguments: the same bytes
+    report = replay(tmp_path)
+    assert {f.path for f in report.files} == {"augmented.csv", "augment_report.html"}
+    assert report.identical and not report.notes(), report.differences()
+    script = export_script(tmp_path, tmp_path / "reproduce.py")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
+    done = subprocess.run(
+        [sys.executable, str(script), "--out", str(tmp_path / "again")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0 and "identical augmented.csv" in done.stdout, done.stdout
 
 
 def test_nhefs_conditions_on_demographics_and_completes(tmp_path: Path) -> None:

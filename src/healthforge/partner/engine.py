@@ -26,6 +26,9 @@ from healthforge.partner.router import RouterBackend
 from healthforge.partner.session import SessionLog, SessionState, relative_to, sha256_file
 from healthforge.partner.tools import ToolContext, ToolError, get_tool, tool_schemas
 
+# tools that write files without a run specification, re-run by replay and the exported
+# script from their logged (validated) arguments
+TOOL_STEPS = ("augment",)
 NO_MODEL_NOTICE = (
     "I am running without a language model: a rule-based router picks each step from your "
     "words and the stage of the work, and my explanations are templates."
@@ -363,7 +366,8 @@ class Partner:
             "code": result.code,
             "spec": None if result.spec is None else _spec_record(result.spec, self.session_dir),
         }
-        if ctx.frame is not None and (action.tool == "load_data" or result.spec is not None):
+        replayable = result.spec is not None or action.tool in TOOL_STEPS
+        if ctx.frame is not None and (action.tool == "load_data" or replayable):
             from healthforge.pipeline import fingerprint
 
             # the table this step ran on: the exported script checks it is the same
@@ -371,6 +375,13 @@ class Partner:
             record["table_source"] = ctx.source or "memory"
             if result.spec is not None:
                 record["seeds"] = {"run": result.spec.seed}
+        if action.tool in TOOL_STEPS:
+            # what replay needs to run the tool again: its context, not only its arguments
+            record["context"] = {
+                "target": ctx.target,
+                "drop": list(ctx.results.get("drop", [])),
+                "seed": ctx.seed,
+            }
         self.log.append("result", **record)
         stage_before = self.state.stage
         self.state.done.append(action.tool)

@@ -25,15 +25,19 @@ def executed_steps(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     on (source and fingerprint) and the files it wrote (path, sha256)."""
     steps = []
     for record in records:
-        if record.get("type") != "result" or not record.get("spec"):
+        if record.get("type") != "result":
             continue
+        if not record.get("spec") and not record.get("context"):
+            continue  # nothing a re-run can reproduce (profiles, plots, the script itself)
         steps.append(
             {
                 "action": record.get("action"),
                 "tool": record.get("tool"),
                 "source": record.get("table_source"),
                 "fingerprint": record.get("table_fingerprint"),
-                "spec": record["spec"],
+                "spec": record.get("spec"),
+                "args": record.get("args") or {},
+                "context": record.get("context"),
                 "files": record.get("files") or [],
             }
         )
@@ -83,7 +87,7 @@ def export_script(session_dir: str | Path, path: str | Path | None = None) -> Pa
     from healthforge.pipeline import RunSpec
 
     for step in steps:
-        step["dp_noise"] = dp_noise(RunSpec.from_dict(step["spec"]))
+        step["dp_noise"] = bool(step["spec"]) and dp_noise(RunSpec.from_dict(step["spec"]))
     started = next((r.get("time") for r in records if r.get("type") == "start"), "")
     packages = next((r.get("packages") for r in records if r.get("type") == "start"), {})
     text = TEMPLATE.format(
@@ -152,6 +156,20 @@ def relocate(spec, out):
     return spec
 
 
+def augment(step, source, out):
+    from healthforge.augment import augment_experiment, read_source, write_augment_report
+    from healthforge.data import write_table
+
+    a, c = step["args"], step["context"]
+    real, target, drop, _ = read_source(source, c["target"], c["drop"])
+    result = augment_experiment(
+        real, a["balance"], target, generator=a["generator"], strategy=a["strategy"],
+        size=a["size"], repeats=a["repeats"], seed=c["seed"], drop=drop,
+    )
+    write_table(result.augmented, out / a["output"])
+    write_augment_report(result, out / a["report"])
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=SESSION / "reproduced")
@@ -167,10 +185,14 @@ def main():
         table = tables[source]
         if fingerprint(table) != step["fingerprint"]:
             sys.exit(f"{{source}} is not the table the session used (fingerprint differs)")
-        spec = RunSpec.from_dict(relocate(step["spec"], args.out))
-        # as the session ran it: reading its source (a bundled codebook applies), or the
-        # table given with --data when the file has moved
-        result = run(spec, table=table if args.data else None)
+        if step["spec"] is None:  # an augmentation, as the partner's augment tool ran it
+            augment(step, source, args.out)
+            result = None
+        else:
+            spec = RunSpec.from_dict(relocate(step["spec"], args.out))
+            # as the session ran it: reading its source (a bundled codebook applies), or
+            # the table given with --data when the file has moved
+            result = run(spec, table=table if args.data else None)
         for written in step["files"]:
             path = args.out / written["path"]
             same = path.is_file() and sha256(path) == written["sha256"]
@@ -188,7 +210,7 @@ def main():
                 continue
             differ += not same
             print(("identical " if same else "DIFFERS   ") + written["path"])
-        if result.evaluation is not None:
+        if result is not None and result.evaluation is not None:
             scores = result.evaluation.summary.get("scores", [])
             print(f"  {{step['action']}} {{step['tool']}}: evaluated, {{len(scores)}} scores")
     print("every reproducible file identical" if not differ else f"{{differ}} file(s) differ")

@@ -14,6 +14,7 @@ import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from healthforge.errors import HealthForgeError
 from healthforge.partner.export import dp_noise, executed_steps, relocate
@@ -131,26 +132,16 @@ def replay(
                     f"{source} is not the table the session used (its fingerprint differs)",
                     "replay on the same data the session read",
                 )
+            if step["spec"] is None:
+                _run_tool(step, tables[source], root)
+                _compare(report, step, root, session, noise=False)
+                continue
             spec = RunSpec.from_dict(relocate(step["spec"], root, session))
             # the tools run a file or bundled:NAME source as the CLI does, reading it (a
             # bundled codebook applies); the fingerprint above checked it is the same table
             run(spec, progress=progress)
             noise = dp_noise(spec)
-            for written in step["files"]:
-                path = root / written["path"]
-                now = session / written["path"]
-                check = FileCheck(
-                    path=written["path"],
-                    expected=written["sha256"],
-                    replayed=sha256_file(path) if path.is_file() else None,
-                    current=sha256_file(now) if now.is_file() else None,
-                    dp_noise=noise,
-                )
-                if check.replayed not in (None, check.expected) and not check.changed_since:
-                    check.stamp_only = path.suffix in (".html", ".htm") and unstamped(
-                        path
-                    ) == unstamped(now)
-                report.files.append(check)
+            _compare(report, step, root, session, noise)
     return report
 
 
@@ -160,3 +151,42 @@ STAMP = re.compile(rb"Generated \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC")
 def unstamped(path: Path) -> str:
     """sha256 of an HTML report with its generation time masked."""
     return hashlib.sha256(STAMP.sub(b"Generated - UTC", path.read_bytes())).hexdigest()
+
+
+def _compare(
+    report: ReplayReport, step: dict[str, Any], root: Path, session: Path, noise: bool
+) -> None:
+    """Add the check of every file ``step`` wrote: the re-run's sha256 against the log's."""
+    for written in step["files"]:
+        path = root / written["path"]
+        now = session / written["path"]
+        check = FileCheck(
+            path=written["path"],
+            expected=written["sha256"],
+            replayed=sha256_file(path) if path.is_file() else None,
+            current=sha256_file(now) if now.is_file() else None,
+            dp_noise=noise,
+        )
+        if check.replayed not in (None, check.expected) and not check.changed_since:
+            check.stamp_only = path.suffix in (".html", ".htm") and unstamped(path) == unstamped(
+                now
+            )
+        report.files.append(check)
+
+
+def _run_tool(step: dict[str, Any], table: Any, root: Path) -> None:
+    """Run a logged tool step again, with its validated arguments, into ``root``."""
+    from healthforge.partner.tools import ToolContext, get_tool
+
+    context = step["context"] or {}
+    ctx = ToolContext(
+        session_dir=root,
+        frame=table,
+        source=step["source"],
+        target=context.get("target"),
+        seed=int(context.get("seed", 0)),
+    )
+    if context.get("drop"):
+        ctx.results["drop"] = list(context["drop"])
+    tool = get_tool(step["tool"])
+    tool.execute(ctx, tool.validate(ctx, step["args"]))
