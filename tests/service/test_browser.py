@@ -76,6 +76,11 @@ def test_sign_in_upload_partner_report_download(browser: Any, served: Any) -> No
     sync_api.expect(warning).to_contain_text("ssn")
     sync_api.expect(page.locator("#columns-table tbody tr")).to_have_count(15)
     _accessible(page)
+    # the steward reviews the roles: region identifies people here
+    page.get_by_label("Role of region").select_option("identifier")
+    page.get_by_role("button", name="Save reviewed schema").click()
+    sync_api.expect(page.locator("#schema-status")).to_contain_text("Schema saved")
+    sync_api.expect(warning).to_contain_text("region")
 
     # the partner: a proposal, approved with the button; its result offers the file
     page.get_by_role("tab", name="Partner").click()

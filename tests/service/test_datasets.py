@@ -163,6 +163,8 @@ def test_schema_edit_round_trip(api: Api) -> None:
     assert {c["name"]: c["role"] for c in again["schema"]["columns"]}["region"] == "identifier"
     profile = api.client.get(f"/api/datasets/{dataset['id']}", headers=api.alice).json()
     assert "region" in {f["column"] for f in profile["profile"]["phi"]}
+    roles = {c["name"]: c["role"] for c in profile["profile"]["schema"]}
+    assert roles["region"] == "identifier"
     # a schema that contradicts the data is refused, and the saved one is kept
     schema["columns"][0]["name"] = "no_such_column"
     r = api.client.put(path, headers=api.alice, json=schema)

@@ -85,22 +85,18 @@ def save_schema(
     db: Database, config: ServiceConfig, dataset: dict[str, Any], raw: Any
 ) -> dict[str, Any]:
     """Check an edited schema against the data, save it, and re-profile with it."""
-    from healthforge.data import load_table, prepare
+    from healthforge.data import load_table
     from healthforge.data.schema import Schema
 
     folder = config.folder("datasets", dataset["id"])
     try:
         schema = Schema.from_dict(raw)
-        prepared = prepare(load_table(folder / dataset["stored"]), schema)
+        found, _ = profile(load_table(folder / dataset["stored"]), schema=schema)
     except HealthForgeError as exc:
         raise ServiceError(exc.message, exc.hint) from None
     except (TypeError, ValueError) as exc:
         raise ServiceError(f"the schema is not valid: {str(exc)[:200]}") from None
     schema.save(folder / SAVED)
-    found = dict(dataset["profile"])
-    found["target"] = prepared.schema.target
-    found["phi"] = [{"column": c.name, "reason": c.reason or ""} for c in schema.identifiers]
-    found["notices"] = prepared.notices()
     db.update("datasets", {"id": dataset["id"]}, schema_saved=1, profile=found)
     return schema.to_dict()
 

@@ -149,13 +149,15 @@ def load_checked(path: Path, config: ServiceConfig) -> pd.DataFrame:
     return frame
 
 
-def profile(frame: pd.DataFrame, target: str | None = None) -> tuple[dict[str, Any], Any]:
+def profile(
+    frame: pd.DataFrame, target: str | None = None, schema: Any = None
+) -> tuple[dict[str, Any], Any]:
     """The profile (schema summary, identifier findings, notices; no data rows) of a
-    table, and its inferred :class:`~healthforge.data.Schema`."""
+    table, and its :class:`~healthforge.data.Schema` (``schema`` checked, else inferred)."""
     from healthforge.data import prepare
 
     try:
-        prepared = prepare(frame, target=target)
+        prepared = prepare(frame, schema, target=target)
     except HealthForgeError as exc:
         raise ServiceError(exc.message, exc.hint) from None
     schema = prepared.schema
@@ -166,7 +168,7 @@ def profile(frame: pd.DataFrame, target: str | None = None) -> tuple[dict[str, A
             "role": c.role,
             "missing_rate": round(float(c.missing_rate), 4),
             "domain": _domain(c),
-            "reason": c.reason,
+            "reason": _reason(c),
         }
         for c in schema.columns
     ]
@@ -175,11 +177,17 @@ def profile(frame: pd.DataFrame, target: str | None = None) -> tuple[dict[str, A
         "columns": frame.shape[1],
         "target": schema.target,
         "schema": columns,
-        "phi": [{"column": c.name, "reason": c.reason or ""} for c in schema.identifiers],
+        "phi": [{"column": c.name, "reason": _reason(c)} for c in schema.identifiers],
         "quasi_identifiers": schema.quasi_identifiers(),
         "notices": prepared.notices(),
     }
     return found, schema
+
+
+def _reason(column: Any) -> str | None:
+    if column.role == "identifier" and not column.reason:
+        return "marked as an identifier in the reviewed schema"
+    return column.reason
 
 
 def _domain(column: Any) -> str:

@@ -169,9 +169,40 @@ function renderProfile(ds) {
   const body = $("columns-table").querySelector("tbody");
   body.replaceChildren(...p.schema.map((c) => el("tr", {},
     el("th", { scope: "row", text: c.name }), el("td", { text: c.kind }),
-    el("td", {}, el("span", { class: "badge badge-" + c.role, text: c.role.replace("_", " ") })),
+    el("td", {}, roleSelect(c)),
     el("td", { text: (c.missing_rate * 100).toFixed(1) + "%" }), el("td", { text: c.domain || (c.reason || "") }))));
   $("job-target").value = p.target || "";
+  $("job-schema").checked = false;
+  $("job-schema").disabled = !ds.schema_saved;
+  $("schema-status").textContent = "";
+}
+
+const ROLES = ["feature", "target", "identifier", "quasi_identifier", "sensitive"];
+function roleSelect(column) {
+  const select = el("select", { "aria-label": "Role of " + column.name, "data-column": column.name, class: "role role-" + column.role },
+    ...ROLES.map((r) => el("option", { value: r, text: r.replace("_", " ") })));
+  select.value = column.role;
+  select.addEventListener("change", () => { select.className = "role role-" + select.value; });
+  return select;
+}
+
+async function saveSchema() {
+  const status = $("schema-status");
+  status.className = "status";
+  try {
+    const id = state.current.id;
+    const { schema } = await getJSON(`/api/datasets/${id}/schema`);
+    const roles = Object.fromEntries([...document.querySelectorAll("#columns-table select.role")].map((s) => [s.dataset.column, s.value]));
+    for (const column of schema.columns) if (roles[column.name]) column.role = roles[column.name];
+    await api(`/api/datasets/${id}/schema`, { method: "PUT", json: schema });
+    await loadDatasets();
+    state.current = state.datasets.find((d) => d.id === id);
+    renderProfile(state.current);
+    $("schema-status").textContent = "Schema saved. Jobs can use it; differentially private generators take its value ranges as public bounds.";
+  } catch (error) {
+    status.className = "status bad";
+    status.textContent = "Not saved: " + error.message;
+  }
 }
 
 async function deleteDataset() {
@@ -339,6 +370,7 @@ async function startJob(event) {
   if ($("job-target").value.trim()) spec.data.target = $("job-target").value.trim();
   if (rows > 0) spec.rows = rows;
   if ($("job-evaluate").checked) spec.evaluation = {};
+  if ($("job-schema").checked) spec.data.schema = "dataset";
   const status = $("job-status");
   status.className = "status";
   try {
@@ -437,6 +469,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("sign-out").addEventListener("click", () => signOut());
   $("upload-form").addEventListener("submit", upload);
   $("ds-delete").addEventListener("click", deleteDataset);
+  $("schema-save").addEventListener("click", saveSchema);
   $("chat-form").addEventListener("submit", (e) => {
     e.preventDefault();
     const text = $("chat-input").value.trim();
