@@ -94,3 +94,19 @@ def _(patch: pytest.MonkeyPatch) -> None:
         self.auto_approve = True
 
     patch.setattr(McpSession, "__init__", always)
+
+
+@mutation(
+    "partner-plot-without-asking",
+    "plot_column writes its file without asking first",
+    tests=[f"{NO_ROWS}::test_only_profiling_runs_without_asking"],
+)
+def _(patch: pytest.MonkeyPatch) -> None:
+    import dataclasses
+
+    from healthforge.partner.tools import registry
+
+    tool = registry.TOOLS["plot_column"]
+    patch.setitem(
+        registry.TOOLS, "plot_column", dataclasses.replace(tool, approval=lambda c, a: None)
+    )

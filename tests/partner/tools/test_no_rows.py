@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from healthforge.partner.tools import TOOLS, ToolContext, ToolResult
+from healthforge.partner.tools import TOOLS, ToolContext, ToolResult, get_tool
 from tests.partner.tools.conftest import call
 
 ROWS = 90
@@ -96,8 +96,31 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[str], list[T
     ctx = ToolContext(session_dir=folder / "session")
     ctx.session_dir.mkdir()
     results = [call(ctx, "load_data", {"source": str(source), "target": "outcome"})]
-    results += [call(ctx, name, args) for name, args in CALLS]
+    for name, args in CALLS:
+        tool = get_tool(name)
+        valid = tool.validate(ctx, args)
+        ASKED[name] = tool.approval(ctx, valid)
+        results.append(tool.execute(ctx, valid))
     return identifying_values(pd.read_csv(source)), results
+
+
+ASKED: dict[str, str | None] = {}  # each tool's approval reason in the session above
+# profiling and describing run at once; anything else (a fit, the real rows beyond
+# profiling, a privacy choice, a written file) is asked first
+RUN_AT_ONCE = {
+    "profile_data",
+    "screen_phi",
+    "describe_column",
+    "drop_columns",
+    "recommend_generators",
+    "explain_report",
+}
+
+
+def test_only_profiling_runs_without_asking(session: Any) -> None:
+    assert {name for name, reason in ASKED.items() if reason is None} == RUN_AT_ONCE
+    for name, reason in ASKED.items():
+        assert reason is None or len(reason) > 20, name  # says what and why
 
 
 def test_the_table_has_identifying_values(session: tuple[list[str], Any]) -> None:
