@@ -52,3 +52,16 @@ def test_unknown_generator_is_not_recorded(tmp_path: Path) -> None:
     with pytest.raises(HealthForgeError, match="unknown generator"):
         record(META, "nonesuch", Reward(0.9, 0.8, 0.7), store)
     assert store.observations == []
+
+
+def test_two_writers_keep_both_observations(tmp_path: Path) -> None:
+    """Two conversations of one user, each with the store open: neither loses the other's
+    run when it saves."""
+    path = tmp_path / "u.json"
+    first, second = SelectionStore.open(path), SelectionStore.open(path)
+    record(META, "cart", Reward(0.9, 0.8, 0.7), first)
+    record(META, "arf", Reward(0.5, 0.5, 0.5), second)
+    record(META, "bayesian_network", Reward(0.6, 0.6, 0.6), first)
+    names = [o.generator for o in SelectionStore.open(path).observations]
+    assert names == ["cart", "arf", "bayesian_network"]
+    assert [o.generator for o in first.observations] == names

@@ -13,6 +13,8 @@ import json
 import os
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,23 +76,14 @@ class SelectionStore:
     observations: list[Observation] = field(default_factory=list)
     prior: dict[str, Any] = field(default_factory=dict)  # results folder, runs, datasets
 
+    saved: int = 0  # how many of ``observations`` came from (or went to) the file
+
     @classmethod
     def open(cls, path: str | Path | None = None, user: str | None = None) -> SelectionStore:
         """The store at ``path`` (default: the user's file); empty when it does not exist."""
         target = Path(path) if path is not None else default_store_path(user)
-        if not target.exists():
-            return cls(target)
-        try:
-            data = json.loads(target.read_text(encoding="utf-8"))
-            if data.get("version") != STORE_VERSION:
-                raise ValueError(f"version {data.get('version')}")
-            observations = [Observation.from_dict(o) for o in data.get("observations", [])]
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise HealthForgeError(
-                f"cannot read the selection store {target}: {exc}",
-                "move the file away to start afresh (the benchmark prior is rebuilt)",
-            ) from None
-        return cls(target, observations, dict(data.get("prior") or {}))
+        observations, prior = _read(target)
+        return cls(target, observations, prior, len(observations))
 
     def add(self, observation: Observation) -> None:
         self.observations.append(observation)
@@ -103,13 +96,52 @@ class SelectionStore:
         }
 
     def save(self) -> Path:
+        """Write the file, merging: observations another process saved since this store
+        was read are kept, and this store's new ones are added after them (a lock file
+        serialises writers)."""
         if self.path is None:
             raise HealthForgeError("this selection store has no file to save to")
         from healthforge.data.io import atomic_write_text
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(self.path, json.dumps(self.to_dict(), indent=2) + "\n")
+        with _locked(self.path):
+            on_disk, _ = _read(self.path)
+            self.observations = on_disk + self.observations[self.saved :]
+            atomic_write_text(self.path, json.dumps(self.to_dict(), indent=2) + "\n")
+            self.saved = len(self.observations)
         return self.path
+
+
+def _read(path: Path) -> tuple[list[Observation], dict[str, Any]]:
+    if not path.exists():
+        return [], {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("version") != STORE_VERSION:
+            raise ValueError(f"version {data.get('version')}")
+        observations = [Observation.from_dict(o) for o in data.get("observations", [])]
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise HealthForgeError(
+            f"cannot read the selection store {path}: {exc}",
+            "move the file away to start afresh (the benchmark prior is rebuilt)",
+        ) from None
+    return observations, dict(data.get("prior") or {})
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive lock on ``path``'s lock file (POSIX; elsewhere no lock)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    with open(path.with_name(path.name + ".lock"), "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def now() -> float:
