@@ -111,3 +111,28 @@ def test_another_user_cannot_see_a_conversation(api: Api) -> None:
         r = api.client.request(method, url, headers=api.bob, json=body)
         assert r.status_code == 404, (method, url, r.status_code)
     assert api.client.get(base, headers=api.alice).status_code == 200
+
+
+def test_deleting_the_dataset_deletes_its_conversation(api: Api) -> None:
+    dataset_id, cid = opened(api)
+    talk(api, f"/api/conversations/{cid}/messages", {"text": "generate 100 rows"})
+    assert api.config.folder("conversations", cid).exists()
+    assert api.client.delete(f"/api/datasets/{dataset_id}", headers=api.alice).status_code == 204
+    assert api.client.get(f"/api/conversations/{cid}", headers=api.alice).status_code == 404
+    assert not api.config.folder("conversations", cid).exists()
+
+
+def test_idle_partners_leave_memory_and_come_back(api: Api, monkeypatch: Any) -> None:
+    from healthforge.service import conversations
+
+    monkeypatch.setattr(conversations, "MAX_LIVE", 1)
+    _, first = opened(api)
+    _, second = opened(api)
+    talk(api, f"/api/conversations/{first}/messages", {"text": "profile"})
+    talk(api, f"/api/conversations/{second}/messages", {"text": "profile"})
+    manager = api.client.app.state.service.conversations
+    assert list(manager.partners) == [second]
+    events = talk(api, f"/api/conversations/{first}/messages", {"text": "profile"})
+    notices = [e["text"] for e in events if e.get("kind") == "notice"]
+    assert any("start this conversation again" in text for text in notices)
+    assert any(e.get("kind") == "result" for e in events)

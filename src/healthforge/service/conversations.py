@@ -44,10 +44,11 @@ SERVICE_TOOLS = frozenset(
 )
 SAVED_SCHEMA = "dataset"  # set_privacy's schema_file: the schema saved for the dataset
 RESTARTED = (
-    "The service restarted since this conversation's last step: I start again from your "
-    "dataset (files written earlier are still listed above)."
+    "I start this conversation again from your dataset (the service restarted, or set the "
+    "conversation aside while it was idle); files written earlier are still listed above."
 )
 Emit = Callable[[dict[str, Any]], None]
+MAX_LIVE = 32  # partners held in memory (each holds its dataset's rows)
 
 
 def _partner_class() -> type:
@@ -165,6 +166,7 @@ class Conversations:
         partner = self.partners.get(conversation["id"])
         if partner is not None:
             partner.progress = lambda event: emit(event.to_dict())
+            self._keep(conversation["id"], partner)
             return partner
         from healthforge.data import load_table
 
@@ -185,7 +187,7 @@ class Conversations:
         partner.state.ctx.results["selection_store"] = str(store)
         if restarted:
             emit({"kind": "notice", "text": RESTARTED, "action": None, "data": {}, "files": []})
-        self.partners[conversation["id"]] = partner
+        self._keep(conversation["id"], partner)
         return partner
 
     def run(
@@ -224,5 +226,31 @@ class Conversations:
             with self.lock:
                 self.busy.discard(cid)
 
-    def forget(self, conversation_id: str) -> None:
+    def delete(self, conversation_id: str) -> None:
+        """Forget a conversation: its partner, events and files."""
+        import shutil
+
+        with self.lock:
+            if conversation_id in self.busy:
+                raise ServiceError("the partner is still working", "wait for it to finish", 409)
+            self.partners.pop(conversation_id, None)
+        self.db.execute(
+            "DELETE FROM conversation_events WHERE conversation_id = ?", conversation_id
+        )
+        self.db.execute("DELETE FROM conversations WHERE id = ?", conversation_id)
+        shutil.rmtree(self.config.folder("conversations", conversation_id), ignore_errors=True)
+
+    def delete_for_dataset(self, dataset_id: str) -> None:
+        for row in self.db.all("SELECT id FROM conversations WHERE dataset_id = ?", dataset_id):
+            self.delete(row["id"])
+
+    def _keep(self, conversation_id: str, partner: Any) -> None:
+        """Hold at most MAX_LIVE partners in memory; the least recently used idle one goes
+        (its conversation stays, and starts afresh when it is used again)."""
         self.partners.pop(conversation_id, None)
+        self.partners[conversation_id] = partner
+        for old in list(self.partners):
+            if len(self.partners) <= MAX_LIVE:
+                break
+            if old not in self.busy:
+                del self.partners[old]

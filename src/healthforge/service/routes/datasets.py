@@ -86,8 +86,12 @@ def get_dataset(service: ServiceDep, user: UserDep, dataset_id: str) -> Dataset:
 
 @router.delete("/{dataset_id}", status_code=204)
 def delete_dataset(service: ServiceDep, user: UserDep, dataset_id: str) -> None:
-    """Delete a dataset and its stored file (not the outputs of finished jobs)."""
-    store.delete_dataset(service.db, service.config, owned(service, user, dataset_id))
+    """Delete a dataset, its stored file and its partner conversation (not the outputs
+    of finished jobs)."""
+    row = owned(service, user, dataset_id)
+    store.delete_dataset(service.db, service.config, row)
+    if service.conversations is not None:
+        service.conversations.delete_for_dataset(row["id"])
 
 
 @router.get("/{dataset_id}/schema")

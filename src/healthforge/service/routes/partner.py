@@ -100,16 +100,9 @@ def get_conversation(service: ServiceDep, user: UserDep, conversation_id: str) -
 
 @router.delete("/{conversation_id}", status_code=204)
 def delete_conversation(service: ServiceDep, user: UserDep, conversation_id: str) -> None:
-    import shutil
-
+    """Delete the conversation, its events and the files the partner wrote."""
     row = owned(service, user["id"], conversation_id)
-    manager = _conversations(service)
-    if row["id"] in manager.busy:
-        raise ServiceError("the partner is still working", "wait for it to finish", 409)
-    manager.forget(row["id"])
-    service.db.execute("DELETE FROM conversation_events WHERE conversation_id = ?", row["id"])
-    service.db.execute("DELETE FROM conversations WHERE id = ?", row["id"])
-    shutil.rmtree(service.config.folder("conversations", row["id"]), ignore_errors=True)
+    _conversations(service).delete(row["id"])
 
 
 async def _stream(request: Request, conversation_id: str, said: str, call: str, *args: Any) -> Any:
