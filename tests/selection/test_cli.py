@@ -121,3 +121,35 @@ def test_generate_auto_without_evaluation_records_nothing(tmp_path: Path) -> Non
     assert result.exit_code == 0, result.output
     assert "auto: picked cart" in result.output  # a fast fit keeps the test short
     assert len(SelectionStore.open().observations) == 30
+
+
+def test_every_evaluated_generate_run_is_recorded(tmp_path: Path) -> None:
+    from healthforge.selection import SelectionStore
+
+    args = ["generate", "bundled:icu", "-g", "cart", "-o", str(tmp_path / "a.csv"), "--evaluate"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    observations = SelectionStore.open().observations
+    assert [o.generator for o in observations] == ["cart"]
+    assert observations[0].meta.rows == 200 and observations[0].meta.columns == 22
+
+
+def test_a_conditioned_run_is_not_recorded(tmp_path: Path) -> None:
+    """Rows drawn under a condition, judged against every real row, do not measure the
+    generator as the benchmark does: not recorded."""
+    from healthforge.selection import SelectionStore
+
+    args = [
+        "generate",
+        "bundled:icu",
+        "-g",
+        "cart",
+        "-o",
+        str(tmp_path / "a.csv"),
+        "--evaluate",
+        "-c",
+        "age>=60",
+    ]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert SelectionStore.open().observations == []

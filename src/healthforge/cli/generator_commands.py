@@ -320,8 +320,10 @@ def generate(
         spec.to_json(save_spec)
         console.print(f"saved the run specification to {save_spec}", highlight=False)
     result = execute_spec(spec, executor=bk.make_executor(backend, ray_address, workers))
-    if auto is not None:
-        auto.learn(result)
+    if auto is not None or spec.evaluation is not None:  # every evaluated run teaches
+        from healthforge.cli.selection_command import learn_from_cli_run
+
+        learn_from_cli_run(result, auto)
 
 
 def execute_spec(spec: Any, until: str | None = None, executor: Any = None) -> Any:

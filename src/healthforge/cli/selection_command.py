@@ -83,7 +83,7 @@ def recommend_command(
 class AutoPick:
     """``generate --generator auto``: the policy's pick for a run, and learning from it."""
 
-    def __init__(self, generator: str, meta: MetaFeatures, store: SelectionStore) -> None:
+    def __init__(self, generator: str, meta: MetaFeatures | None, store: SelectionStore) -> None:
         self.generator, self.meta, self.store = generator, meta, store
 
     def learn(self, result: Any) -> None:
@@ -98,6 +98,21 @@ class AutoPick:
             "(later recommendations learn from it)",
             highlight=False,
         )
+
+
+def learn_from_cli_run(result: Any, auto: AutoPick | None) -> None:
+    """After ``generate --evaluate``: record the run in the user's store, unless its
+    reward would not measure the generator as the benchmark does (rows drawn under
+    conditions, one model per group, parameters other than the defaults and epsilon)."""
+    if getattr(result, "evaluation", None) is None:
+        return
+    spec = result.spec
+    custom = set(spec.generator.params) - {"epsilon", "delta"}
+    if spec.conditions or spec.generator.fair is not None or custom:
+        return
+    if auto is None:
+        auto = AutoPick(result.generator, None, open_store(None))
+    auto.learn(result)
 
 
 def pick_generator(
