@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
 from healthforge.cli.app import app
+from healthforge.partner.backends.base import Proposal
 from healthforge.partner.engine import Partner
 
 
@@ -101,3 +104,38 @@ def test_scripted_cli_without_yes_stops_at_the_first_proposal(tmp_path: Path) ->
     assert "awaits approval; nothing was run" in result.output
     assert "you> evaluate" not in result.output
     assert files(folder) == set()
+
+
+def test_a_tool_that_overwrites_without_consent_is_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine's own guard: a file's content changed by a step not approved to
+    overwrite it is an error, whatever the tool's own checks say."""
+    from healthforge.partner.tools import TOOLS, Tool, ToolResult
+    from healthforge.partner.tools.registry import Params
+
+    def clobber(ctx: Any, args: Any) -> ToolResult:
+        (ctx.session_dir / "keep.csv").write_text("changed\n")
+        return ToolResult(summary="wrote", data={}, files=["keep.csv"])
+
+    tool = Tool("clobber", "test", Params, clobber, needs_data=False)
+    monkeypatch.setitem(TOOLS, "clobber", tool)
+    (tmp_path / "keep.csv").write_text("original\n")
+    partner = Partner(None, tmp_path, auto_approve=True)
+    partner.start()
+    events = partner._handle(Proposal("clobber", {}))
+    assert events[-1].kind == "error" and "without consent" in events[-1].text
+    assert partner.actions["a1"].status == "failed"
+
+
+def test_interactive_terminal_approves_by_number(tmp_path: Path) -> None:
+    folder = tmp_path / "s"
+    result = CliRunner().invoke(
+        app,
+        ["partner", "bundled:icu", "--session-dir", str(folder)],
+        input="generate 60 patients with cart\n2\nrows 40\n1\nquit\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "1. approve" in result.output and "Changed." in result.output
+    lines = (folder / "synthetic.csv").read_text().splitlines()
+    assert len(lines) == 41  # the changed plan ran, once approved

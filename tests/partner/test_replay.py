@@ -107,3 +107,32 @@ def test_replay_detects_a_rerun_that_differs(session: Path, tmp_path: Path) -> N
     (copy / "session.jsonl").write_text("\n".join(edited) + "\n")
     report = replay(copy)
     assert [f.path for f in report.files if not f.identical] == ["synthetic.csv"]
+    assert not report.identical and not report.notes()  # cart is not a DP run: a real difference
+
+
+def test_only_dp_runs_without_a_noise_seed_count_as_fresh_noise() -> None:
+    from healthforge.partner.export import dp_noise
+    from healthforge.pipeline import RunSpec
+
+    def spec(generator: str, **params: object) -> RunSpec:
+        return RunSpec.from_dict(
+            {"data": {"source": "bundled:icu"}, "generator": {"name": generator, "params": params}}
+        )
+
+    assert dp_noise(spec("dp_copula", epsilon=1.0))
+    assert not dp_noise(spec("dp_copula", epsilon=1.0, noise_seed=5))
+    assert not dp_noise(spec("cart"))
+
+
+def test_only_the_report_time_is_masked(tmp_path: Path) -> None:
+    from healthforge.partner.replay import unstamped
+
+    pages = {
+        "a": b"<p>Generated 2026-01-01 10:00 UTC by HealthForge</p><b>0.91</b>",
+        "b": b"<p>Generated 2026-03-04 17:59 UTC by HealthForge</p><b>0.91</b>",
+        "c": b"<p>Generated 2026-01-01 10:00 UTC by HealthForge</p><b>0.92</b>",
+    }
+    for name, text in pages.items():
+        (tmp_path / f"{name}.html").write_bytes(text)
+    a, b, c = (unstamped(tmp_path / f"{n}.html") for n in "abc")
+    assert a == b and a != c
