@@ -8,7 +8,7 @@ line exactly when the registry says ``high_dimensional = False``; the same seed 
 same rows (from one model, from a refit and from a saved and loaded model); rows decode
 to the training columns, dtypes and categories; a condition holds on every row or is
 refused in one line; and no synthetic row of a non-private generator equals a unique
-training row (the copy guard, ``generators.base.RARE_PATTERN_K``).
+training row (the copy guard, ``generators.core.base.RARE_PATTERN_K``).
 
 Settings are tiny (``FAST``) so the whole file takes about a minute on two cores; the
 quality of the rows is not judged here, only the contract.

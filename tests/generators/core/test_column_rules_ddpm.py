@@ -1,4 +1,4 @@
-"""Exact column rules (generators.column_rules): found where the data has them, and only
+"""Exact column rules (generators.core.column_rules): found where the data has them, and only
 there; ddpm keeps them."""
 
 from __future__ import annotations

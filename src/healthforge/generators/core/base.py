@@ -69,7 +69,7 @@ class Generator(ABC):
     conditioning: ClassVar[str] = "rejection"  # "native" or "rejection"
     differential_privacy: ClassVar[bool] = False
     high_dimensional: ClassVar[bool] = True  # handles p >> n tables (e.g. gene expression)
-    # keeps exact lookup/sum rules of the training rows (generators.column_rules) when its
+    # keeps exact lookup/sum rules of the training rows (core.column_rules) when its
     # ``exact_rules`` parameter is on; never under differential privacy
     keeps_column_rules: ClassVar[bool] = False
     # during a private fit only: the release ``_fit`` builds on (see :meth:`fit`)
