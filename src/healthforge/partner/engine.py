@@ -19,20 +19,13 @@ from typing import Any
 import pandas as pd
 
 from healthforge.errors import HealthForgeError
-from healthforge.partner import workflow
+from healthforge.partner import templates, workflow
 from healthforge.partner.backends.base import Backend, Proposal
 from healthforge.partner.events import Action, Event
+from healthforge.partner.record import overwritten, result_record, snapshot
 from healthforge.partner.router import RouterBackend
-from healthforge.partner.session import SessionLog, SessionState, relative_to, sha256_file
+from healthforge.partner.session import SessionLog, SessionState, relative_to
 from healthforge.partner.tools import ToolContext, ToolError, get_tool, tool_schemas
-
-# tools that write files without a run specification, re-run by replay and the exported
-# script from their logged (validated) arguments
-TOOL_STEPS = ("augment",)
-NO_MODEL_NOTICE = (
-    "I am running without a language model: a rule-based router picks each step from your "
-    "words and the stage of the work, and my explanations are templates."
-)
 
 
 class Partner:
@@ -64,7 +57,6 @@ class Partner:
         )
         self.pending: list[Action] = []
         self.actions: dict[str, Action] = {}
-        self._validated: dict[str, Any] = {}
         self._count = 0
         self._data = data
         self._started = False
@@ -88,7 +80,7 @@ class Partner:
         self._started = True
         events: list[Event] = []
         if not self.backend.uses_language_model:
-            events.append(self._notice(NO_MODEL_NOTICE))
+            events.append(self._notice(templates.NO_MODEL_NOTICE))
             self.state.told_no_model = True
         if self._data is not None and not isinstance(self._data, pd.DataFrame):
             opening = Proposal("load_data", {"source": str(self._data)}, "Loading your table.")
@@ -139,23 +131,9 @@ class Partner:
     def approve(self, action_id: str, changes: dict[str, Any] | None = None) -> list[Event]:
         """Run a proposed action, with ``changes`` to its arguments (validated again)."""
         action = self._pending(action_id)
-        tool = get_tool(action.tool)
-        args = {**action.args, **(changes or {})}
-        try:
-            params = tool.validate(self.state.ctx, args)
-        except ToolError as exc:
-            self.log.append(
-                "refused",
-                action=action.id,
-                tool=action.tool,
-                args=args,
-                error=exc.message,
-                hint=exc.hint,
-            )
-            return [self._error(exc, "The change was refused; the proposal still waits.")]
-        action.args = _dump(params)
-        if changes:
-            action.summary = workflow.plan_text(action.tool, action.args, self.state)
+        params = self._change(action, changes or {})
+        if isinstance(params, Event):
+            return [params]
         action.status = "approved"
         self.pending.remove(action)
         self.log.append(
@@ -171,27 +149,13 @@ class Partner:
     def revise(self, action_id: str, changes: dict[str, Any]) -> list[Event]:
         """Change a pending proposal's arguments (validated again); it still waits."""
         action = self._pending(action_id)
-        tool = get_tool(action.tool)
-        args = {**action.args, **changes}
-        try:
-            params = tool.validate(self.state.ctx, args)
-        except ToolError as exc:
-            self.log.append(
-                "refused",
-                action=action.id,
-                tool=action.tool,
-                args=args,
-                error=exc.message,
-                hint=exc.hint,
-            )
-            return [self._error(exc, "The change was refused; the proposal still waits.")]
-        action.args = _dump(params)
-        action.summary = workflow.plan_text(action.tool, action.args, self.state)
-        reason = tool.approval(self.state.ctx, params)
+        params = self._change(action, changes)
+        if isinstance(params, Event):
+            return [params]
+        reason = get_tool(action.tool).approval(self.state.ctx, params)
         if action.args.get("overwrite"):
             reason = "it replaces an existing file"
         action.reason = reason or action.reason
-        self._validated[action.id] = params
         self.log.append(
             "changed",
             action=action.id,
@@ -202,6 +166,27 @@ class Partner:
         )
         text = f"Changed. {action.summary}\nI ask first because {action.reason}."
         return [Event("proposal", text=text, action=action)]
+
+    def _change(self, action: Action, changes: dict[str, Any]) -> Any:
+        """The action's arguments with ``changes``, validated against the data (its args and
+        plan updated), or the error event of a refused change (the proposal still waits)."""
+        args = {**action.args, **changes}
+        try:
+            params = get_tool(action.tool).validate(self.state.ctx, args)
+        except ToolError as exc:
+            self.log.append(
+                "refused",
+                action=action.id,
+                tool=action.tool,
+                args=args,
+                error=exc.message,
+                hint=exc.hint,
+            )
+            return self._error(exc, "The change was refused; the proposal still waits.")
+        action.args = _dump(params)
+        if changes:
+            action.summary = workflow.plan_text(action.tool, action.args, self.state)
+        return params
 
     def reject(self, action_id: str, reason: str = "") -> list[Event]:
         """Do not run a proposed action; the partner offers alternatives."""
@@ -295,7 +280,6 @@ class Partner:
             reason=reason or "",
         )
         self.actions[action.id] = action
-        self._validated[action.id] = params
         self.log.append(
             "proposed",
             action=action.id,
@@ -328,7 +312,7 @@ class Partner:
     def _execute(self, action: Action, params: Any) -> list[Event]:
         ctx = self.state.ctx
         tool = get_tool(action.tool)
-        before = _snapshot(self.session_dir)
+        before = snapshot(self.session_dir)
         try:
             result = tool.execute(ctx, params)
         except HealthForgeError as exc:
@@ -348,7 +332,7 @@ class Partner:
             return [
                 Event("error", text=f"internal error in {action.tool}: {message}", action=action)
             ]
-        changed = _overwritten(before, _snapshot(self.session_dir))
+        changed = overwritten(before, snapshot(self.session_dir))
         if changed and not action.args.get("overwrite"):
             action.status = "failed"
             error = f"{action.tool} overwrote {', '.join(changed)} without consent"
@@ -356,32 +340,7 @@ class Partner:
             return [Event("error", text=f"{error}: this is a bug, please report it", action=action)]
         action.status = "done"
         files = [relative_to(self.session_dir / f, self.session_dir) for f in result.files]
-        record = {
-            "action": action.id,
-            "tool": action.tool,
-            "args": action.args,
-            "summary": result.summary,
-            "data": result.data,
-            "files": self.log.files(result.files),
-            "code": result.code,
-            "spec": None if result.spec is None else _spec_record(result.spec, self.session_dir),
-        }
-        replayable = result.spec is not None or action.tool in TOOL_STEPS
-        if ctx.frame is not None and (action.tool == "load_data" or replayable):
-            from healthforge.pipeline import fingerprint
-
-            # the table this step ran on: the exported script checks it is the same
-            record["table_fingerprint"] = fingerprint(ctx.frame)
-            record["table_source"] = ctx.source or "memory"
-            if result.spec is not None:
-                record["seeds"] = {"run": result.spec.seed}
-        if action.tool in TOOL_STEPS:
-            # what replay needs to run the tool again: its context, not only its arguments
-            record["context"] = {
-                "target": ctx.target,
-                "drop": list(ctx.results.get("drop", [])),
-                "seed": ctx.seed,
-            }
+        record = result_record(action, result, ctx, self.log)
         self.log.append("result", **record)
         stage_before = self.state.stage
         self.state.done.append(action.tool)
@@ -430,15 +389,6 @@ class Partner:
             self.state.generations,
         )
         self.state.offered = options
-        what = "; ".join(
-            f"{f['metric']} = {_fmt(f['value'])} ({f['verdict'] or 'fail: ' + str(f['threshold'])})"
-            for f in failures
-        )
-        lines = [f"The privacy check failed: {what}.", "I will not call these rows shareable."]
-        if options:
-            lines.append("To fix it I can generate again with:")
-            lines += [f"  {i}. {o.why}" for i, o in enumerate(options, 1)]
-            lines.append("and evaluate again. Say a number, or 'next' for option 1.")
         self.log.append(
             "backtrack",
             failures=failures,
@@ -448,7 +398,7 @@ class Partner:
             "privacy_failures": failures,
             "alternatives": [{"tool": o.tool, "args": o.args, "why": o.why} for o in options],
         }
-        return Event("notice", text="\n".join(lines), data=data)
+        return Event("notice", text=templates.privacy_failed(failures, options), data=data)
 
     def _explain(self, summary: str) -> str:
         from healthforge.partner.context import build_context
@@ -508,39 +458,4 @@ def _dump(params: Any) -> dict[str, Any]:
     return dict(params.model_dump(mode="json"))
 
 
-def _spec_record(spec: Any, root: Path) -> dict[str, Any]:
-    """The spec as a dict, its output paths relative to the session folder."""
-    data = spec.to_dict()
-    outputs = data.get("outputs") or {}
-    for key in ("synthetic", "report", "json", "train", "holdout"):
-        if outputs.get(key):
-            outputs[key] = relative_to(outputs[key], root)
-    return data
-
-
-_HASHES: dict[tuple[str, int, int], str] = {}
-
-
-def _snapshot(root: Path) -> dict[str, str]:
-    """sha256 of every file in the session folder (each version hashed once)."""
-    found = {}
-    for path in root.rglob("*"):
-        if path.is_file() and path.name != "session.jsonl":
-            stat = path.stat()
-            key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-            if key not in _HASHES:
-                _HASHES[key] = sha256_file(path)
-            found[relative_to(path, root)] = _HASHES[key]
-    return found
-
-
-def _overwritten(before: dict[str, str], after: dict[str, str]) -> list[str]:
-    """Files whose content changed (rewriting the same bytes changes nothing)."""
-    return sorted(k for k, v in before.items() if k in after and after[k] != v)
-
-
-def _fmt(value: Any) -> str:
-    return f"{value:.3f}" if isinstance(value, float) else str(value)
-
-
-__all__ = ["NO_MODEL_NOTICE", "Partner"]
+__all__ = ["Partner"]

@@ -14,10 +14,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from healthforge.partner import parsing, workflow
+from healthforge.partner import arguments, parsing, workflow
 from healthforge.partner.backends.base import Proposal
 from healthforge.partner.events import Action
 from healthforge.partner.session import SessionState
+from healthforge.partner.templates import EXHAUSTED, EXPLAIN, NEXT_TEXT, OUT_OF_SCOPE
 from healthforge.partner.workflow import Option
 
 # no request for rows in the text (set_privacy's patterns that would otherwise catch
@@ -202,57 +203,6 @@ OUT_OF_SCOPE_PATTERNS = (
 )
 # "profile it and then check identifiers": the first step is what comes before "then"
 THEN = re.compile(r",?\s*\b(?:and then|then|after that|afterwards|followed by)\b")
-EXHAUSTED = (
-    "I have tried every fix I know for this privacy check. These rows should not be shared "
-    "as they are. You can write the report to document it, drop quasi-identifiers, or ask a "
-    "data steward; say 'report' to write it."
-)
-OUT_OF_SCOPE = (
-    "I can help you turn a health table into a synthetic dataset: load and profile it, "
-    "screen identifiers, choose a generator, generate, evaluate privacy, fidelity, utility "
-    "and fairness, and write a report. Say 'next' to take the next step."
-)
-EXPLAIN = {
-    "load_data": "Your table stays on this computer; I only look at its shape and summaries.",
-    "profile_data": "The profile shows each column's kind, range and missing values, which "
-    "decides how the generators model it.",
-    "screen_phi": "Direct identifiers (names, IDs, exact dates, addresses) are never "
-    "modelled; dropping them is the first privacy step.",
-    "drop_columns": "Dropped columns are left out of every model and every output.",
-    "recommend_generators": "The choice is a trade-off between fidelity, utility, privacy "
-    "and time; the evidence comes from the benchmark.",
-    "generate": "The synthetic rows are new draws from a model of your table, not copies; "
-    "the evaluation checks how close any of them come to a real person.",
-    "augment": "Augmenting adds synthetic rows for the small group so that models trained "
-    "on the data see enough of it; the evaluation says whether it helped.",
-    "evaluate": "Fidelity asks whether the synthetic data looks like the real data, utility "
-    "whether models trained on it work on real patients, and privacy whether anyone could "
-    "be re-identified.",
-    "fairness": "Fairness compares the quality of the synthetic data group by group.",
-    "write_report": "The report is one offline HTML file a data steward can read and sign off.",
-    "export_code": "The script uses HealthForge's public API and reproduces this session's "
-    "outputs byte for byte on the same data.",
-}
-NEXT_TEXT = {
-    "loaded": "Next: a profile of the table (kinds, ranges, missing values).",
-    "profiled": "Next: screen the columns for direct identifiers that must not be modelled.",
-    "phi_screened": "Next: choose a generator for this table (with the evidence for it).",
-    "generator_chosen": "Next: generate the synthetic rows.",
-    "generated": "Next: evaluate fidelity, utility and privacy against real rows held out.",
-    "evaluated": "Next: write the report for sign-off.",
-    "reported": "Done: the report is written. Say 'export' for a Python script that "
-    "reproduces this session.",
-}
-
-
-# tools that write one file: a fresh name each time, so nothing is ever overwritten
-OUTPUTS = {
-    "generate": ("synthetic", ".csv"),
-    "evaluate": ("evaluation", ".json"),
-    "fairness": ("fairness", ".json"),
-    "write_report": ("report", ".html"),
-    "compare": ("comparison", ".json"),
-}
 
 
 class RouterBackend:
@@ -405,121 +355,19 @@ class RouterBackend:
 
     # -- arguments --------------------------------------------------------------------
     def arguments(self, tool: str, raw: str, low: str) -> dict[str, Any]:
-        state = self.state
-        columns = state.columns
-        values = parsing.category_values(state.frame, state.schema)
-        args: dict[str, Any] = {}
-        if tool == "load_data":
-            match = re.search(r"(bundled:\w+|\S+\.(?:csv|tsv|parquet|xlsx?))", raw, re.IGNORECASE)
-            if match:
-                args["source"] = match.group(1)
-        elif tool == "augment":
-            generator = parsing.parse_generator(low, self._generator_names())
-            if generator is not None and generator != "auto":
-                args["generator"] = generator
-            conditions = parsing.parse_conditions(low, columns, values) if low else []
-            args.update(self._group(low, columns, values, conditions))
-            args["output"] = self._fresh("augmented", ".csv")
-            args["report"] = self._fresh("augment_report", ".html")
-        elif tool == "generate":
-            generator = parsing.parse_generator(low, self._generator_names())
-            strict = (state.results.get("privacy") or {}).get("preset") == "strict"
-            if generator is None and strict:
-                generator = workflow.DP_FALLBACK  # fast on small tables
-            if generator is None and state.generations:
-                generator = state.generations[-1].get("generator")
-            epsilon = parsing.parse_epsilon(low)
-            if generator is None and epsilon is not None:
-                generator = workflow.DP_FALLBACK  # a budget asks for a DP generator
-            if generator is None:
-                generator = self._recommended()
-            if generator is not None:
-                args["generator"] = generator
-            rows = parsing.parse_rows(low)
-            if rows is not None:
-                args["rows"] = rows
-            if epsilon is not None:
-                args["epsilon"] = epsilon
-            privacy = parsing.parse_privacy(low)
-            if privacy is not None:
-                args["privacy"] = privacy
-            conditions = parsing.parse_conditions(low, columns, values) if low else []
-            if conditions:
-                args["conditions"] = conditions
-
-        elif tool == "evaluate":
-            last = state.generations[-1] if state.generations else {}
-            if last.get("conditions"):
-                args["against"] = "conditioned"  # judge rows against the real subgroup
-        elif tool in ("describe_column", "plot_column"):
-            found = parsing.find_columns(low, columns)
-            if found:
-                args["column"] = found[0]
-        elif tool == "drop_columns":
-            args["columns"] = parsing.find_columns(low, columns)
-        elif tool == "fairness":
-            by = self._by(low, columns)
-            if by:
-                args["by"] = by
-        elif tool == "recommend_generators":
-            priority = re.search(r"\b(privacy|private|utility|fidelity|speed|fast|quick)", low)
-            if priority:
-                word = priority.group(1)
-                args["priority"] = {"private": "privacy", "fast": "speed", "quick": "speed"}.get(
-                    word, word
-                )
-        elif tool == "set_privacy":
-            args["preset"] = parsing.parse_privacy(low) or "standard"
-            epsilon = parsing.parse_epsilon(low)
-            if epsilon is not None:
-                args["epsilon"] = epsilon
-        if tool in OUTPUTS:
-            args["output"] = self._fresh(*OUTPUTS[tool])
-        return args
-
-    def _group(
-        self, low: str, columns: list[str], values: dict[str, list[str]], conditions: list[str]
-    ) -> dict[str, Any]:
-        """The group to augment: a condition (``sex=Female``) or a column (``by race``)."""
-        eq = [c for c in conditions if "=" in c and not any(o in c for o in "<>!")]
-        if eq:
-            return {"balance": eq[0].split("=", 1)[0]}
-        by = self._by(low, columns)
-        return {"balance": by} if by else {}
-
-    def _by(self, low: str, columns: list[str]) -> str | None:
-        match = re.search(r"\b(?:by|across|per|for each|between)\s+(?:the\s+)?([\w]+)", low)
-        if match:
-            found = parsing.find_columns(match.group(1), columns)
-            if found:
-                return found[0]
-        found = parsing.find_columns(low, columns, fuzzy=False)
-        return found[0] if found else None
-
-    def _recommended(self) -> str | None:
-        """The first generator recommend_generators suggested, if it ran."""
-        ranked = self.state.results.get("recommended")
-        return str(ranked[0]) if isinstance(ranked, list) and ranked else None
-
-    def _fresh(self, stem: str, suffix: str) -> str:
-        """A file name not yet used in the session folder (nothing is overwritten)."""
-        name, n = f"{stem}{suffix}", 1
-        while (self.state.session_dir / name).exists():
-            n += 1
-            name = f"{stem}_{n}{suffix}"
-        return name
+        return arguments.tool_arguments(self.state, tool, raw, low)
 
     def _conditions(self, low: str) -> list[str]:
-        values = parsing.category_values(self.state.frame, self.state.schema)
-        return parsing.parse_conditions(low, self.state.columns, values)
+        return arguments.conditions(self.state, low)
 
     def _generator_names(self) -> list[str]:
-        from healthforge.generators import generator_names
+        return arguments.generator_names()
 
-        return list(generator_names())
+    def _fresh(self, stem: str, suffix: str) -> str:
+        return arguments.fresh(self.state, stem, suffix)
 
     def _option(self, option: Option) -> Proposal:
         args = dict(option.args)
-        if option.tool in OUTPUTS:
-            args["output"] = self._fresh(*OUTPUTS[option.tool])
+        if option.tool in arguments.OUTPUTS:
+            args["output"] = self._fresh(*arguments.OUTPUTS[option.tool])
         return Proposal(option.tool, args, f"Taking the option: {option.why}.")
