@@ -97,10 +97,8 @@ from healthforge.generators.deep.spans import SpanLayout
 from healthforge.generators.deep.transform import NeuralTransformer
 from healthforge.progress import ProgressCallback, report
 
-# re-exported: tvae and the DP generators import these from here; old model files
-# reference ``_SamplingCond``
-__all__ = ["GUMBEL_TAU", "SAMPLE_BATCH", "CtganGenerator", "DeepGenerator", "_networks"]
-_SamplingCond = SamplingCond
+__all__ = ["GUMBEL_TAU", "CtganGenerator"]
+_SamplingCond = SamplingCond  # the name older model files give the class
 
 CHECK_ROWS = 5_000  # rows drawn for each fidelity check (fewer: the signal is noise)
 GUMBEL_TAU = 0.2

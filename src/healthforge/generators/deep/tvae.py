@@ -50,7 +50,7 @@ from healthforge.generators.core.torch_support import (
     module_to_cpu_state,
 )
 from healthforge.generators.deep.adam_kernel import make_adam
-from healthforge.generators.deep.ctgan import SAMPLE_BATCH, DeepGenerator
+from healthforge.generators.deep.base import SAMPLE_BATCH, DeepGenerator
 from healthforge.generators.deep.spans import SpanLayout
 from healthforge.generators.deep.transform import NeuralTransformer
 from healthforge.generators.deep.tvae_fused import (

@@ -30,8 +30,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from healthforge.generators.core.torch_support import configure, import_torch, module_to_cpu_state
-from healthforge.generators.deep.ctgan import GUMBEL_TAU, CtganGenerator, _networks
+from healthforge.generators.deep.ctgan import GUMBEL_TAU, CtganGenerator
 from healthforge.generators.deep.ctgan_cond import SamplingCond
+from healthforge.generators.deep.ctgan_nets import _networks
 from healthforge.generators.deep.spans import SpanLayout
 from healthforge.generators.deep.transform import NeuralTransformer
 from healthforge.generators.private.deep import DeepDPGenerator, isolated_rng

@@ -30,7 +30,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from healthforge.generators.deep.ctgan import DeepGenerator
+from healthforge.generators.deep.base import DeepGenerator
 from healthforge.generators.deep.transform import ColumnPlan, NeuralTransformer
 from healthforge.generators.private.base import DPGenerator
 from healthforge.generators.private.fit import PrivateFit

@@ -15,7 +15,7 @@ from typing import ClassVar
 import numpy as np
 
 from healthforge.generators.core.torch_support import configure, import_torch, module_to_cpu_state
-from healthforge.generators.deep.ctgan import SAMPLE_BATCH
+from healthforge.generators.deep.base import SAMPLE_BATCH
 from healthforge.generators.deep.spans import SpanLayout
 from healthforge.generators.deep.transform import NeuralTransformer
 from healthforge.generators.deep.tvae import TvaeGenerator, _networks
