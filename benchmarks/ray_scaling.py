@@ -133,6 +133,58 @@ def _write_sample_table(args: argparse.Namespace, rows: list[dict[str, Any]]) ->
     _append("\n".join(lines) + "\n")
 
 
+def sweep_all(args: argparse.Namespace) -> None:
+    """The same small benchmark grid, local then Ray; wall times and identical figures."""
+    from healthforge.benchmark import run_benchmark
+    from healthforge.distributed import get_executor
+
+    work = Path(tempfile.mkdtemp(prefix="hf-ray-sweep-"))
+    grid = {
+        "datasets": args.datasets.split(","),
+        "generators": args.generators.split(","),
+        "repeats": args.repeats,
+    }
+    timings: dict[str, float] = {}
+    figures: dict[str, list[Any]] = {}
+    loads: dict[str, str] = {}
+    try:
+        for backend in ("ray", "local") if args.ray_first else ("local", "ray"):
+            executor = get_executor(backend, workers=args.workers if backend == "ray" else None)
+            loads[backend] = _load()
+            started = time.perf_counter()
+            result = run_benchmark(
+                grid["datasets"], grid["generators"], repeats=args.repeats,
+                reference=grid["generators"][0], results_json=work / f"{backend}.json",
+                executor=executor, threads=1,
+            )  # fmt: skip
+            timings[backend] = time.perf_counter() - started
+            figures[backend] = sorted(
+                (r.dataset, r.method, r.repeat, r.status, json.dumps(r.metrics, sort_keys=True))
+                for r in result.records
+            )
+            print(f"{backend}: {timings[backend]:.1f}s", flush=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    same = figures["local"] == figures["ray"]
+    cells = len(figures["local"])
+    lines = [
+        f"\n## Benchmark sweep, local vs Ray ({_now()})\n",
+        f"`PYTHONPATH=src python benchmarks/ray_scaling.py sweep --datasets {args.datasets} "
+        f"--generators {args.generators} --repeats {args.repeats} --workers {args.workers}"
+        f"{' --ray-first' if args.ray_first else ''}`\n",
+        f"{cells} cells (each a child process fitting, sampling and evaluating, `--threads 1`); "
+        f"quality figures identical on both backends: {'yes' if same else 'NO'}; "
+        f"{'Ray' if args.ray_first else 'local'} ran first. "
+        f"Load average at the end: {_load()}.\n",
+        "| backend | workers | wall time (s) | vs local | load before (1/5/15) |",
+        "|---|---|---|---|---|",
+        f"| local | 1 | {timings['local']:.1f} | 1.00 | {loads['local']} |",
+        f"| ray | {args.workers} | {timings['ray']:.1f} | "
+        f"{timings['ray'] / timings['local']:.2f} | {loads['ray']} |",
+    ]
+    _append("\n".join(lines) + "\n")
+
+
 def _append(text: str) -> None:
     if not RESULTS.exists():
         RESULTS.write_text(
@@ -152,6 +204,12 @@ def main() -> None:
     sample.add_argument("--generator", default="independent")
     sample.add_argument("--data", default="bundled:icu")
     sample.add_argument("--shard-rows", type=int, default=500_000)
+    sweep = sub.add_parser("sweep", help="a small benchmark grid: local vs Ray")
+    sweep.add_argument("--datasets", default="icu,pima")
+    sweep.add_argument("--generators", default="independent,gaussian_copula,cart")
+    sweep.add_argument("--repeats", type=int, default=2)
+    sweep.add_argument("--workers", type=int, default=2)
+    sweep.add_argument("--ray-first", action="store_true", help="run Ray before local")
     one = sub.add_parser("_sample")  # one configuration (internal)
     one.add_argument("--model", required=True)
     one.add_argument("--rows", type=int, required=True)
@@ -162,6 +220,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.command == "sample":
         sample_all(args)
+    elif args.command == "sweep":
+        sweep_all(args)
     elif args.command == "_sample":
         args.workers = args.workers or None
         run_sample(args)

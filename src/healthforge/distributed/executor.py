@@ -60,8 +60,8 @@ def first_failure(outcomes: list[Outcome], what: str) -> None:
         if not outcome.ok:
             raise HealthForgeError(
                 f"{what} {outcome.key} {outcome.status}: {outcome.error}",
-                "nothing was marked complete; run it again (a Ray backend retries a shard "
-                "whose worker died, up to --retries times)",
+                "nothing was marked complete; run it again (the Ray backend has already "
+                "retried a task whose worker died, twice by default)",
             )
 
 
