@@ -65,7 +65,9 @@ def test_a_crashed_or_hung_task_is_recorded_and_the_others_finish(ray_runtime: A
         return item.upper()
 
     items = [(name, name) for name in ("a", "crash", "hang", "b")]
-    outcomes = _executor().map(task, None, items, resources=Resources(cpus=0.5), timeout=5)
+    executor = _executor()
+    executor.map(task, None, [("warm", "warm")] * 2)  # workers started: the limit is the task's
+    outcomes = executor.map(task, None, items, resources=Resources(cpus=0.5), timeout=10)
     got = {o.key: (o.status, o.value) for o in outcomes}
     assert got["a"] == ("ok", "A") and got["b"] == ("ok", "B")
     assert got["crash"][0] == "failed" and "died" in (outcomes[1].error or "")
