@@ -76,7 +76,12 @@ def slow_spec(dataset_id: str) -> dict:
 
 
 def make_config(path: Path, **limits: Any) -> ServiceConfig:
-    settings = {"max_upload_bytes": 2 * MB, "max_columns": 200, "max_rows": 20_000}
+    settings: dict[str, Any] = {
+        "max_upload_bytes": 2 * MB,
+        "max_columns": 200,
+        "max_rows": 20_000,
+        "spare_workers": False,  # one test turns it on; the live servers have it on
+    }
     settings.update(limits)
     return ServiceConfig(data_dir=path / "service", **settings)
 

@@ -7,10 +7,11 @@ import json
 import os
 import signal
 import time
+from pathlib import Path
 
 import pandas as pd
 
-from tests.service.helpers import Api, fast_spec, slow_spec
+from tests.service.helpers import Api, fast_spec, make_config, slow_spec
 
 
 def test_job_runs_and_offers_its_files(api: Api) -> None:
@@ -212,3 +213,32 @@ def test_no_cors_and_safe_headers(api: Api) -> None:
     assert page.headers["x-content-type-options"] == "nosniff"
     assert api.client.get("/static/../healthforge.db").status_code == 404
     assert api.client.get("/api/openapi.json").status_code == 200
+
+
+def test_a_spare_worker_takes_the_next_job(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from healthforge.service.app import create_app
+    from healthforge.service.auth import create_user
+
+    app = create_app(make_config(tmp_path, spare_workers=True))
+    scheduler = app.state.service.scheduler
+    alice = {"Authorization": f"Bearer {create_user(app.state.service.db, 'alice')}"}
+    with TestClient(app) as client:
+        api = Api(client, app.state.service.config, alice, alice)
+        dataset = api.upload()
+        deadline = time.monotonic() + 30
+        while scheduler.spare is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        spare = scheduler.spare.pid
+        job = api.wait(api.start(fast_spec(dataset["id"], evaluation=False))["id"])
+        assert job["state"] == "done", job["error"]
+        row = app.state.service.db.one("SELECT pid FROM jobs WHERE id = ?", job["id"])
+        assert row["pid"] == spare  # the spare ran it
+        deadline = time.monotonic() + 30  # and another is started for the next job
+        while (
+            scheduler.spare is None or scheduler.spare.pid == spare
+        ) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert scheduler.spare is not None and scheduler.spare.pid != spare
+    assert scheduler.spare is None  # stopped with the server

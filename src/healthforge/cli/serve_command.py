@@ -30,6 +30,9 @@ def serve(
     max_columns: int = typer.Option(1_000, "--max-columns", help="Most columns in an upload."),
     workers: int = typer.Option(2, "--workers", help="Jobs running at once, all users."),
     workers_per_user: int = typer.Option(1, "--workers-per-user", help="Jobs at once per user."),
+    spare_worker: bool = typer.Option(
+        True, "--spare-worker/--no-spare-worker", help="Keep one worker started ahead."
+    ),
 ) -> None:
     """Start the HealthForge service: the API (OpenAPI at /api/openapi.json) and the web page."""
     from healthforge.service.config import MB, ServiceConfig
@@ -44,6 +47,7 @@ def serve(
         max_columns=max_columns,
         max_jobs=workers,
         max_jobs_per_user=workers_per_user,
+        spare_workers=spare_worker,
     )
     if create_user is not None:
         from healthforge.service.auth import create_user as add_user

@@ -31,6 +31,7 @@ class ServiceConfig:
     max_jobs: int = 2  # worker processes at once, all users together
     max_jobs_per_user: int = 1  # worker processes at once for one user
     max_queued_per_user: int = 50  # jobs waiting or running for one user
+    spare_workers: bool = True  # keep one worker started ahead (imports done) for the next job
     max_json_bytes: int = 1 * MB  # any request that is not an upload
     scheduler_interval: float = 0.2  # seconds between scheduler passes
 

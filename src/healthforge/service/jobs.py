@@ -33,6 +33,7 @@ class Scheduler:
     def __init__(self, config: ServiceConfig, db: Database) -> None:
         self.config, self.db = config, db
         self.workers: dict[str, subprocess.Popen[bytes]] = {}
+        self.spare: subprocess.Popen[bytes] | None = None  # imported, waiting for a job
         self.lock = threading.Lock()
         self.wake = threading.Event()
         self.stopping = threading.Event()
@@ -69,6 +70,9 @@ class Scheduler:
                 )
                 _kill(proc)
             self.workers.clear()
+            if self.spare is not None:
+                _kill(self.spare)
+                self.spare = None
 
     # -- requests -----------------------------------------------------------------------
     def submit(self, owner: str, dataset_id: str, spec: RunSpec) -> dict[str, Any]:
@@ -132,6 +136,25 @@ class Scheduler:
         with self.lock:
             self._reap()
             self._launch()
+            self._keep_spare()
+
+    def _keep_spare(self) -> None:
+        """One worker started ahead, when ``spare_workers`` is on: a job then starts
+        without the interpreter's start and the library's imports."""
+        if not self.config.spare_workers or self.stopping.is_set():
+            return
+        if self.spare is not None and self.spare.poll() is None:
+            return
+        command = [*self._command(), "--spare", str(os.getpid())]
+        self.spare = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def _command(self) -> list[str]:
+        return [sys.executable, "-m", "healthforge.service.worker", str(self.config.data_dir)]
 
     def _reap(self) -> None:
         for job_id, proc in list(self.workers.items()):
@@ -182,15 +205,28 @@ class Scheduler:
             return False
         job_dir = self.config.folder("jobs", job_id)
         job_dir.mkdir(parents=True, exist_ok=True)
-        command = [sys.executable, "-m", "healthforge.service.worker"]
-        command += [str(self.config.data_dir), job_id, token, str(os.getpid())]
-        with open(job_dir / "worker.log", "ab") as log:
-            proc = subprocess.Popen(
-                command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
-            )
+        proc = self._take_spare(job_id, token)
+        if proc is None:
+            command = [*self._command(), job_id, token, str(os.getpid())]
+            with open(job_dir / "worker.log", "ab") as log:
+                proc = subprocess.Popen(
+                    command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+                )
         self.workers[job_id] = proc
         self.db.update("jobs", {"id": job_id}, pid=proc.pid)
         return True
+
+    def _take_spare(self, job_id: str, token: str) -> subprocess.Popen[bytes] | None:
+        spare, self.spare = self.spare, None
+        if spare is None or spare.poll() is not None or spare.stdin is None:
+            return None
+        try:
+            spare.stdin.write(f"{job_id} {token}\n".encode())
+            spare.stdin.close()
+        except OSError:  # it died just now: start a fresh worker instead
+            _kill(spare)
+            return None
+        return spare
 
     def is_final(self, job: dict[str, Any]) -> bool:
         return job["state"] in FINAL_STATES

@@ -1,4 +1,6 @@
-"""One job in its own process: ``python -m healthforge.service.worker DB JOB TOKEN PARENT``.
+"""One job in its own process: ``python -m healthforge.service.worker DATA_DIR JOB TOKEN
+PARENT``, or a spare started ahead (``DATA_DIR --spare PARENT``) that imports the library
+and then waits for the scheduler to hand it a job on stdin.
 
 The worker runs the job's spec through :func:`healthforge.pipeline.run` (no second copy
 of the workflow), writes the outputs into the job's folder (atomically, as the library
@@ -141,10 +143,51 @@ def execute(db: Database, config: ServiceConfig, job_id: str, token: str) -> Non
         reporter.finish(state="failed", error=f"internal error: {type(exc).__name__}: {first}")
 
 
+# what a spare worker imports while it waits, so that a job starts without that delay
+WARM_MODULES = (
+    "healthforge.pipeline.steps",
+    "healthforge.evaluation",
+    "healthforge.evaluation.report",
+    "healthforge.generators.registry",
+    "sklearn.ensemble",
+    "xgboost",
+)
+
+
+def wait_for_job(data_dir: str) -> tuple[str, str] | None:
+    """A spare worker: import the library now, then read ``JOB TOKEN`` from stdin (None
+    when the server closes it without a job); output goes to the job's log from then on."""
+    import importlib
+
+    for module in WARM_MODULES:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(module)
+    line = sys.stdin.readline().split()
+    if len(line) != 2:
+        return None
+    job_id, token = line
+    log = ServiceConfig(data_dir=Path(data_dir)).folder("jobs", job_id) / "worker.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+        os.dup2(fd, stream.fileno())
+    os.close(fd)
+    return job_id, token
+
+
 def main(argv: list[str]) -> None:
-    data_dir, job_id, token, parent = argv
-    die_with_parent(int(parent))
+    """``DATA_DIR JOB TOKEN PARENT`` runs one job; ``DATA_DIR --spare PARENT`` waits for one."""
+    data_dir, parent = argv[0], int(argv[-1])
+    die_with_parent(parent)
     os.nice(5)  # the server answers requests first
+    if argv[1] == "--spare":
+        assigned = wait_for_job(data_dir)
+        if assigned is None:
+            return
+        job_id, token = assigned
+    else:
+        job_id, token = argv[1], argv[2]
     config = ServiceConfig(data_dir=Path(data_dir))
     execute(Database(config.db_path), config, job_id, token)
 
