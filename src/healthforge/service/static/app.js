@@ -375,7 +375,7 @@ async function startJob(event) {
   status.className = "status";
   try {
     const job = await (await api("/api/jobs", { method: "POST", json: { spec } })).json();
-    status.textContent = `Job started (${spec.generator.name}); it is queued until a worker is free.`;
+    status.textContent = `Job started (${spec.generator.name}): follow it below.`;
     follow(job.id);
     refreshJobs();
   } catch (error) {
