@@ -115,3 +115,22 @@ def test_nhefs_conditions_on_demographics_and_completes(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "evaluation.json").read_text())["rows_synthetic"] == 300
     report = replay(tmp_path)
     assert report.identical, report.differences()
+
+
+def test_genomic_table_completes_on_next_alone(tmp_path: Path) -> None:
+    """189 samples x 500 genes: the same workflow, driven by 'next' only."""
+    partner = Partner("bundled:tissue_gene_expression", tmp_path, auto_approve=True)
+    converse(partner, ["next"] * 7)
+    assert done_tools(tmp_path) == [
+        "load_data",
+        "profile_data",
+        "screen_phi",
+        "recommend_generators",
+        "generate",
+        "evaluate",
+        "write_report",
+        "export_code",
+    ]
+    assert partner.state.stage == "reported"
+    report = replay(tmp_path)
+    assert report.identical and len(report.files) >= 3, report.differences()
