@@ -137,12 +137,49 @@ def _accessible(page: Any) -> None:
             .map(e => e.id || e.name)"""
     )
     assert unlabelled == []
-    page.locator("#tab-profile").focus()
-    page.keyboard.press("ArrowRight")
+    low = page.evaluate(CONTRAST)
+    assert low == [], f"text below the WCAG AA contrast ratio: {low[:5]}"
+    page.locator("#tab-profile").click()
+    page.locator("#tab-profile").press("ArrowRight")
     sync_api.expect(page.locator("#tab-partner")).to_be_focused()
     sync_api.expect(page.locator("#panel-partner")).to_be_visible()
-    page.keyboard.press("ArrowLeft")
+    page.locator("#tab-partner").press("ArrowLeft")
     sync_api.expect(page.locator("#panel-profile")).to_be_visible()
+
+
+# WCAG 2 contrast of every visible text against its nearest opaque background: 4.5:1, or
+# 3:1 for large text (24 px, or 18.66 px bold)
+CONTRAST = """() => {
+  const lum = (rgb) => {
+    const [r, g, b] = rgb.map((v) => {
+      v /= 255;
+      return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const parse = (c) => c.match(/[\\d.]+/g).map(Number);
+  const background = (el) => {
+    for (let e = el; e; e = e.parentElement) {
+      const c = parse(getComputedStyle(e).backgroundColor);
+      if (c.length < 4 || c[3] > 0.9) return c.slice(0, 3);
+    }
+    return [255, 255, 255];
+  };
+  const low = [];
+  for (const el of document.querySelectorAll('body *')) {
+    const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+    if (!own || !el.offsetParent || el.closest('[hidden]')) continue;
+    const style = getComputedStyle(el);
+    const fg = parse(style.color).slice(0, 3), bg = background(el);
+    const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
+    const ratio = (a + 0.05) / (b + 0.05);
+    const size = parseFloat(style.fontSize), bold = parseInt(style.fontWeight) >= 700;
+    const need = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
+    const text = el.textContent.trim().slice(0, 30);
+    if (ratio < need) low.push(`${el.tagName}.${el.className}: ${ratio.toFixed(2)} "${text}"`);
+  }
+  return low;
+}"""
 
 
 def _image(name: str) -> Path:
