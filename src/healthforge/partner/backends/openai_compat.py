@@ -26,7 +26,7 @@ from healthforge.partner.backends.base import Proposal
 from healthforge.partner.context import ModelContext
 
 ENV_PREFIX = "HEALTHFORGE_LLM_"
-EXTRA_HINT = "pip install 'healthforge[partner-llm]' (or pip install openai)"
+EXTRA_HINT = "pip install openai (a dependency of healthforge: reinstall it with pip install -e .)"
 Mode = Literal["auto", "tools", "json"]
 _LOOPBACK = {"localhost", "127.0.0.1", "::1", "[::1]"}
 
