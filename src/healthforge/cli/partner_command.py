@@ -40,7 +40,7 @@ def partner(
         metavar="[DATA]",
         help="A CSV/TSV/Parquet/Excel file or bundled:NAME; or 'replay DIR' / 'export DIR'.",
     ),
-    directory: str | None = typer.Argument(None, hidden=True),
+    directory: str | None = typer.Argument(None, hidden=True, metavar="[DIR]"),
     say: list[str] | None = typer.Option(
         None, "--say", help="A turn of the conversation (repeatable): scripted mode."
     ),
