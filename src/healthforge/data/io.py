@@ -7,7 +7,7 @@ place only when complete, so a failure never leaves a partial or clobbered file.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -16,7 +16,15 @@ from healthforge.data.atomic import atomic_path, atomic_write_text
 from healthforge.data.parquet import write_parquet_chunks
 from healthforge.errors import HealthForgeError
 
-__all__ = ["atomic_path", "atomic_write_text", "load_table", "write_chunks", "write_table"]
+__all__ = [
+    "NA_MARKERS",
+    "WRITTEN_NA",
+    "atomic_path",
+    "atomic_write_text",
+    "load_table",
+    "write_chunks",
+    "write_table",
+]
 
 BUNDLED_PREFIX = "bundled:"
 TABLE_FORMATS = {
@@ -30,6 +38,18 @@ TABLE_FORMATS = {
     ".xls": "excel",
 }
 OUTPUT_FORMATS = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet"}
+
+# The text cells of a CSV/TSV/Excel file read as missing: pandas' defaults (R's "NA",
+# "N/A", "NULL", "nan", an empty cell, ...) except "None", a category in clinical tables
+# (ICU's coma: None/Stupor/Coma; no complication, no smoking) that pandas would silently
+# turn into a missing value - and R's read.csv keeps as a level.
+NA_MARKERS: tuple[str, ...] = (
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
+    "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "n/a", "nan", "null",
+)  # fmt: skip
+# A table healthforge wrote (write_table/write_chunks) marks a missing cell by an empty
+# field and nothing else, so reading it back with these keeps every written level.
+WRITTEN_NA: tuple[str, ...] = ("",)
 
 
 def table_format(path: str | Path, output: bool = False) -> str:
@@ -50,8 +70,11 @@ def table_format(path: str | Path, output: bool = False) -> str:
     return formats[suffix]
 
 
-def load_table(source: str | Path) -> pd.DataFrame:
-    """Load a CSV/TSV/Parquet/Excel file, or ``bundled:NAME`` from the bundled datasets."""
+def load_table(source: str | Path, na_values: Sequence[str] = NA_MARKERS) -> pd.DataFrame:
+    """Load a CSV/TSV/Parquet/Excel file, or ``bundled:NAME`` from the bundled datasets.
+
+    ``na_values``: the text cells read as missing (CSV/TSV/Excel); :data:`WRITTEN_NA`
+    reads a file healthforge wrote back exactly as it was written."""
     text = str(source)
     if text.startswith(BUNDLED_PREFIX):
         from healthforge.data.bundled import get_dataset
@@ -73,7 +96,7 @@ def load_table(source: str | Path) -> pd.DataFrame:
     if path.stat().st_size == 0:
         raise HealthForgeError(f"file '{path}' is empty")
     try:
-        df = _read(path, fmt)
+        df = _read(path, fmt, list(na_values))
     except HealthForgeError:
         raise
     except Exception as exc:  # parsers raise many types; all mean "not this format"
@@ -90,11 +113,12 @@ def load_table(source: str | Path) -> pd.DataFrame:
     return df
 
 
-def _read(path: Path, fmt: str) -> pd.DataFrame:
+def _read(path: Path, fmt: str, na_values: list[str]) -> pd.DataFrame:
+    missing = {"keep_default_na": False, "na_values": na_values}
     if fmt in {"csv", "tsv"}:
         sep = "\t" if fmt == "tsv" else ","
         _check_header(_text_header(path, sep), path)
-        return pd.read_csv(path, sep=sep, low_memory=False)
+        return pd.read_csv(path, sep=sep, low_memory=False, **missing)
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
@@ -103,7 +127,7 @@ def _read(path: Path, fmt: str) -> pd.DataFrame:
         return pd.read_parquet(path)
     header = pd.read_excel(path, header=None, nrows=1).iloc[0].tolist() if fmt == "excel" else []
     _check_header([str(h) for h in header], path)
-    return pd.read_excel(path)
+    return pd.read_excel(path, **missing)
 
 
 def _text_header(path: Path, sep: str) -> list[str]:

@@ -70,11 +70,13 @@ def _synthetic_for_evaluation(state: RunState) -> pd.DataFrame:
         return state.synthetic
     if out.synthetic is None:
         raise HealthForgeError("a streamed run must write its rows to be evaluated")
-    from healthforge.data import load_table
+    from healthforge.data.io import WRITTEN_NA, load_table
     from healthforge.data.labels import from_labels
 
-    # a file written with labels is read back as codes, as the model knows them
-    return from_labels(load_table(out.synthetic), state.model.schema_)
+    # read back exactly as written (only an empty cell is missing: a level such as ICU's
+    # coma "None" must not become a missing value the detector spots in every row), and
+    # a file written with labels as codes, as the model knows them
+    return from_labels(load_table(out.synthetic, na_values=WRITTEN_NA), state.model.schema_)
 
 
 def report(state: RunState) -> None:
