@@ -11,6 +11,7 @@ shard succeeded, is what makes the folder readable
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +52,15 @@ class ShardedSample:
     # peak resident memory (bytes) of the process that drew each shard, when it finished
     peak_rss: dict[str, int] = field(default_factory=dict)
     cpu_seconds: dict[str, float] = field(default_factory=dict)  # CPU time of each shard
+    workers: dict[str, str] = field(default_factory=dict)  # host:pid that drew each shard
+
+    def busiest_worker_cpu(self) -> float:
+        """CPU seconds of the worker process that worked longest: the run's wall time on
+        dedicated cores, whatever else the machine was running."""
+        per: dict[str, float] = {}
+        for key, worker in self.workers.items():
+            per[worker] = per.get(worker, 0.0) + self.cpu_seconds[key]
+        return max(per.values(), default=0.0)
 
 
 def sample_shard(job: SampleJob, shard: Shard) -> dict[str, Any]:
@@ -86,6 +96,7 @@ def sample_shard(job: SampleJob, shard: Shard) -> dict[str, Any]:
         "filter": filter_report,
         "peak_rss": _peak_rss(),
         "cpu_seconds": time.process_time() - cpu_started,
+        "worker": f"{os.uname().nodename}:{os.getpid()}",
     }
 
 
@@ -178,6 +189,7 @@ def sample_to_folder(
         seconds={o.key: o.seconds for o in outcomes},
         peak_rss={o.key: o.value["peak_rss"] for o in outcomes},
         cpu_seconds={o.key: o.value["cpu_seconds"] for o in outcomes},
+        workers={o.key: o.value["worker"] for o in outcomes},
     )
 
 
