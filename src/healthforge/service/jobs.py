@@ -17,7 +17,6 @@ import sys
 import threading
 from typing import Any
 
-from healthforge.pipeline import RunSpec
 from healthforge.service.config import ServiceConfig
 from healthforge.service.db import FINAL_STATES, Database, new_id, now
 from healthforge.service.errors import ServiceError
@@ -75,7 +74,9 @@ class Scheduler:
                 self.spare = None
 
     # -- requests -----------------------------------------------------------------------
-    def submit(self, owner: str, dataset_id: str, spec: RunSpec) -> dict[str, Any]:
+    def submit(
+        self, owner: str, dataset_id: str, spec: dict[str, Any], kind: str = "run"
+    ) -> dict[str, Any]:
         waiting = self.db.one(
             "SELECT COUNT(*) AS n FROM jobs WHERE owner = ? AND state IN ('queued', 'running')",
             owner,
@@ -93,8 +94,8 @@ class Scheduler:
                 "id": job_id,
                 "owner": owner,
                 "dataset_id": dataset_id,
-                "kind": "run",
-                "spec": spec.to_dict(),
+                "kind": kind,
+                "spec": spec,
                 "state": "queued",
                 "created": now(),
             },
@@ -151,6 +152,7 @@ class Scheduler:
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group: see _kill
         )
 
     def _command(self) -> list[str]:
@@ -162,6 +164,7 @@ class Scheduler:
             if code is None:
                 continue
             del self.workers[job_id]
+            _signal_group(proc, signal.SIGKILL)  # children of a crashed worker go with it
             self.db.execute(
                 "UPDATE jobs SET state = 'failed', error = ?, finished = ? "
                 "WHERE id = ? AND state = 'running'",
@@ -210,7 +213,11 @@ class Scheduler:
             command = [*self._command(), job_id, token, str(os.getpid())]
             with open(job_dir / "worker.log", "ab") as log:
                 proc = subprocess.Popen(
-                    command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+                    command,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,  # its own process group: see _kill
                 )
         self.workers[job_id] = proc
         self.db.update("jobs", {"id": job_id}, pid=proc.pid)
@@ -233,10 +240,15 @@ class Scheduler:
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        proc.send_signal(signal.SIGTERM)
-    try:
+    """Stop a worker and every process it started (a benchmark fits each generator in a
+    child): each worker leads its own process group, and the whole group is signalled."""
+    _signal_group(proc, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=3)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=3)
+    _signal_group(proc, signal.SIGKILL)  # what is left: children that did not stop
+    proc.wait(timeout=3)
+
+
+def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, sig)

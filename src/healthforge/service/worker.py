@@ -2,8 +2,9 @@
 PARENT``, or a spare started ahead (``DATA_DIR --spare PARENT``) that imports the library
 and then waits for the scheduler to hand it a job on stdin.
 
-The worker runs the job's spec through :func:`healthforge.pipeline.run` (no second copy
-of the workflow), writes the outputs into the job's folder (atomically, as the library
+The worker runs a ``run`` job's spec through :func:`healthforge.pipeline.run` (no second
+copy of the workflow; the other kinds through the same library calls as the CLI,
+:mod:`.kind_runs`), writes the outputs into the job's folder (atomically, as the library
 does), saves the model, and records the result in one final database update that only
 lands while the job is still its own (``state = 'running'`` and its run token): a job
 cancelled, or marked interrupted after a restart, is never overwritten. It dies with
@@ -26,6 +27,7 @@ from typing import Any
 from healthforge.errors import HealthForgeError
 from healthforge.service.config import ServiceConfig
 from healthforge.service.db import Database, now
+from healthforge.service.kind_runs import headline, run_kind
 from healthforge.service.specs import FILES, for_run
 
 PR_SET_PDEATHSIG = 1
@@ -95,24 +97,6 @@ def summarise(result: Any, job_dir: Path) -> dict[str, Any]:
     return summary
 
 
-def headline(report: dict[str, Any]) -> dict[str, Any]:
-    """The leaderboard's figures from an evaluation JSON."""
-    scores = report.get("scores") or []
-    counts = {s: sum(1 for x in scores if x.get("status") == s) for s in ("pass", "warn", "fail")}
-    privacy = report.get("privacy") or {}
-    utility = report.get("utility") or {}
-    return {
-        "fidelity": (report.get("fidelity") or {}).get("column_similarity"),
-        "utility_ratio": utility.get("ratio") if isinstance(utility, dict) else None,
-        "exact_match_rate": privacy.get("exact_match_rate"),
-        "dcr_ratio": privacy.get("dcr_ratio"),
-        "mia_auc": privacy.get("mia_auc"),
-        "checks": counts,
-        "rows_real": report.get("rows_real"),
-        "rows_synthetic": report.get("rows_synthetic"),
-    }
-
-
 def execute(db: Database, config: ServiceConfig, job_id: str, token: str) -> None:
     from healthforge.pipeline import RunSpec, run
 
@@ -123,6 +107,11 @@ def execute(db: Database, config: ServiceConfig, job_id: str, token: str) -> Non
     job_dir = config.folder("jobs", job_id)
     job_dir.mkdir(parents=True, exist_ok=True)
     try:
+        if job["kind"] != "run":
+            (job_dir / FILES["spec"]).write_text(json.dumps(job["spec"], indent=2) + "\n")
+            summary = run_kind(db, config, job, job_dir, reporter)
+            reporter.finish(state="done", fraction=1.0, stage="done", result=summary)
+            return
         dataset = db.one("SELECT * FROM datasets WHERE id = ?", job["dataset_id"])
         if dataset is None:
             raise HealthForgeError("the job's dataset was deleted before the job ran")

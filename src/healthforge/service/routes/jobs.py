@@ -15,8 +15,9 @@ from fastapi.responses import FileResponse, StreamingResponse
 from healthforge.service.db import FINAL_STATES
 from healthforge.service.deps import ServiceDep, UserDep, current_user
 from healthforge.service.errors import ServiceError, not_found
+from healthforge.service.kinds import job_request
 from healthforge.service.routes.models import PROBLEMS, Job, JobCreate, Ticket
-from healthforge.service.specs import FILES, job_spec
+from healthforge.service.specs import FILES
 from healthforge.service.tickets import TICKET_SECONDS, make_ticket, ticket_user
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"], responses=PROBLEMS)
@@ -50,9 +51,11 @@ def owned(service: ServiceDep, user_id: str, job_id: str) -> dict[str, Any]:
 
 @router.post("", status_code=202)
 def create_job(service: ServiceDep, user: UserDep, body: JobCreate) -> Job:
-    """Queue a run of a specification on one of your datasets; it runs in a worker process."""
-    spec, dataset_id = job_spec(service.db, service.config, user["id"], body.spec)
-    return public(service.scheduler.submit(user["id"], dataset_id, spec))
+    """Queue a job on your data; it runs in a worker process. ``kind`` run (the default):
+    ``spec`` is a run specification; compare, scenario, augment, benchmark: ``spec`` holds
+    the kind's parameters (docs/service.md)."""
+    spec, dataset_id = job_request(service.db, service.config, user["id"], body.kind, body.spec)
+    return public(service.scheduler.submit(user["id"], dataset_id, spec, body.kind))
 
 
 @router.get("")

@@ -37,9 +37,13 @@ class SchemaBody(BaseModel):
 
 
 class JobCreate(BaseModel):
+    kind: Literal["run", "compare", "scenario", "augment", "benchmark"] = Field(
+        "run", description="what the job does; run: fit, generate and evaluate a RunSpec"
+    )
     spec: dict[str, Any] = Field(
-        description="a healthforge run specification (RunSpec JSON) whose data.source is "
-        "dataset:ID, one of your datasets; outputs are chosen by the service"
+        description="kind run: a healthforge run specification (RunSpec JSON) whose "
+        "data.source is dataset:ID, one of your datasets; outputs are chosen by the service. "
+        "Other kinds: their parameters (docs/service.md)"
     )
 
 
