@@ -28,7 +28,8 @@ def test_sample_to_a_folder_local_and_ray_same_bytes(
     local = runner.invoke(app, [*common, "-o", str(tmp_path / "local")])
     assert local.exit_code == 0, local.output
     assert "as 3 shards" in " ".join(local.output.split())
-    ray = runner.invoke(app, [*common, "-o", str(tmp_path / "ray"), "--backend", "ray"])
+    ray_args = ["-o", str(tmp_path / "ray"), "--backend", "ray", "--retries", "1"]
+    ray = runner.invoke(app, [*common, *ray_args])
     assert ray.exit_code == 0, ray.output
     assert _hashes(tmp_path / "ray") == _hashes(tmp_path / "local")
     again = runner.invoke(app, [*common, "-o", str(tmp_path / "ray"), "--backend", "ray"])

@@ -22,6 +22,9 @@ SHARD_HELP = "Rows per shard of a partitioned output (a multiple of 50,000)."
 BACKEND = typer.Option("local", "--backend", help=BACKEND_HELP)
 RAY_ADDRESS = typer.Option(None, "--ray-address", help=ADDRESS_HELP)
 WORKERS = typer.Option(None, "--workers", help=WORKERS_HELP)
+RETRIES = typer.Option(
+    2, "--retries", min=0, help="With --backend ray: reruns of a shard whose worker died."
+)
 CELL_MEMORY = typer.Option(None, "--cell-memory", help=MEMORY_HELP)
 FIT_ROWS = typer.Option(
     None,
@@ -40,7 +43,7 @@ def gib_to_bytes(gib: float | None) -> int | None:
     return int(gib * 1024**3)
 
 
-def make_executor(backend: str, address: str | None, workers: int | None) -> Any:
+def make_executor(backend: str, address: str | None, workers: int | None, retries: int = 2) -> Any:
     """The executor the options name (starting or joining Ray for ``ray``)."""
     from healthforge.distributed import get_executor
 
@@ -48,7 +51,7 @@ def make_executor(backend: str, address: str | None, workers: int | None) -> Any
         raise HealthForgeError(f"--workers must be at least 1, not {workers}")
     if backend == "local" and workers is not None:
         raise HealthForgeError("--workers needs --backend ray (local runs one task at a time)")
-    return get_executor(backend, address=address, workers=workers)
+    return get_executor(backend, address=address, workers=workers, retries=retries)
 
 
 def check_sample_output(out: Path, force: bool, backend: str) -> bool:

@@ -159,6 +159,7 @@ def sample(
     ray_address: str | None = bk.RAY_ADDRESS,
     workers: int | None = bk.WORKERS,
     shard_rows: int = bk.SHARD_ROWS,
+    retries: int = bk.RETRIES,
 ) -> None:
     """Sample rows from a saved model, streamed in chunks (millions of rows are fine).
 
@@ -171,7 +172,7 @@ def sample(
         return
     from healthforge.distributed import sample_to_folder
 
-    executor = bk.make_executor(backend, ray_address, workers)
+    executor = bk.make_executor(backend, ray_address, workers, retries)
     model = load_model(model_path)
     started = time.perf_counter()
     with progress_bar() as progress:
@@ -248,6 +249,7 @@ def generate(
     ray_address: str | None = bk.RAY_ADDRESS,
     workers: int | None = bk.WORKERS,
     shard_rows: int = bk.SHARD_ROWS,
+    retries: int = bk.RETRIES,
     fit_rows: int | None = bk.FIT_ROWS,
 ) -> None:
     """Fit a generator on DATA and write synthetic rows in one step (optionally evaluated).
@@ -319,7 +321,8 @@ def generate(
     if save_spec is not None:
         spec.to_json(save_spec)
         console.print(f"saved the run specification to {save_spec}", highlight=False)
-    result = execute_spec(spec, executor=bk.make_executor(backend, ray_address, workers))
+    executor = bk.make_executor(backend, ray_address, workers, retries)
+    result = execute_spec(spec, executor=executor)
     if auto is not None or spec.evaluation is not None:  # every evaluated run teaches
         from healthforge.cli.selection_command import learn_from_cli_run
 
@@ -402,6 +405,7 @@ def run_spec(
     backend: str = bk.BACKEND,
     ray_address: str | None = bk.RAY_ADDRESS,
     workers: int | None = bk.WORKERS,
+    retries: int = bk.RETRIES,
 ) -> None:
     """Execute a saved run specification (from `generate --save-spec`, a service or a log)."""
     from healthforge.cli.evaluation_commands import check_report_outputs
@@ -431,4 +435,4 @@ def run_spec(
         check_output_path(Path(out.synthetic), force)
     report, json_out = (Path(p) if p is not None else None for p in (out.report, out.json))
     check_report_outputs(report, json_out, force)
-    execute_spec(spec, executor=bk.make_executor(backend, ray_address, workers))
+    execute_spec(spec, executor=bk.make_executor(backend, ray_address, workers, retries))

@@ -61,7 +61,7 @@ def first_failure(outcomes: list[Outcome], what: str) -> None:
             raise HealthForgeError(
                 f"{what} {outcome.key} {outcome.status}: {outcome.error}",
                 "nothing was marked complete; run it again (the Ray backend has already "
-                "retried a task whose worker died, twice by default)",
+                "retried a task whose worker died: --retries, 2 by default)",
             )
 
 
