@@ -64,6 +64,25 @@ def test_reject_offers_alternatives_and_runs_nothing(tmp_path: Path) -> None:
     assert [r["type"] for r in log].count("rejected") == 1
 
 
+def test_refusals_are_logged_with_what_was_asked_the_error_and_its_hint(tmp_path: Path) -> None:
+    partner = Partner("bundled:icu", tmp_path)
+    partner.start()
+    partner.send("evaluate")  # a refused proposal: nothing to evaluate yet
+    partner.send("generate 100 patients with cart")
+    action = partner.pending[0].id
+    partner.approve(action, {"conditions": ["agee>=65"]})  # a refused change
+    log = [json.loads(line) for line in (tmp_path / "session.jsonl").read_text().splitlines()]
+    proposal, change = [r for r in log if r["type"] == "refused"]
+    assert proposal["tool"] == "evaluate" and proposal["source"] == "router"
+    assert proposal["args"] == {"output": "evaluation.json"} and "action" not in proposal
+    assert proposal["error"] == "there are no synthetic rows to evaluate yet"
+    assert proposal["hint"] == "generate them first (generate)"
+    assert change["tool"] == "generate" and change["action"] == action
+    assert change["args"]["conditions"] == ["agee>=65"] and "source" not in change
+    assert change["error"] == "condition on column 'agee', which is not in the table"
+    assert change["hint"] == "did you mean 'age'?"
+
+
 def test_auto_approve_runs_and_logs_who_approved(tmp_path: Path) -> None:
     partner = Partner("bundled:icu", tmp_path, auto_approve=True)
     partner.start()

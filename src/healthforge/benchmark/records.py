@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 # metric name in the records -> (section, key) in evaluate()'s summary
+# duplicates: a table, one row per metric; its rows look alike, no logic repeats
 METRICS: dict[str, tuple[str, str]] = {
     "detection_auc": ("fidelity", "detection_auc"),
     "column_similarity": ("fidelity", "column_similarity"),

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from healthforge.benchmark.result import BenchmarkResult
 
 # (header, field, decimals)
+# duplicates: the table's columns; output.py declares its own (another table)
 COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("TSTR/TRTR", "utility_ratio", 3),
     ("MIA AUC", "mia_auc", 3),

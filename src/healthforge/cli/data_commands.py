@@ -79,6 +79,7 @@ STREAM_SAMPLE_ROWS = 200_000  # rows a streamed profile infers kinds and roles f
 @app.command("profile")
 @handle_errors
 def profile(
+    # duplicates: typer option declarations, alike in shape across commands
     data: str = typer.Argument(..., help=DATA_HELP),
     target: str | None = typer.Option(None, "--target", help="Outcome column."),
     schema: Path | None = typer.Option(None, "--schema", help="Schema file to check against."),

@@ -260,6 +260,8 @@ def compare_command(
     real: str = typer.Argument(..., help="The real data the generators were trained on."),
     synthetic: list[str] = typer.Argument(..., help="Two or more synthetic data files."),
     holdout: str = typer.Option(..., "--holdout", help=HOLDOUT_HELP),
+    # duplicates: typer reads each command's options from its own signature: the
+    # shared ones (declared once above) are still listed in each
     target: str | None = TARGET_OPTION,
     task: str | None = TASK_OPTION,
     time_column: str | None = TIME_COLUMN_OPTION,

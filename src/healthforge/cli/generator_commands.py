@@ -176,6 +176,7 @@ def sample(
     model = load_model(model_path)
     started = time.perf_counter()
     with progress_bar() as progress:
+        # duplicates: keyword arguments passed through, alike in shape to other commands'
         result = sample_to_folder(
             model,
             rows,

@@ -9,6 +9,8 @@ from pathlib import Path
 import typer
 
 from healthforge.cli import backend_options as bk
+
+# duplicates: the command modules import the same shared CLI pieces
 from healthforge.cli.common import (
     app,
     console,
@@ -81,6 +83,7 @@ def scenario_run(
     spec = load_scenario(name)
     started = time.perf_counter()
     with progress_bar() as progress:
+        # duplicates: keyword arguments passed through, alike in shape to other commands'
         result = run_scenario(
             spec,
             rows=rows,
@@ -178,6 +181,7 @@ def augment(
     executor = bk.make_executor(backend, ray_address, workers)
     started = time.perf_counter()
     with progress_bar() as progress:
+        # duplicates: keyword arguments passed through, alike in shape to other commands'
         result = augment_experiment(
             real,
             balance,

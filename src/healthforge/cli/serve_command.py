@@ -14,6 +14,7 @@ DEFAULT_DATA = Path.home() / ".healthforge" / "service"
 @app.command("serve")
 @handle_errors
 def serve(
+    # duplicates: typer option declarations, alike in shape across commands
     host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (loopback by default)."),
     port: int = typer.Option(8000, "--port", help="Port to listen on."),
     data_dir: Path = typer.Option(
@@ -37,6 +38,7 @@ def serve(
     """Start the HealthForge service: the API (OpenAPI at /api/openapi.json) and the web page."""
     from healthforge.service.config import MB, ServiceConfig
 
+    # duplicates: keyword arguments passed through, alike in shape to other commands'
     config = ServiceConfig(
         data_dir=data_dir,
         host=host,

@@ -124,16 +124,18 @@ class ColumnSchema:
 
 def _label_key(key: Any, categories: list[Any] | None) -> Any:
     """``key`` as the category it names (``"1"`` -> ``1``), else a number or as given."""
-    number = _number(key)
+    number = as_float(key)
     for category in categories or []:
-        if str(category) == str(key) or (number is not None and _number(category) == number):
+        if str(category) == str(key) or (number is not None and as_float(category) == number):
             return category
     if number is None:
         return key
     return int(number) if number.is_integer() else number
 
 
-def _number(value: Any) -> float | None:
+def as_float(value: Any) -> float | None:
+    """``value`` as a float (``"1"`` -> ``1.0``, ``True`` -> ``1.0``), or None when it is
+    not a number."""
     if isinstance(value, bool):
         return float(value)
     try:

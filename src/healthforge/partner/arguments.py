@@ -14,6 +14,7 @@ from healthforge.partner import parsing, workflow
 from healthforge.partner.session import SessionState
 
 # tools that write one file: a fresh name each time, so nothing is ever overwritten
+# duplicates: a table, one (stem, suffix) per tool; its rows look alike, no logic repeats
 OUTPUTS = {
     "generate": ("synthetic", ".csv"),
     "evaluate": ("evaluation", ".json"),

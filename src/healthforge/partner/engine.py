@@ -174,14 +174,7 @@ class Partner:
         try:
             params = get_tool(action.tool).validate(self.state.ctx, args)
         except ToolError as exc:
-            self.log.append(
-                "refused",
-                action=action.id,
-                tool=action.tool,
-                args=args,
-                error=exc.message,
-                hint=exc.hint,
-            )
+            self._log_refusal(exc, action=action.id, tool=action.tool, args=args)
             return self._error(exc, "The change was refused; the proposal still waits.")
         action.args = _dump(params)
         if changes:
@@ -191,9 +184,7 @@ class Partner:
     def reject(self, action_id: str, reason: str = "") -> list[Event]:
         """Do not run a proposed action; the partner offers alternatives."""
         action = self._pending(action_id)
-        action.status = "rejected"
-        self.pending.remove(action)
-        self.log.append("rejected", action=action.id, tool=action.tool, reason=reason)
+        self._withdraw(action, reason)
         options = self.router.alternatives(action)
         self.state.offered = options
         lines = [f"Not run: {action.summary.splitlines()[0]}"]
@@ -257,14 +248,7 @@ class Partner:
             tool = get_tool(proposal.tool)
             params = tool.validate(self.state.ctx, proposal.args)
         except ToolError as exc:
-            self.log.append(
-                "refused",
-                tool=proposal.tool,
-                args=proposal.args,
-                source=proposal.source,
-                error=exc.message,
-                hint=exc.hint,
-            )
+            self._log_refusal(exc, tool=proposal.tool, args=proposal.args, source=proposal.source)
             return [self._error(exc, self.router.recover(proposal, exc))]
         args = _dump(params)
         reason = tool.approval(self.state.ctx, params)
@@ -280,6 +264,7 @@ class Partner:
             reason=reason or "",
         )
         self.actions[action.id] = action
+        # duplicates: a record built field by field; alike in shape to other keyword lists
         self.log.append(
             "proposed",
             action=action.id,
@@ -429,6 +414,10 @@ class Partner:
         action.status = "rejected"
         self.pending.remove(action)
         self.log.append("rejected", action=action.id, tool=action.tool, reason=reason)
+
+    def _log_refusal(self, exc: ToolError, **fields: Any) -> None:
+        """Record a refused tool call: what was asked (``fields``), the error and its hint."""
+        self.log.append("refused", **fields, error=exc.message, hint=exc.hint)
 
     def _tool_progress(self, stage: str, done: int, total: int) -> None:
         if self.progress is not None:

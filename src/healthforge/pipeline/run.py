@@ -249,6 +249,7 @@ class Pipeline:
     def result(self) -> RunResult:
         state, out = self.state, self.spec.outputs
         wrote = "write" in self.done or ("sample" in self.done and out.stream)
+        # duplicates: a record built field by field; alike in shape to other keyword lists
         return RunResult(
             spec=self.spec,
             generator=state.generator,

@@ -58,6 +58,7 @@ def run_scenario(
         progress=progress,
     )
     assert result.synthetic is not None and result.real_evaluated is not None
+    # duplicates: a record built field by field; alike in shape to other keyword lists
     return ScenarioResult(
         scenario=spec,
         synthetic=result.synthetic,

@@ -54,6 +54,7 @@ class EvidenceRun:
     split: int | None = None
     metrics: dict[str, float | None] = field(default_factory=dict)
 
+    # duplicates: to_dict methods list each class's own fields; alike in shape only
     def to_dict(self) -> dict[str, Any]:
         return {
             "dataset": self.dataset,

@@ -40,6 +40,31 @@ def test_unknown_column_is_refused_with_did_you_mean(ctx: ToolContext) -> None:
     assert caught.value.hint == "did you mean 'age'?"
 
 
+@pytest.mark.parametrize(
+    ("tool", "args", "message", "hint"),
+    [
+        ("run_scenario", {"name": "icuu"}, "there is no scenario 'icuu'", "did you mean 'icu'?"),
+        ("run_scenario", {"name": "zzz"}, "there is no scenario 'zzz'", "the scenarios are: "),
+        ("explain_report", {"metric": "mia_aucc"}, "has no metric 'mia_aucc'", "did you mean"),
+        ("explain_report", {"metric": "zzz"}, "has no metric 'zzz'", "metrics: mia_auc"),
+    ],
+)
+def test_unknown_names_are_refused_with_the_closest_or_the_choices(
+    ctx: ToolContext, tool: str, args: dict[str, str], message: str, hint: str
+) -> None:
+    ctx.results["evaluation"] = {"scores": [{"metric": "mia_auc", "value": 0.5}]}
+    with pytest.raises(ToolError) as caught:
+        get_tool(tool).validate(ctx, args)
+    assert message in caught.value.message
+    assert caught.value.hint is not None and caught.value.hint.startswith(hint)
+
+
+def test_known_names_pass(ctx: ToolContext) -> None:
+    ctx.results["evaluation"] = {"scores": [{"metric": "mia_auc", "value": 0.5}]}
+    get_tool("explain_report").validate(ctx, {"metric": "mia_auc"})
+    get_tool("describe_column").validate(ctx, {"column": "age"})
+
+
 def test_schema_errors_are_one_line(ctx: ToolContext) -> None:
     tool = get_tool("describe_column")
     with pytest.raises(ToolError, match="needs the argument 'column'"):

@@ -12,6 +12,8 @@ import pydantic
 
 from healthforge.partner.tools.data import check_modelled, dropped, profiled
 from healthforge.partner.tools.generation import describe_or_refuse
+
+# duplicates: every tool module imports the same registry pieces
 from healthforge.partner.tools.registry import (
     Params,
     Tool,

@@ -15,6 +15,8 @@ from healthforge.partner.tools.generation import (
     describe_or_refuse,
     generate_spec,
 )
+
+# duplicates: every tool module imports the same registry pieces
 from healthforge.partner.tools.registry import (
     Params,
     Tool,

@@ -14,6 +14,8 @@ import pydantic
 from healthforge.data import load_table, prepare
 from healthforge.data.bundled import default_target
 from healthforge.partner.tools.aggregates import column_summary
+
+# duplicates: every tool module imports the same registry pieces
 from healthforge.partner.tools.registry import (
     Params,
     Tool,
@@ -88,6 +90,7 @@ def _load(ctx: ToolContext, args: LoadArgs) -> ToolResult:
     return ToolResult(summary=summary, data=data, code=code)
 
 
+# duplicates: a tool's declaration, field by field; alike in shape to every other tool's
 load_data = register(
     Tool(
         name="load_data",
@@ -182,6 +185,7 @@ def _screen(ctx: ToolContext, args: NoArgs) -> ToolResult:
     return ToolResult(summary=summary, data=data, code=code)
 
 
+# duplicates: a tool's declaration, field by field; alike in shape to every other tool's
 screen_phi = register(
     Tool(
         name="screen_phi",
@@ -286,6 +290,7 @@ def _drop(ctx: ToolContext, args: DropArgs) -> ToolResult:
     return ToolResult(summary=summary, data={"dropped": now}, code=code)
 
 
+# duplicates: a tool's declaration, field by field; alike in shape to every other tool's
 drop_columns = register(
     Tool(
         name="drop_columns",

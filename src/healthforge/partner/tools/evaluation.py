@@ -16,12 +16,15 @@ from typing import Any, Literal
 import pydantic
 
 from healthforge.partner.tools.data import check_modelled, profiled
+
+# duplicates: every tool module imports the same registry pieces
 from healthforge.partner.tools.registry import (
     Params,
     Tool,
     ToolContext,
     ToolError,
     ToolResult,
+    check_known,
     register,
 )
 from healthforge.partner.tools.runs import (
@@ -188,6 +191,7 @@ def _uses_data(ctx: ToolContext, args: Any) -> str | None:
     )
 
 
+# duplicates: a tool's declaration, field by field; alike in shape to every other tool's
 evaluate = register(
     Tool(
         name="evaluate",
@@ -273,6 +277,7 @@ def _group_line(by: str, code: str, g: dict[str, Any], label: str, summary: Any)
     return line
 
 
+# duplicates: a tool's declaration, field by field; alike in shape to every other tool's
 fairness = register(
     Tool(
         name="fairness",
@@ -348,13 +353,9 @@ def _check_explain(ctx: ToolContext, args: ExplainArgs) -> None:
     if summary is None:
         raise ToolError("there is no evaluation to explain yet", "evaluate first (evaluate)")
     names = [s["metric"] for s in scores(summary)]
-    if args.metric is not None and args.metric not in names:
-        from healthforge.partner.tools.registry import did_you_mean
-
-        raise ToolError(
-            f"the evaluation has no metric '{args.metric}'",
-            did_you_mean(args.metric, names) or f"metrics: {', '.join(names[:12])}",
-        )
+    if args.metric is not None:
+        problem = f"the evaluation has no metric '{args.metric}'"
+        check_known(args.metric, names, problem, f"metrics: {', '.join(names[:12])}")
 
 
 def _explain(ctx: ToolContext, args: ExplainArgs) -> ToolResult:
@@ -383,6 +384,7 @@ def _explain(ctx: ToolContext, args: ExplainArgs) -> ToolResult:
     return ToolResult(summary=text, data={"explained": chosen}, code=code)
 
 
+# duplicates: a tool's declaration, field by field; alike in shape to every other tool's
 explain_report = register(
     Tool(
         name="explain_report",

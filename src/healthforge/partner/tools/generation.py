@@ -15,12 +15,15 @@ from healthforge.generators import describe, generator_names
 from healthforge.partner.tools.data import check_modelled, profiled
 from healthforge.partner.tools.privacy import DEFAULT_GENERATOR, Preset
 from healthforge.partner.tools.recommend import recommend
+
+# duplicates: every tool module imports the same registry pieces
 from healthforge.partner.tools.registry import (
     Params,
     Tool,
     ToolContext,
     ToolError,
     ToolResult,
+    check_known,
     did_you_mean,
     register,
 )
@@ -190,11 +193,9 @@ def generate_spec(ctx: ToolContext, args: GenerateArgs, check_file: bool = True)
 
 def describe_or_refuse(name: str) -> Any:
     names = generator_names()
-    if name not in names:
-        raise ToolError(
-            f"there is no generator '{name}'",
-            did_you_mean(name, names) or f"choose one of: {', '.join(names)}",
-        )
+    check_known(
+        name, names, f"there is no generator '{name}'", f"choose one of: {', '.join(names)}"
+    )
     try:
         return describe(name)
     except ImportError as exc:

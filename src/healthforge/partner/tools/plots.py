@@ -15,6 +15,8 @@ import pydantic
 
 from healthforge.partner.tools.aggregates import MIN_CELL
 from healthforge.partner.tools.data import profiled
+
+# duplicates: every tool module imports the same registry pieces
 from healthforge.partner.tools.registry import (
     Params,
     Tool,
@@ -118,6 +120,7 @@ def _approval(ctx: ToolContext, args: PlotArgs) -> str | None:
     return f"writes {_file(args)} (a plot of your real data) into the session folder"
 
 
+# duplicates: a tool's declaration, field by field; alike in shape to every other tool's
 plot_column = register(
     Tool(
         name="plot_column",

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 import pydantic
 
+# duplicates: every tool module imports the same registry pieces
 from healthforge.partner.tools.registry import (
     Params,
     Tool,

@@ -178,14 +178,20 @@ def did_you_mean(name: str, choices: list[str]) -> str | None:
     return f"did you mean '{close[0]}'?" if close else None
 
 
+def check_known(name: str, known: list[str], problem: str, listing: str) -> None:
+    """Refuse ``name`` unless it is one of ``known``: ``problem`` as the message, the
+    closest known name as the hint, else ``listing`` (what there is to choose from)."""
+    if name not in known:
+        raise ToolError(problem, did_you_mean(name, known) or listing)
+
+
 def check_columns(ctx: ToolContext, names: list[str]) -> None:
     """Refuse a column the loaded table does not have, suggesting the closest."""
     assert ctx.frame is not None
     columns = [str(c) for c in ctx.frame.columns]
+    listing = f"the columns are: {', '.join(columns[:20])}"
     for name in names:
-        if name not in columns:
-            hint = did_you_mean(name, columns) or f"the columns are: {', '.join(columns[:20])}"
-            raise ToolError(f"column '{name}' is not in the table", hint)
+        check_known(name, columns, f"column '{name}' is not in the table", listing)
 
 
 def session_path(ctx: ToolContext, name: str, overwrite: bool = False) -> Path:

@@ -9,13 +9,15 @@ import pydantic
 
 from healthforge.partner.tools.evaluation import scores
 from healthforge.partner.tools.generation import MAX_ROWS, describe_or_refuse
+
+# duplicates: every tool module imports the same registry pieces
 from healthforge.partner.tools.registry import (
     Params,
     Tool,
     ToolContext,
     ToolError,
     ToolResult,
-    did_you_mean,
+    check_known,
     register,
 )
 from healthforge.partner.tools.runs import (
@@ -46,11 +48,9 @@ def _scenario(name: str) -> Any:
     from healthforge.scenarios import load_scenario
 
     names = _names()
-    if name not in names:
-        raise ToolError(
-            f"there is no scenario '{name}'",
-            did_you_mean(name, names) or f"the scenarios are: {', '.join(names)}",
-        )
+    check_known(
+        name, names, f"there is no scenario '{name}'", f"the scenarios are: {', '.join(names)}"
+    )
     return load_scenario(name)
 
 
