@@ -43,5 +43,5 @@ def test_no_auth_mode_is_one_local_user(tmp_path: Path) -> None:
     app = create_app(ServiceConfig(data_dir=tmp_path / "svc", auth=False), start_workers=False)
     with TestClient(app) as client:
         me = client.get("/api/me").json()
-        assert me == {"name": "local", "auth": False}
+        assert me == {"name": "local", "auth": False, "language_model": None}
         assert client.get("/api/datasets").status_code == 200

@@ -34,6 +34,18 @@ def serve(
     spare_worker: bool = typer.Option(
         True, "--spare-worker/--no-spare-worker", help="Keep one worker started ahead."
     ),
+    llm_url: str | None = typer.Option(
+        None,
+        "--llm-url",
+        help="The partner's OpenAI-compatible endpoint (llama.cpp server, Ollama, vLLM, a "
+        "hosted API); default: HEALTHFORGE_LLM_BASE_URL, else no language model. Data rows "
+        "never reach it.",
+    ),
+    llm_model: str | None = typer.Option(
+        None,
+        "--llm-model",
+        help="The endpoint's model (default: HEALTHFORGE_LLM_MODEL or its first).",
+    ),
 ) -> None:
     """Start the HealthForge service: the API (OpenAPI at /api/openapi.json) and the web page."""
     from healthforge.service.config import MB, ServiceConfig
@@ -50,6 +62,8 @@ def serve(
         max_jobs=workers,
         max_jobs_per_user=workers_per_user,
         spare_workers=spare_worker,
+        llm_url=llm_url,
+        llm_model=llm_model,
     )
     if create_user is not None:
         from healthforge.service.auth import create_user as add_user

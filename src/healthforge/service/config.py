@@ -34,6 +34,8 @@ class ServiceConfig:
     spare_workers: bool = True  # keep one worker started ahead (imports done) for the next job
     max_json_bytes: int = 1 * MB  # any request that is not an upload
     scheduler_interval: float = 0.2  # seconds between scheduler passes
+    llm_url: str | None = None  # the partner's OpenAI-compatible endpoint (else the router)
+    llm_model: str | None = None  # its model (default: the first it lists)
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir).expanduser().resolve()

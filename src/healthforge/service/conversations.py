@@ -2,22 +2,29 @@
 
 Each conversation is a :class:`healthforge.partner.Partner` over the dataset's rows (the
 table is handed in: the partner never sees a path), with its session folder under the
-data directory. The service lets the partner use only the tools on :data:`SERVICE_TOOLS`
-and refuses, before anything runs, a proposal that would read a file by path (loading
-another table, a schema file): in the service, a conversation's data is its dataset and
-nothing else on the server. Events are stored, so the conversation survives a restart
-(the partner itself starts afresh then, and says so). One request at a time runs per
-conversation; at most ``max_jobs`` run at once on the server.
+data directory, running in a process of its own (:mod:`.partner_worker`): a partner step
+that crashes fails that step, never the server. The service lets the partner use only
+the tools on :data:`SERVICE_TOOLS` and refuses, before anything runs, a proposal that
+would read a file by path (loading another table, a schema file): in the service, a
+conversation's data is its dataset and nothing else on the server. Events are stored, so
+the conversation survives a restart (the partner itself starts afresh then, and says
+so). One request at a time runs per conversation; at most ``max_jobs`` run at once on
+the server, ``max_jobs_per_user`` for one user. With a language model (``serve
+--llm-url``), rows never reach it.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from healthforge.errors import HealthForgeError
 from healthforge.service.config import ServiceConfig
 from healthforge.service.db import Database, new_id, now
 from healthforge.service.errors import ServiceError
@@ -48,7 +55,7 @@ RESTARTED = (
     "conversation aside while it was idle); files written earlier are still listed above."
 )
 Emit = Callable[[dict[str, Any]], None]
-MAX_LIVE = 32  # partners held in memory (each holds its dataset's rows)
+MAX_LIVE = 8  # partner processes kept (each holds the library and its dataset's rows)
 
 
 def _partner_class() -> type:
@@ -115,15 +122,91 @@ def guard(tool: str, args: dict[str, Any], schema_path: Path | None) -> dict[str
     return args
 
 
+def language_model(url: str | None = None, model: str | None = None) -> Any:
+    """The partner's language model: the OpenAI-compatible endpoint at ``url`` (else
+    ``HEALTHFORGE_LLM_BASE_URL``, as ``healthforge partner`` reads it), or None for the
+    rule-based router. The service never lets rows reach it (local or remote)."""
+    import os
+
+    if not (url or os.environ.get("HEALTHFORGE_LLM_BASE_URL")):
+        return None
+    from healthforge.partner.backends.openai_compat import OpenAICompatBackend
+
+    return OpenAICompatBackend(base_url=url or None, model=model or None)
+
+
+class PartnerStopped(Exception):
+    """The partner's process ended in the middle of a call."""
+
+
+class PartnerProcess:
+    """A conversation's partner in its own process (:mod:`.partner_worker`)."""
+
+    def __init__(self, config: ServiceConfig, conversation_id: str, llm: list[str]) -> None:
+        log_path = config.data_dir / "logs" / f"partner-{conversation_id}.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        command = [
+            sys.executable,
+            "-m",
+            "healthforge.service.partner_worker",
+            str(config.data_dir),
+            conversation_id,
+            str(os.getpid()),
+            *llm,
+        ]
+        with open(log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                start_new_session=True,  # stopped with everything it starts
+            )
+        self.pending: list[dict[str, Any]] = []
+
+    def call(self, call: str, args: list[Any], emit: Emit) -> None:
+        """Run ``partner.<call>(*args)`` there, passing each event to ``emit``."""
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        try:
+            self.proc.stdin.write((json.dumps({"call": call, "args": args}) + "\n").encode())
+            self.proc.stdin.flush()
+        except OSError:
+            raise PartnerStopped from None
+        for line in self.proc.stdout:
+            message = json.loads(line)
+            if "event" in message:
+                emit(message["event"])
+            elif message.get("done"):
+                self.pending = message["pending"]
+                return
+        raise PartnerStopped
+
+    def stop(self) -> None:
+        from healthforge.service.jobs import stop_process
+
+        stop_process(self.proc)  # type: ignore[arg-type]
+
+
 class Conversations:
-    """The live partners of one server, by conversation id."""
+    """The live partners of one server, by conversation id: each in its own process.
+
+    At most ``max_jobs`` partner steps run at once on the server and
+    ``max_jobs_per_user`` for one user (the job limits); a partner whose process dies
+    fails the step it was on, and the next request starts it afresh from the dataset.
+    """
 
     def __init__(self, config: ServiceConfig, db: Database) -> None:
         self.config, self.db = config, db
-        self.partners: dict[str, Any] = {}
+        self.partners: dict[str, PartnerProcess] = {}
         self.busy: set[str] = set()
         self.lock = threading.Lock()
         self.slots = threading.BoundedSemaphore(config.max_jobs)
+        self.user_slots: dict[str, threading.BoundedSemaphore] = {}
+        # partner processes die with the thread that starts them (PR_SET_PDEATHSIG is per
+        # thread): they are started by this one long-lived thread, not a request's
+        self.spawner = ThreadPoolExecutor(1, thread_name_prefix="healthforge-partners")
+        self.model = language_model(config.llm_url, config.llm_model)
+        self.llm = [] if self.model is None else [self.model.base_url, self.model.model]
 
     def open(self, owner: str, dataset: dict[str, Any]) -> dict[str, Any]:
         """The conversation of ``owner`` about ``dataset`` (made on first use)."""
@@ -149,7 +232,7 @@ class Conversations:
 
     def pending(self, conversation_id: str) -> list[dict[str, Any]]:
         partner = self.partners.get(conversation_id)
-        return [] if partner is None else [a.to_dict() for a in partner.pending]
+        return [] if partner is None else list(partner.pending)
 
     def _store(self, conversation_id: str, event: dict[str, Any]) -> None:
         row = self.db.one(
@@ -162,29 +245,17 @@ class Conversations:
             {"conversation_id": conversation_id, "seq": seq, "event": event, "created": now()},
         )
 
-    def _partner(self, conversation: dict[str, Any], emit: Emit) -> Any:
+    def _partner(self, conversation: dict[str, Any], emit: Emit) -> PartnerProcess:
         partner = self.partners.get(conversation["id"])
-        if partner is not None:
-            partner.progress = lambda event: emit(event.to_dict())
+        if partner is not None and partner.proc.poll() is None:
             self._keep(conversation["id"], partner)
             return partner
-        from healthforge.data import load_table
-
-        dataset = self.db.one("SELECT * FROM datasets WHERE id = ?", conversation["dataset_id"])
-        if dataset is None:
+        if self.db.one("SELECT id FROM datasets WHERE id = ?", conversation["dataset_id"]) is None:
             raise ServiceError("the conversation's dataset was deleted", None, 404)
-        folder = self.config.folder("datasets", dataset["id"])
-        frame = load_table(folder / dataset["stored"])
-        session = self.config.folder("conversations", conversation["id"])
-        restarted = session.exists()
-        partner = _partner_class()(
-            frame, session, seed=0, progress=lambda event: emit(event.to_dict())
-        )
-        partner.schema_path = (folder / "schema.json") if dataset["schema_saved"] else None
-        # each user's own generator-selection record: one user's evaluations never steer
-        # (or show in) another user's recommendations
-        store = self.config.folder("selection", conversation["owner"]) / "store.json"
-        partner.state.ctx.results["selection_store"] = str(store)
+        restarted = self.config.folder("conversations", conversation["id"]).exists()
+        partner = self.spawner.submit(
+            PartnerProcess, self.config, conversation["id"], self.llm
+        ).result()
         if restarted:
             emit({"kind": "notice", "text": RESTARTED, "action": None, "data": {}, "files": []})
         self._keep(conversation["id"], partner)
@@ -193,9 +264,9 @@ class Conversations:
     def run(
         self, conversation: dict[str, Any], call: str, emit: Emit, *args: Any, said: str = ""
     ) -> None:
-        """Run ``partner.<call>(*args)`` (send, approve, reject), passing every event to
-        ``emit`` as it happens and storing it; one call at a time per conversation.
-        ``said``: the user's turn as the conversation shows it."""
+        """Run ``partner.<call>(*args)`` (send, approve, reject) in the conversation's
+        process, passing every event to ``emit`` as it happens and storing it; one call at
+        a time per conversation. ``said``: the user's turn as the conversation shows it."""
         cid = conversation["id"]
         with self.lock:
             if cid in self.busy:
@@ -205,6 +276,9 @@ class Conversations:
                     409,
                 )
             self.busy.add(cid)
+            user_slot = self.user_slots.setdefault(
+                conversation["owner"], threading.BoundedSemaphore(self.config.max_jobs_per_user)
+            )
 
         def both(event: dict[str, Any]) -> None:
             if event.get("kind") != "progress":
@@ -214,17 +288,22 @@ class Conversations:
         try:
             if said:
                 both({"kind": "user", "text": said, "action": None, "data": {}, "files": []})
-            with self.slots:
+            with user_slot, self.slots:
                 partner = self._partner(conversation, both)
                 try:
-                    events = getattr(partner, call)(*args)
-                except HealthForgeError as exc:
-                    events = [partner._error(exc, "")]
-                for event in events:
-                    both(event.to_dict())
+                    partner.call(call, list(args), both)
+                except PartnerStopped:
+                    self._forget(cid)
+                    both(_stopped(partner.proc.wait(timeout=10)))
         finally:
             with self.lock:
                 self.busy.discard(cid)
+
+    def _forget(self, conversation_id: str) -> None:
+        with self.lock:
+            partner = self.partners.pop(conversation_id, None)
+        if partner is not None:
+            partner.stop()
 
     def delete(self, conversation_id: str) -> None:
         """Forget a conversation: its partner, events and files."""
@@ -233,7 +312,7 @@ class Conversations:
         with self.lock:
             if conversation_id in self.busy:
                 raise ServiceError("the partner is still working", "wait for it to finish", 409)
-            self.partners.pop(conversation_id, None)
+        self._forget(conversation_id)
         self.db.execute(
             "DELETE FROM conversation_events WHERE conversation_id = ?", conversation_id
         )
@@ -244,13 +323,33 @@ class Conversations:
         for row in self.db.all("SELECT id FROM conversations WHERE dataset_id = ?", dataset_id):
             self.delete(row["id"])
 
-    def _keep(self, conversation_id: str, partner: Any) -> None:
-        """Hold at most MAX_LIVE partners in memory; the least recently used idle one goes
+    def stop(self) -> None:
+        """Stop every partner process (the server is shutting down)."""
+        for conversation_id in list(self.partners):
+            self._forget(conversation_id)
+        self.spawner.shutdown(wait=False)
+
+    def _keep(self, conversation_id: str, partner: PartnerProcess) -> None:
+        """Hold at most MAX_LIVE partner processes; the least recently used idle one stops
         (its conversation stays, and starts afresh when it is used again)."""
-        self.partners.pop(conversation_id, None)
-        self.partners[conversation_id] = partner
-        for old in list(self.partners):
-            if len(self.partners) <= MAX_LIVE:
-                break
-            if old not in self.busy:
-                del self.partners[old]
+        with self.lock:
+            self.partners.pop(conversation_id, None)
+            self.partners[conversation_id] = partner
+            idle = [c for c in self.partners if c not in self.busy and c != conversation_id]
+            surplus = idle[: max(len(self.partners) - MAX_LIVE, 0)]
+            stopped = [self.partners.pop(c) for c in surplus]
+        for old in stopped:
+            old.stop()
+
+
+def _stopped(code: int | None) -> dict[str, Any]:
+    """The event of a step whose partner process died."""
+    return {
+        "kind": "error",
+        "text": f"the partner's process stopped unexpectedly (exit code {code}) during this "
+        "step, which failed; nothing else is affected - ask again to start afresh from your "
+        "dataset",
+        "action": None,
+        "data": {},
+        "files": [],
+    }

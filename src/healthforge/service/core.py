@@ -29,6 +29,8 @@ class Service:
 
     def stop(self) -> None:
         self.scheduler.stop()
+        if self.conversations is not None:
+            self.conversations.stop()
 
 
 def _secret(config: ServiceConfig) -> bytes:

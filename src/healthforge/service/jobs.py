@@ -67,10 +67,10 @@ class Scheduler:
                     now(),
                     job_id,
                 )
-                _kill(proc)
+                stop_process(proc)
             self.workers.clear()
             if self.spare is not None:
-                _kill(self.spare)
+                stop_process(self.spare)
                 self.spare = None
 
     # -- requests -----------------------------------------------------------------------
@@ -116,7 +116,7 @@ class Scheduler:
         with self.lock:
             proc = self.workers.pop(job["id"], None)
         if proc is not None:
-            _kill(proc)
+            stop_process(proc)
         self.wake.set()
         return changed == 1
 
@@ -152,7 +152,7 @@ class Scheduler:
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            start_new_session=True,  # its own process group: see _kill
+            start_new_session=True,  # its own process group: see stop_process
         )
 
     def _command(self) -> list[str]:
@@ -217,7 +217,7 @@ class Scheduler:
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     stdin=subprocess.DEVNULL,
-                    start_new_session=True,  # its own process group: see _kill
+                    start_new_session=True,  # its own process group: see stop_process
                 )
         self.workers[job_id] = proc
         self.db.update("jobs", {"id": job_id}, pid=proc.pid)
@@ -231,7 +231,7 @@ class Scheduler:
             spare.stdin.write(f"{job_id} {token}\n".encode())
             spare.stdin.close()
         except OSError:  # it died just now: start a fresh worker instead
-            _kill(spare)
+            stop_process(spare)
             return None
         return spare
 
@@ -239,7 +239,7 @@ class Scheduler:
         return job["state"] in FINAL_STATES
 
 
-def _kill(proc: subprocess.Popen[bytes]) -> None:
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
     """Stop a worker and every process it started (a benchmark fits each generator in a
     child): each worker leads its own process group, and the whole group is signalled."""
     _signal_group(proc, signal.SIGTERM)

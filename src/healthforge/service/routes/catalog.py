@@ -17,8 +17,11 @@ router = APIRouter(prefix="/api", tags=["catalog"], responses=PROBLEMS)
 
 @router.get("/me")
 def me(service: ServiceDep, user: UserDep) -> Me:
-    """The signed-in user."""
-    return Me(name=user["name"], auth=service.config.auth)
+    """The signed-in user, and the partner's language model (null: its rule-based router)."""
+    model = getattr(service.conversations, "model", None)
+    return Me(
+        name=user["name"], auth=service.config.auth, language_model=getattr(model, "name", None)
+    )
 
 
 @functools.cache

@@ -15,6 +15,7 @@ class Problem(BaseModel):
 class Me(BaseModel):
     name: str
     auth: bool
+    language_model: str | None = None
 
 
 class Dataset(BaseModel):
