@@ -24,7 +24,7 @@ FIDELITY_KEYS = {
 }  # fmt: skip
 PRIVACY_KEYS = {
     "exact_match_rate", "dcr_ratio", "dcr_share_below_holdout_p5", "nndr_ratio", "mia_auc",
-    "singling_out_risk", "linkability_risk", "inference_risk", "k_anonymity", "dp_budget",
+    "mia_auc_ci", "singling_out_risk", "linkability_risk", "inference_risk", "k_anonymity", "dp_budget",
 }  # fmt: skip
 
 
@@ -68,7 +68,7 @@ def test_summary_has_the_contract_keys_and_is_json(fresh_result, tmp_path):
     assert s["privacy"]["dp_budget"] is None
     assert set(s["fairness"]) == {"by", "groups", "worst_gap"}
     for entry in s["scores"]:
-        assert set(entry) - {"lower_threshold"} == {
+        assert set(entry) - {"lower_threshold", "interval"} == {
             "metric", "value", "status", "threshold", "higher_is_better", "verdict",
         }  # fmt: skip
         assert entry["status"] in {"pass", "warn", "fail"}

@@ -322,6 +322,7 @@ def _privacy(
         "dcr_share_below_holdout_p5": None,
         "nndr_ratio": None,
         "mia_auc": None,
+        "mia_auc_ci": None,
         "singling_out_risk": None,
         "linkability_risk": None,
         "inference_risk": None,
@@ -336,6 +337,7 @@ def _privacy(
     if not has_holdout:
         for key in ("dcr_ratio", "dcr_share_below_holdout_p5", "nndr_ratio", "mia_auc"):
             run.skips.add(f"privacy.{key}", NEEDS_HOLDOUT)
+        run.skips.add("privacy.mia_auc_ci", NEEDS_HOLDOUT)
         for key in ("singling_out_risk", "linkability_risk", "inference_risk"):
             run.skips.add(f"privacy.{key}", NEEDS_HOLDOUT + " (the control group of the attacks)")
     else:
@@ -349,14 +351,18 @@ def _privacy(
                     f"privacy.{key}",
                     "half the holdout rows duplicate a training row: the ratio is undefined",
                 )
-        block["mia_auc"] = number(
-            run.attempt(
-                "privacy.mia_auc",
-                lambda: privacy.domias_auc(
-                    dense["real"], dense["synthetic"], dense["holdout"], run.rng(5)
-                ),
-            )
+        mia = run.attempt(
+            "privacy.mia_auc",
+            lambda: privacy.domias_auc(
+                dense["real"], dense["synthetic"], dense["holdout"], run.rng(5)
+            ),
         )
+        info["mia"] = mia
+        if mia is not None:
+            block["mia_auc"] = number(mia["auc"])
+            block["mia_auc_ci"] = [number(b) for b in mia["ci"]]
+        else:
+            run.skips.add("privacy.mia_auc_ci", "computed with mia_auc, which could not run")
         run.step("attacks")
         n = min(n_attacks, len(codes["holdout"]), len(codes["real"]))
         so = run.attempt(

@@ -70,6 +70,14 @@ def _verdict(summary: Mapping[str, Any]) -> str:
     )
 
 
+def _interval(row: Mapping[str, Any]) -> str:
+    """The 95% interval under a value that has one, e.g. ``95% CI 0.49-0.76``."""
+    ci = row.get("interval")
+    if not ci:
+        return ""
+    return f"<br><span class='help'>95% CI {_e(_fmt(ci[0]))}-{_e(_fmt(ci[1]))}</span>"
+
+
 def _scores_table(scores: Sequence[Mapping[str, Any]]) -> str:
     if not scores:
         return _plain_section("Scores", "no metric could be scored.")
@@ -85,7 +93,7 @@ def _scores_table(scores: Sequence[Mapping[str, Any]]) -> str:
         rows_by_section.setdefault(section, []).append(
             "<tr>"
             f"<td><b>{_e(metric_label(metric))}</b><br><span class='key'>{_e(metric)}</span></td>"
-            f"<td class='num'>{_e(_fmt(row.get('value')))}</td>"
+            f"<td class='num'>{_e(_fmt(row.get('value')))}{_interval(row)}</td>"
             f"<td><span class='badge {badge_class}'>{_e(status or 'n/a')}</span>"
             + (f"<br><b>{_e(row['verdict'])}</b>" if row.get("verdict") else "")
             + "</td>"

@@ -99,7 +99,8 @@ METRIC_HELP: dict[str, str] = {
     ),
     "privacy.mia_auc": (
         "AUC of a membership-inference attack guessing whether a person was in the "
-        "training data. 0.5 means the attacker is guessing (good)."
+        "training data. 0.5 means the attacker is guessing (good). Judged on its 95% "
+        "interval: on a small holdout the interval is wide and the check says inconclusive."
     ),
     "privacy.singling_out_risk": (
         "Risk that an attacker can single out one real person using the synthetic data "
