@@ -1,9 +1,10 @@
 """Scripted conversations with the router alone that complete the whole workflow.
 
-ICU (200 rows): a privacy check fails and the partner backtracks (filter, then a DP
-generator), then reports; an under-represented group is augmented. NHEFS: generation
-conditioned on demographics, evaluated against the real subgroup, reported, exported.
-Every conversation ends with a replay that finds the outputs identical.
+ICU (200 rows): a privacy check fails (the MIA verdict judged on its point estimate, as
+before issue #25) and the partner backtracks (filter, then a DP generator), then reports;
+an under-represented group is augmented. NHEFS: generation conditioned on demographics,
+evaluated against the real subgroup, reported, exported. Every conversation ends with a
+replay that finds the outputs identical.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from healthforge.partner.engine import Partner
 from healthforge.partner.export import export_script
@@ -32,7 +35,15 @@ def done_tools(folder: Path) -> list[str]:
     return [r["tool"] for r in read_log(folder) if r["type"] == "result"]
 
 
-def test_icu_privacy_check_fails_and_the_partner_backtracks(tmp_path: Path) -> None:
+def test_icu_privacy_check_fails_and_the_partner_backtracks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The flow is under test, not the metric: the MIA verdict is judged on its point
+    # estimate (the rule before issue #25), under which bayesian_network's ICU AUC (0.63)
+    # fails. With the 95% interval it is "inconclusive" (warn) and nothing fails on ICU.
+    from healthforge.evaluation import privacy
+
+    monkeypatch.setattr(privacy, "MIA_Z", 0.0)
     partner = Partner("bundled:icu", tmp_path, auto_approve=True)
     events = converse(
         partner,
