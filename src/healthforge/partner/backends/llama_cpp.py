@@ -57,8 +57,10 @@ class LlamaCppBackend:
         model_path: str | Path | None = None,
         n_ctx: int = 4096,
         threads: int | None = None,
-        max_tokens: int = 160,
+        max_tokens: int = 200,
         seed: int = 0,
+        chat_format: str | None = None,
+        constrained: bool = True,
     ) -> None:
         path = Path(model_path).expanduser() if model_path else default_model_path()
         if not path.is_file() or path.suffix.lower() != ".gguf":
@@ -70,6 +72,8 @@ class LlamaCppBackend:
         self.model_path = path
         self.name = f"llama.cpp:{path.stem}"
         self.max_tokens = max_tokens
+        # grammar-constrained JSON (llama-cpp-python's grammar sampling is slow on 2 cores)
+        self.constrained = constrained
         try:
             self._llm = llama(
                 model_path=str(path),
@@ -83,11 +87,24 @@ class LlamaCppBackend:
                 f"llama.cpp cannot load '{path.name}': {str(exc).splitlines()[0][:160]}",
                 "check that the file is a complete GGUF chat model",
             ) from None
+        metadata = getattr(self._llm, "metadata", {}) or {}
+        # a GGUF without its chat template: llama-cpp-python would fall back to Llama 2's
+        if (
+            chat_format is None
+            and "tokenizer.chat_template" not in metadata
+            and str(metadata.get("general.architecture", "")).startswith("gemma")
+        ):
+            chat_format = "gemma"
+        if chat_format is not None:
+            self._llm.chat_format = chat_format
+        # Gemma has no system role (llama-cpp-python's gemma format drops it): fold it in
+        self._fold_system = self._llm.chat_format == "gemma"
 
     def propose(self, text: str, context: ModelContext, tools: list[dict[str, Any]]) -> Proposal:
         msgs = prompt.messages(text, context, tools, with_digest=True)
-        schema = prompt.proposal_schema(tools)
-        reply = self._chat(msgs, response_format={"type": "json_object", "schema": schema})
+        schema = prompt.proposal_schema(tools, with_text=False)  # short: fewer tokens to write
+        extra = {"response_format": {"type": "json_object", "schema": schema}}
+        reply = self._chat(msgs, **(extra if self.constrained else {}))
         return prompt.parse_json_answer(reply, tools, self.name)
 
     def explain(self, result_summary: str, context: ModelContext) -> str:
@@ -97,6 +114,8 @@ class LlamaCppBackend:
         return reply
 
     def _chat(self, msgs: list[dict[str, str]], **kwargs: Any) -> str:
+        if self._fold_system:
+            msgs = prompt.fold_system(msgs)
         try:
             out = self._llm.create_chat_completion(
                 messages=msgs, temperature=0.0, max_tokens=self.max_tokens, **kwargs

@@ -101,6 +101,7 @@ class OpenAICompatBackend:
         max_tokens: int = 300,
         temperature: float = 0.0,
         seed: int | None = 0,
+        fold_system: bool = False,
     ) -> None:
         settings = load_settings(base_url, model, api_key, timeout, config)
         self.base_url: str = str(settings["base_url"]).rstrip("/")
@@ -110,6 +111,7 @@ class OpenAICompatBackend:
         self.max_tokens = max_tokens
         self.temperature = temperature
         self.seed = seed
+        self.fold_system = fold_system  # for servers whose chat template drops system messages
         self._client = _client(self.base_url, settings["api_key"], self.timeout)
         self.model: str = settings["model"] or self._first_model()
         self.name = f"{self.model} at {urlparse(self.base_url).netloc}"
@@ -190,7 +192,7 @@ class OpenAICompatBackend:
         try:
             return self._client.chat.completions.create(
                 model=self.model,
-                messages=msgs,
+                messages=prompt.fold_system(msgs) if self.fold_system else msgs,
                 max_tokens=self.max_tokens,
                 temperature=self.temperature,
                 seed=self.seed,

@@ -49,12 +49,14 @@ def messages(
 
     Every piece of text comes from ``context`` or goes through ``context.scrub``.
     """
-    system = SYSTEM + "\n\n" + context.to_prompt()
+    system = SYSTEM
     if with_digest:
         system += (
             "\n\nTools:\n" + tool_digest(tools) + '\n\nAnswer with JSON only: {"tool": NAME or '
-            'null, "args": {...}, "text": "one sentence for the user"}.'
+            'null, "args": {...}}.'
         )
+    # the stage comes last in the description: requests at other stages share the prefix
+    system += "\n\n" + context.to_prompt()
     out = [{"role": "system", "content": system}]
     said = context.scrub(text)
     turns = list(context.turns)
@@ -75,17 +77,33 @@ def explain_messages(summary: str, context: ModelContext) -> list[dict[str, str]
     ]
 
 
-def proposal_schema(tools: list[dict[str, Any]]) -> dict[str, Any]:
+def proposal_schema(tools: list[dict[str, Any]], with_text: bool = True) -> dict[str, Any]:
     """JSON schema of an answer in JSON-only mode: a tool name (or null), args, text."""
+    properties: dict[str, Any] = {
+        "tool": {"anyOf": [{"type": "string", "enum": tool_names(tools)}, {"type": "null"}]},
+        "args": {"type": "object"},
+    }
+    if with_text:
+        properties["text"] = {"type": "string"}
     return {
         "type": "object",
-        "properties": {
-            "tool": {"anyOf": [{"type": "string", "enum": tool_names(tools)}, {"type": "null"}]},
-            "args": {"type": "object"},
-            "text": {"type": "string"},
-        },
-        "required": ["tool", "args", "text"],
+        "properties": properties,
+        "required": list(properties),
+        "additionalProperties": False,
     }
+
+
+def fold_system(msgs: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The system message put at the head of the first user message (for chat templates
+    without a system role, such as Gemma's)."""
+    if not msgs or msgs[0]["role"] != "system":
+        return msgs
+    system, rest = msgs[0]["content"], list(msgs[1:])
+    for i, message in enumerate(rest):
+        if message["role"] == "user":
+            rest[i] = {"role": "user", "content": f"{system}\n\n{message['content']}"}
+            return rest
+    return [{"role": "user", "content": system}, *rest]
 
 
 def parse_arguments(raw: Any, tool: str, who: str) -> dict[str, Any]:
