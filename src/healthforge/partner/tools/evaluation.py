@@ -80,9 +80,13 @@ def _evaluation_spec(fairness_by: str | None, against: str) -> Any:
 
 def _carry_on(ctx: ToolContext, evaluation: Any, **outputs: Any) -> tuple[Any, Any]:
     """The last run continued with ``evaluation`` and ``outputs`` changes; (pipeline,
-    validated spec)."""
+    validated spec). Only the file this step was asked for is written: the evaluation
+    JSON and the report an earlier step wrote are not written again (they would change -
+    the report carries the time it was made - without the user's consent)."""
     pipeline = last_run(ctx)
-    new_outputs = dataclasses.replace(pipeline.spec.outputs, **outputs)
+    new_outputs = dataclasses.replace(
+        pipeline.spec.outputs, **{"json": None, "report": None, **outputs}
+    )
     spec = build_spec(
         {
             **pipeline.spec.to_dict(),
