@@ -105,3 +105,19 @@ def test_statuses_read_off_the_interval() -> None:
 def test_report_shows_the_interval() -> None:
     html = _scores_table([_mia(0.68, [0.55, 0.81])])
     assert "95% CI 0.55" in html and INCONCLUSIVE in html
+
+
+def test_a_copy_of_icu_fails_privacy_even_where_the_attack_cannot_tell() -> None:
+    """On ICU (160 training, 40 held-out rows) the DOMIAS attack is weak even against a
+    full copy (measured 6/20 splits fail, none pass): the copy checks must fail it."""
+    from tests.evaluation.cases import FAST
+
+    from healthforge.data.bundled import get_dataset
+    from healthforge.evaluation import evaluate, split_train_holdout
+
+    df = get_dataset("icu").load()
+    train, holdout = split_train_holdout(df, "died", 0.2, seed=0)
+    result = evaluate(train, train.copy(), holdout, target="died", **FAST)
+    assert result.status("privacy.mia_auc") in {"warn", "fail"}
+    for metric in ("exact_match_rate", "dcr_ratio", "dcr_share_below_holdout_p5"):
+        assert result.status(f"privacy.{metric}") == "fail", metric

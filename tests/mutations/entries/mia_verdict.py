@@ -37,3 +37,21 @@ def _(patch: pytest.MonkeyPatch) -> None:
         return out
 
     patch.setattr(privacy, "auc_interval", flipped)
+
+
+@mutation(
+    "mia-inconclusive-off",
+    "the interval's upper bound is dropped: a wide interval passes instead of 'inconclusive'",
+    tests=[f"{MIA}::test_copy_at_icu_size_is_never_a_pass"],
+)
+def _(patch: pytest.MonkeyPatch) -> None:
+    from healthforge.evaluation import privacy
+
+    real = privacy.auc_interval
+
+    def lower_only(*args, **kwargs):  # type: ignore[no-untyped-def]
+        out = real(*args, **kwargs)
+        out["ci"] = [out["ci"][0], out["ci"][0]]
+        return out
+
+    patch.setattr(privacy, "auc_interval", lower_only)
