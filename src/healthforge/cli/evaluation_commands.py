@@ -190,13 +190,18 @@ def print_evaluation(
     for score in shown:
         status = str(score.get("status") or "n/a")
         value = score.get("value")
+        ci = score.get("interval")  # a 95% interval, for a metric judged on it
         table.add_row(
             f"{metric_label(str(score.get('metric')))} [dim]({score.get('metric')})[/]",
-            "-" if value is None else f"{float(value):.3f}",
+            ("-" if value is None else f"{float(value):.3f}")
+            + (f" [dim]({ci[0]:.2f}-{ci[1]:.2f})[/]" if ci else ""),
             f"[{STATUS_STYLE.get(status, 'dim')}]{status}[/]",
             pretty_threshold(score.get("threshold")),
         )
     console.print(table)
+    for score in shown:
+        if score.get("verdict"):
+            console.print(f"  [dim]{score.get('metric')}:[/] {score['verdict']}", highlight=False)
     counts = {s: sum(1 for r in scores if r.get("status") == s) for s in STATUS_STYLE}
     skipped = summary.get("skipped") or []
     console.print(
