@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 from typer.testing import CliRunner
 
@@ -45,3 +46,21 @@ def test_no_auth_mode_is_one_local_user(tmp_path: Path) -> None:
         me = client.get("/api/me").json()
         assert me == {"name": "local", "auth": False, "language_model": None}
         assert client.get("/api/datasets").status_code == 200
+
+
+def test_serve_takes_the_partners_language_model(tmp_path: Path, monkeypatch: Any) -> None:
+    import uvicorn
+
+    from tests.partner.backends.fake_server import FakeLLM, content
+
+    served: list[Any] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: served.append(app))
+    monkeypatch.delenv("HEALTHFORGE_LLM_BASE_URL", raising=False)
+    with FakeLLM(lambda body: content("hello")) as fake:
+        args = ["serve", "--data-dir", str(tmp_path / "svc"), "--llm-url", fake.base_url]
+        result = runner.invoke(app, [*args, "--llm-model", "clinic-7b"])
+        assert result.exit_code == 0, result.output
+        model = served[0].state.service.conversations.model
+        assert model.name == f"clinic-7b at {fake.base_url.split('/')[2]}"
+        plain = runner.invoke(app, ["serve", "--data-dir", str(tmp_path / "svc2")])
+        assert plain.exit_code == 0 and served[1].state.service.conversations.model is None
