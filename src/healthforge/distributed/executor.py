@@ -69,6 +69,8 @@ class Executor(ABC):
     name: str = ""
     workers: int = 1
 
+    # duplicates: the one signature every backend's map restates (LocalExecutor, RayExecutor
+    # override it; callers pass these keywords to whichever backend they were given)
     @abstractmethod
     def map(
         self,
@@ -100,6 +102,7 @@ class LocalExecutor(Executor):
     name = "local"
     workers = 1
 
+    # duplicates: the signature of Executor.map, which this implements
     def map(
         self,
         fn: TaskFn,

@@ -86,6 +86,7 @@ class RayExecutor(Executor):
         self.workers = max(1, workers or cluster)
         self.retries = retries
 
+    # duplicates: the signature of Executor.map, which this implements
     def map(
         self,
         fn: TaskFn,

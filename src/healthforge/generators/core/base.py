@@ -214,6 +214,7 @@ class Generator(ABC):
         """Draw ``n`` encoded rows, shape ``(n, n_modelled)``."""
 
     # -- sampling -----------------------------------------------------------------------
+    # duplicates: sample_chunks restates this signature (this collects its chunks)
     def sample(
         self,
         n: int,

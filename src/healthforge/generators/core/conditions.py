@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from healthforge.data.derived import DerivedColumn, find_derived
-from healthforge.data.schema import ColumnSchema, Schema
+from healthforge.data.schema import ColumnSchema, Schema, as_float
 from healthforge.errors import HealthForgeError
 
 _PATTERN = re.compile(
@@ -247,15 +247,6 @@ def _check_in_bounds(number: float, column: ColumnSchema, condition: Condition) 
         raise HealthForgeError(
             f"impossible condition '{condition}': '{column.name}' ranges from {low:g} to {high:g}"
         )
-
-
-def as_float(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return float(value)
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def mask(df: pd.DataFrame, conditions: list[Condition]) -> np.ndarray:

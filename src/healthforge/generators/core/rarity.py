@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from healthforge.data.schema import Schema
-from healthforge.generators.core.conditions import COMPARE, Condition, as_float
+from healthforge.data.schema import Schema, as_float
+from healthforge.generators.core.conditions import COMPARE, Condition
 
 MAX_PROFILE_LEVELS = 200  # columns with more distinct values keep percentiles instead
 

@@ -189,6 +189,8 @@ class LmGenerator(Generator):
         for stale in ("_net_cache", "dp_budget_", "token_ratios_"):
             self.__dict__.pop(stale, None)
 
+    # duplicates: private_fit's keywords, as Generator._privacy asks; DPGenerator._privacy
+    # names the same settings (here max_bins is the lm's n_bins)
     def _privacy(self) -> dict[str, Any]:
         return {
             "bounds": self.bounds,

@@ -133,7 +133,6 @@ class ColumnCodec:
         return lo, np.where(np.isfinite(high), np.interp(high, m.quantiles, m.levels), 1.0)
 
     # -- codes -> values -------------------------------------------------------------
-    # duplicates: OrderBook.decode has this signature too (it refines these codes)
     def decode(
         self,
         codes: np.ndarray,
@@ -314,6 +313,7 @@ class Tokenizer:
         """Local codes ``(n, d)`` int64 of encoded rows ``X`` ``(n, d)``."""
         return np.column_stack([c.encode(X[:, j], rng) for j, c in enumerate(self.codecs)])
 
+    # duplicates: OrderBook.decode has this signature too (it refines these codes)
     def decode(
         self,
         codes: np.ndarray,

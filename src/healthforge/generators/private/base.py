@@ -84,6 +84,8 @@ class DPGenerator(Generator):
             raise HealthForgeError(f"max_bins must be a whole number >= 2, not {max_bins!r}")
 
     # -- fitting --------------------------------------------------------------------
+    # duplicates: private_fit's keywords, as Generator._privacy asks; the lm's _privacy
+    # names the same settings (its max_bins is n_bins)
     def _privacy(self) -> dict[str, Any]:
         return {
             "bounds": self.bounds,

@@ -88,6 +88,7 @@ def check_dp_sgd_params(
         )
 
 
+# duplicates: calibrate_noise restates these parameters, as it calls this
 def spent_epsilon(
     noise_multiplier: float,
     sampling_rate: float,
