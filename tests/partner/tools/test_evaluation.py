@@ -40,6 +40,10 @@ def test_evaluate_continues_the_run_learns_and_replays(icu: ToolContext) -> None
     assert "privacy.mia_auc" in str(caught.value.hint)
     explained = call(icu, "explain_report", {"metric": "privacy.mia_auc"})
     assert "Membership" in explained.summary
+    # the MIA is judged on its 95% interval; the explanation gives it (issue #25)
+    mia = next(s for s in evaluated.data["scores"] if s["metric"] == "privacy.mia_auc")
+    assert mia["interval"][0] <= mia["value"] <= mia["interval"][1]
+    assert "95% interval" in explained.summary
     # the recorded evaluation spec, run again from scratch, rewrites the same bytes
     assert len(icu.specs) == 2
     files = ["synthetic.csv", "evaluation.json"]

@@ -57,18 +57,22 @@ def last_run(ctx: ToolContext) -> Any:
 
 
 def scores(summary: dict[str, Any]) -> list[dict[str, Any]]:
-    """The scored metrics: name, value (3 decimals), status, threshold."""
+    """The scored metrics: name, value (3 decimals), status, threshold; and the verdict
+    and 95% interval of a metric that has them (e.g. an inconclusive privacy.mia_auc)."""
     out = []
     for score in summary.get("scores") or []:
         value = score.get("value")
-        out.append(
-            {
-                "metric": score.get("metric"),
-                "value": None if value is None else round(float(value), 3),
-                "status": score.get("status"),
-                "threshold": score.get("threshold"),
-            }
-        )
+        row = {
+            "metric": score.get("metric"),
+            "value": None if value is None else round(float(value), 3),
+            "status": score.get("status"),
+            "threshold": score.get("threshold"),
+        }
+        if score.get("verdict"):
+            row["verdict"] = score["verdict"]
+        if score.get("interval"):
+            row["interval"] = [round(float(b), 3) for b in score["interval"]]
+        out.append(row)
     return out
 
 
@@ -374,8 +378,13 @@ def _explain(ctx: ToolContext, args: ExplainArgs) -> ToolResult:
     lines = []
     for r in chosen:
         value = "not measured" if r["value"] is None else f"{r['value']:.3f}"
+        if r.get("interval"):
+            value += f" (95% interval {r['interval'][0]:.2f}-{r['interval'][1]:.2f})"
+        status = r["status"] or "not scored"
+        if r.get("verdict"):
+            status += f": {r['verdict']}"
         lines.append(
-            f"- {metric_label(r['metric'])}: {value}, {r['status'] or 'not scored'} "
+            f"- {metric_label(r['metric'])}: {value}, {status} "
             f"({pretty_threshold(r['threshold'])}). {metric_help(r['metric'])}"
         )
     text = "What the evaluation says:\n" + "\n".join(lines)
