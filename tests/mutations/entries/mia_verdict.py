@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from tests.mutations.catalogue import mutation
 
 MIA = "tests/evaluation/test_mia_verdict.py"
 NULL = f"{MIA}::test_null_generator_fails_no_more_often_than_alpha"
+
+
+def _reshape_interval(patch: pytest.MonkeyPatch, reshape: Callable[[list], list]) -> None:
+    """``domias_auc`` reports ``reshape(ci)`` instead of its interval."""
+    from healthforge.evaluation import privacy
+
+    real = privacy.auc_interval
+
+    def patched(*args, **kwargs):  # type: ignore[no-untyped-def]
+        out = real(*args, **kwargs)
+        out["ci"] = reshape(out["ci"])
+        return out
+
+    patch.setattr(privacy, "auc_interval", patched)
 
 
 @mutation(
@@ -27,16 +43,7 @@ def _(patch: pytest.MonkeyPatch) -> None:
     tests=[NULL],
 )
 def _(patch: pytest.MonkeyPatch) -> None:
-    from healthforge.evaluation import privacy
-
-    real = privacy.auc_interval
-
-    def flipped(*args, **kwargs):  # type: ignore[no-untyped-def]
-        out = real(*args, **kwargs)
-        out["ci"] = [out["ci"][1], out["ci"][1]]
-        return out
-
-    patch.setattr(privacy, "auc_interval", flipped)
+    _reshape_interval(patch, lambda ci: [ci[1], ci[1]])
 
 
 @mutation(
@@ -45,13 +52,4 @@ def _(patch: pytest.MonkeyPatch) -> None:
     tests=[f"{MIA}::test_copy_at_icu_size_is_never_a_pass"],
 )
 def _(patch: pytest.MonkeyPatch) -> None:
-    from healthforge.evaluation import privacy
-
-    real = privacy.auc_interval
-
-    def lower_only(*args, **kwargs):  # type: ignore[no-untyped-def]
-        out = real(*args, **kwargs)
-        out["ci"] = [out["ci"][0], out["ci"][0]]
-        return out
-
-    patch.setattr(privacy, "auc_interval", lower_only)
+    _reshape_interval(patch, lambda ci: [ci[0], ci[0]])
