@@ -66,4 +66,7 @@ def test_gemma_reply_parses_into_a_proposal() -> None:
     else:
         assert proposal.tool in (None, "profile_data", "describe_column")
         assert proposal.source == backend.name and isinstance(proposal.args, dict)
-    assert backend.explain("3 rows profiled", ModelContext(stage="profiled"))
+    try:
+        assert backend.explain("3 rows profiled", ModelContext(stage="profiled")).strip()
+    except HealthForgeError as exc:  # an empty explanation is refused, not shown
+        assert "empty explanation" in str(exc)
