@@ -157,3 +157,22 @@ def test_settings_from_arguments_environment_and_config(
     assert load_settings(model="arg-model")["model"] == "arg-model"
     with pytest.raises(HealthForgeError, match="does not exist"):
         load_settings(config=tmp_path / "missing.toml")
+
+
+def test_engine_uses_the_router_when_the_model_reply_is_malformed(tmp_path: Path) -> None:
+    """The whole path: a malformed reply -> one-line notice -> the router's choice runs."""
+    import pandas as pd
+
+    from healthforge.partner.engine import Partner
+
+    frame = pd.DataFrame({"age": [30, 41, 52, 63, 74, 35], "sex": ["F", "M"] * 3})
+    with FakeLLM(lambda body: tool_call("profile_data", "{not json")) as fake:
+        backend = OpenAICompatBackend(base_url=fake.base_url, model="m", timeout=5)
+        partner = Partner(frame, tmp_path / "s", backend=backend, auto_approve=True)
+        events = partner.send("give me an overview of the table")
+        asked = len(fake.chat_bodies())
+    notices = [e.text for e in events if e.kind == "notice"]
+    assert asked >= 1
+    assert any("not JSON" in t and "rule-based choice" in t for t in notices), notices
+    ran = [e.action.tool for e in events if e.kind == "result" and e.action is not None]
+    assert ran == ["profile_data"]  # the router's reading of the request
