@@ -63,6 +63,7 @@ class ConditionalFidelity:
     mean_tvd: float = float("nan")
     too_small: bool = False
 
+    # duplicates: a record written out field by field, like the other to_dict methods
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (``nan`` and ``inf`` become ``None`` and strings)."""
         return {

@@ -203,6 +203,8 @@ def _column_schema(schema: Any, name: str) -> Any:
         return None
 
 
+# duplicates: shaped like evaluation/report/frames.py's dtype dispatch, but a different
+# vocabulary (what a model is told a column holds, not how the report plots it)
 def _kind(series: pd.Series) -> str:
     if pd.api.types.is_bool_dtype(series):
         return "boolean"

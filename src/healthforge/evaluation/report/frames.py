@@ -56,6 +56,7 @@ def _kind_of(values: pd.Series, column: Any) -> str:
         if column.kind == "categorical":
             return "nominal"
         return "numeric"
+    # duplicates: a dtype dispatch like partner/context.py's _kind, with the report's own kinds
     if pd.api.types.is_bool_dtype(values) or values.nunique(dropna=True) <= 2:
         return "binary"
     if pd.api.types.is_datetime64_any_dtype(values):
