@@ -24,7 +24,8 @@ FIDELITY_KEYS = {
 }  # fmt: skip
 PRIVACY_KEYS = {
     "exact_match_rate", "dcr_ratio", "dcr_share_below_holdout_p5", "nndr_ratio", "mia_auc",
-    "mia_auc_ci", "singling_out_risk", "linkability_risk", "inference_risk", "k_anonymity", "dp_budget",
+    "mia_auc_ci", "singling_out_risk", "linkability_risk", "inference_risk", "k_anonymity",
+    "dp_budget",
 }  # fmt: skip
 
 
