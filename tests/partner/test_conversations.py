@@ -66,8 +66,16 @@ def test_icu_privacy_check_fails_and_the_partner_backtracks(
     assert (tmp_path / "synthetic.csv").is_file() and (tmp_path / "evaluation_2.json").is_file()
     for turn in ("write the report", "export the script"):
         partner.send(turn)
-    assert partner.state.stage == "reported"
+    assert partner.state.stage == "exported"
     assert {"report.html", "session.py"} <= {p.name for p in tmp_path.iterdir()}
+    # once everything is done, 'next' says so instead of re-running a step, and a second
+    # export gets a fresh name rather than a refusal to overwrite session.py
+    after = partner.send("next")
+    assert not [e for e in after if e.kind == "error"], [e.text for e in after]
+    assert any("Done" in e.text for e in after), [e.text for e in after]
+    again = partner.send("export the script")
+    assert not [e for e in again if e.kind == "error"], [e.text for e in again]
+    assert (tmp_path / "session_2.py").is_file()
     report = replay(tmp_path)
     assert report.identical and report.steps >= 4, report.differences()
 
@@ -142,6 +150,6 @@ def test_genomic_table_completes_on_next_alone(tmp_path: Path) -> None:
         "write_report",
         "export_code",
     ]
-    assert partner.state.stage == "reported"
+    assert partner.state.stage == "exported"
     report = replay(tmp_path)
     assert report.identical and len(report.files) >= 3, report.differences()

@@ -21,6 +21,7 @@ OUTPUTS = {
     "fairness": ("fairness", ".json"),
     "write_report": ("report", ".html"),
     "compare": ("comparison", ".json"),
+    "export_code": ("session", ".py"),
 }
 
 

@@ -281,7 +281,7 @@ class RouterBackend:
             return Proposal(None, {}, EXHAUSTED)
         tool = workflow.next_step(self.state.stage)
         if tool is None:
-            return Proposal(None, {}, "Everything is done.")
+            return Proposal(None, {}, NEXT_TEXT.get(self.state.stage, "Everything is done."))
         if tool == "load_data":
             return Proposal(None, {}, "Which table? Say 'load FILE.csv' or 'load bundled:icu'.")
         text = ""

@@ -51,6 +51,8 @@ NEXT_TEXT = {
     "evaluated": "Next: write the report for sign-off.",
     "reported": "Done: the report is written. Say 'export' for a Python script that "
     "reproduces this session.",
+    "exported": "Done: the report and the script that reproduces it are written. Ask for "
+    "anything else (another generator, a subgroup, a fairness check), or stop here.",
 }
 
 

@@ -26,6 +26,7 @@ STAGES = (
     "generated",
     "evaluated",
     "reported",
+    "exported",
 )
 # the stage a successful tool reaches (never moves the session backwards, except backtracking)
 REACHES = {
@@ -41,6 +42,7 @@ REACHES = {
     "evaluate": "evaluated",
     "compare": "evaluated",
     "write_report": "reported",
+    "export_code": "exported",
 }
 NEXT_TOOL = {
     "start": "load_data",
@@ -61,6 +63,7 @@ STAGE_TEXT = {
     "generated": "synthetic data generated",
     "evaluated": "synthetic data evaluated",
     "reported": "report written",
+    "exported": "script exported",
 }
 DP_FALLBACK = "dp_copula"  # fits in seconds on the bundled tables (benchmarks/results/dp_speed)
 LEAF_GENERATORS = ("cart", "arf")
