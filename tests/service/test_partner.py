@@ -54,6 +54,11 @@ def test_partner_workflow_with_approval(api: Api) -> None:
     assert any(e.get("kind") == "progress" for e in events)  # streamed while it worked
     download = api.client.get(base + "/files/synthetic.csv", headers=api.alice)
     assert download.status_code == 200 and len(download.text.splitlines()) == 301
+    # a ticket opens that one file without the token, and no other
+    ticket = api.client.post(base + "/tickets/synthetic.csv", headers=api.alice)
+    url = ticket.json()["url"]
+    assert api.client.get(url).text == download.text
+    assert api.client.get(url.replace("synthetic.csv?", "evaluation.json?")).status_code == 401
     # the conversation is kept: the same one comes back for the same dataset
     again = api.client.post(
         "/api/conversations", headers=api.alice, json={"dataset_id": dataset_id}

@@ -146,6 +146,8 @@ def _scenario(
     return {k: raw.get(k) for k in allowed}, ""
 
 
+# duplicates: every kind's check has the one signature job_request calls, and opens with a table of
+# allowed fields; those tables look alike (as _benchmark's), the checks that follow differ
 def _augment(
     db: Database, config: ServiceConfig, owner: str, raw: dict[str, Any]
 ) -> tuple[dict[str, Any], str]:

@@ -23,6 +23,7 @@ from healthforge.service.config import ServiceConfig
 from healthforge.service.errors import ServiceError
 
 # extension -> (format, the extension the stored file gets)
+# duplicates: a table, one (format, extension) per file type; its rows look alike, no logic repeats
 FORMATS = {
     ".csv": ("csv", ".csv"),
     ".tsv": ("tsv", ".tsv"),

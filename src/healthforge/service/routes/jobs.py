@@ -16,9 +16,9 @@ from healthforge.service.db import FINAL_STATES
 from healthforge.service.deps import ServiceDep, UserDep, current_user
 from healthforge.service.errors import ServiceError, not_found
 from healthforge.service.kinds import job_request
+from healthforge.service.routes.files import file_ticket, reader_id
 from healthforge.service.routes.models import PROBLEMS, Job, JobCreate, Ticket
 from healthforge.service.specs import FILES
-from healthforge.service.tickets import TICKET_SECONDS, make_ticket, ticket_user
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"], responses=PROBLEMS)
 POLL_SECONDS = 0.3
@@ -157,9 +157,7 @@ def download(
 ) -> FileResponse:
     """A finished job's file: synthetic, model, report, report_json or spec. Signed in, or
     with a ticket from ``POST .../tickets/{name}`` (for links and frames)."""
-    user_id = ticket_user(service.secret, ticket, job_id, name) if ticket else None
-    if user_id is None:
-        user_id = current_user(request)["id"]
+    user_id = reader_id(request, service, ticket, job_id, name)
     return _file(service, owned(service, user_id, job_id), name)
 
 
@@ -168,5 +166,4 @@ def ticket(service: ServiceDep, user: UserDep, job_id: str, name: str) -> Ticket
     """A link to one file of the job, valid for a minute without the token."""
     row = owned(service, user["id"], job_id)
     _file(service, row, name)  # refuse now what the link would refuse
-    signed = make_ticket(service.secret, user["id"], job_id, name)
-    return Ticket(url=f"/api/jobs/{job_id}/files/{name}?ticket={signed}", expires_in=TICKET_SECONDS)
+    return file_ticket(service, user["id"], job_id, name, f"/api/jobs/{job_id}/files/{name}")
