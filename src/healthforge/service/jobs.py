@@ -100,9 +100,11 @@ class Scheduler:
                 "created": now(),
             },
         )
-        self.wake.set()
+        # read the job as created before the scheduler may start it: the answer to a
+        # submit is always the queued job (reading after the wake raced with the scheduler)
         job = self.db.owned("jobs", job_id, owner)
         assert job is not None
+        self.wake.set()
         return job
 
     def cancel(self, job: dict[str, Any]) -> bool:
