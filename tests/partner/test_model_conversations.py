@@ -4,10 +4,11 @@ A fake server on 127.0.0.1 plays the model: it answers each request with the too
 small policy picks from the user's last message (profile, screen, recommend, generate,
 evaluate, report, export), and once with a call that names a column the table does not
 have. The engine must refuse that call, say so, and run the router's proposal instead. On
-NHEFS, ICU and the genomic table the workflow reaches 'reported', no recorded request
-holds a row or a row-identifying value, and the exported script re-runs the session in a
-subprocess with byte-identical outputs. The positive control lets rows into the context
-(a local model the user allowed) and the same check must then find them.
+NHEFS, ICU and the genomic table the workflow reaches its end (reported, then exported),
+no recorded request holds a row or a row-identifying value, and the exported script
+re-runs the session in a subprocess with byte-identical outputs. The positive control
+lets rows into the context (a local model the user allowed) and the same check must then
+find them.
 """
 
 from __future__ import annotations
@@ -152,7 +153,7 @@ def test_a_model_drives_the_whole_workflow(source: str, tmp_path: Path) -> None:
     column, _ = DATASETS[source]
     session = tmp_path / "session"
     fake, partner, events = converse(source, session, turns(column))
-    assert partner.state.stage == "reported"
+    assert partner.state.stage == "exported"  # the last stage, after 'reported'
     log = read_log(session)
     done = [r["tool"] for r in log if r["type"] == "result"]
     assert done == ["load_data", *WORKFLOW]
