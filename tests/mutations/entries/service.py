@@ -74,6 +74,7 @@ if importlib.util.find_spec("fastapi") is not None:
         tests=["tests/service/test_jobs.py::test_ticket_opens_one_file_for_a_minute"],
     )
     def _(patch: pytest.MonkeyPatch) -> None:
-        from healthforge.service.routes import jobs
+        # jobs and conversations read tickets through routes/files.py
+        from healthforge.service.routes import files
 
-        patch.setattr(jobs, "ticket_user", lambda secret, ticket, job, name: ticket.split(".")[0])
+        patch.setattr(files, "ticket_user", lambda secret, ticket, job, name: ticket.split(".")[0])
