@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from healthforge.cli import backend_options as bk
 from healthforge.cli.common import app, console, handle_errors
 
 DEFAULT_DATA = Path.home() / ".healthforge" / "service"
@@ -46,6 +47,17 @@ def serve(
         "--llm-model",
         help="The endpoint's model (default: HEALTHFORGE_LLM_MODEL or its first).",
     ),
+    backend: str = typer.Option(
+        "local",
+        "--backend",
+        help="The jobs' executor: local (each job in its worker process) or ray (sampling "
+        "shards, benchmark cells, compare evaluations and augment repeats as Ray tasks; "
+        "needs the ray extra).",
+    ),
+    ray_address: str | None = bk.RAY_ADDRESS,
+    ray_workers: int | None = typer.Option(
+        None, "--ray-workers", help="With --backend ray: tasks at a time per job."
+    ),
 ) -> None:
     """Start the HealthForge service: the API (OpenAPI at /api/openapi.json) and the web page."""
     from healthforge.service.config import MB, ServiceConfig
@@ -64,6 +76,9 @@ def serve(
         spare_workers=spare_worker,
         llm_url=llm_url,
         llm_model=llm_model,
+        backend=backend,
+        ray_address=ray_address,
+        ray_workers=ray_workers,
     )
     if create_user is not None:
         from healthforge.service.auth import create_user as add_user

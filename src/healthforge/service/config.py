@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
+import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from healthforge.errors import HealthForgeError
 
 MB = 1024 * 1024
 LOOPBACK_NAMES = ("localhost",)
+BACKEND_ENV = "HEALTHFORGE_SERVICE_BACKEND"  # how the scheduler hands the backend to workers
 
 
 @dataclass
@@ -36,6 +40,9 @@ class ServiceConfig:
     scheduler_interval: float = 0.2  # seconds between scheduler passes
     llm_url: str | None = None  # the partner's OpenAI-compatible endpoint (else the router)
     llm_model: str | None = None  # its model (default: the first it lists)
+    backend: str = "local"  # the jobs' executor: local, or ray (healthforge.distributed)
+    ray_address: str | None = None  # with ray: the cluster to join (default: embedded)
+    ray_workers: int | None = None  # with ray: tasks at a time (default: the cluster's CPUs)
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir).expanduser().resolve()
@@ -49,6 +56,41 @@ class ServiceConfig:
                 raise HealthForgeError(f"{name} must be at least 1")
         if self.max_jobs_per_user < 1:
             raise HealthForgeError("max_jobs_per_user must be at least 1")
+        self._check_backend()
+
+    def _check_backend(self) -> None:
+        from healthforge.distributed.backends import BACKENDS
+
+        if self.backend not in BACKENDS:
+            raise HealthForgeError(
+                f"unknown backend '{self.backend}'", f"use one of: {', '.join(BACKENDS)}"
+            )
+        if self.backend == "local" and (self.ray_address or self.ray_workers is not None):
+            raise HealthForgeError("--ray-address and --ray-workers need --backend ray")
+        if self.ray_workers is not None and self.ray_workers < 1:
+            raise HealthForgeError(f"--ray-workers must be at least 1, not {self.ray_workers}")
+        if self.backend == "ray" and importlib.util.find_spec("ray") is None:
+            raise HealthForgeError(
+                "--backend ray needs the ray extra, which is not installed",
+                "pip install 'healthforge[ray]', or use --backend local",
+            )
+
+    def backend_json(self) -> str:
+        """The executor settings, as the scheduler passes them to a worker (:data:`BACKEND_ENV`)."""
+        return json.dumps(
+            {
+                "backend": self.backend,
+                "ray_address": self.ray_address,
+                "ray_workers": self.ray_workers,
+            }
+        )
+
+    def executor(self) -> Any:
+        """The jobs' executor, built as the CLI's ``--backend`` builds it
+        (:func:`healthforge.distributed.get_executor`; ``ray`` starts or joins Ray)."""
+        from healthforge.distributed import get_executor
+
+        return get_executor(self.backend, address=self.ray_address, workers=self.ray_workers)
 
     @property
     def db_path(self) -> Path:

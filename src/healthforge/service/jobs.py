@@ -17,7 +17,7 @@ import sys
 import threading
 from typing import Any
 
-from healthforge.service.config import ServiceConfig
+from healthforge.service.config import BACKEND_ENV, ServiceConfig
 from healthforge.service.db import FINAL_STATES, Database, new_id, now
 from healthforge.service.errors import ServiceError
 
@@ -154,11 +154,16 @@ class Scheduler:
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            env=self._env(),
             start_new_session=True,  # its own process group: see stop_process
         )
 
     def _command(self) -> list[str]:
         return [sys.executable, "-m", "healthforge.service.worker", str(self.config.data_dir)]
+
+    def _env(self) -> dict[str, str]:
+        """The worker's environment: this one, plus the jobs' executor settings."""
+        return {**os.environ, BACKEND_ENV: self.config.backend_json()}
 
     def _reap(self) -> None:
         for job_id, proc in list(self.workers.items()):
@@ -219,6 +224,7 @@ class Scheduler:
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     stdin=subprocess.DEVNULL,
+                    env=self._env(),
                     start_new_session=True,  # its own process group: see stop_process
                 )
         self.workers[job_id] = proc

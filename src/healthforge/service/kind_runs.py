@@ -46,21 +46,32 @@ def headline(report: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_kind(
-    db: Database, config: ServiceConfig, job: dict[str, Any], job_dir: Path, reporter: Any
+    db: Database,
+    config: ServiceConfig,
+    job: dict[str, Any],
+    job_dir: Path,
+    reporter: Any,
+    executor: Any = None,
 ) -> dict[str, Any]:
-    """Execute ``job`` (not a ``run``); returns its result summary."""
+    """Execute ``job`` (not a ``run``); returns its result summary. ``executor`` runs a
+    compare's evaluations, an augment's repeats and a benchmark's cells (default: here)."""
     runner = {
         "compare": _compare,
         "scenario": _scenario,
         "augment": _augment,
         "benchmark": _benchmark,
     }[job["kind"]]
-    summary = runner(db, config, job, job_dir, reporter)
+    summary = runner(db, config, job, job_dir, reporter, executor)
     return {**summary, "files": _files(job_dir)}
 
 
 def _compare(
-    db: Database, config: ServiceConfig, job: dict[str, Any], job_dir: Path, reporter: Any
+    db: Database,
+    config: ServiceConfig,
+    job: dict[str, Any],
+    job_dir: Path,
+    reporter: Any,
+    executor: Any,
 ) -> dict[str, Any]:
     """The runs' synthetic rows judged against the same training and held-out rows, which
     the pipeline splits again from the first run's spec (the runs share data, split and
@@ -106,7 +117,9 @@ def _compare(
         "fairness_by": params.get("fairness_by"),
         "seed": first.seed,
     }
-    results = evaluate_many(state.train, frames, options, progress=reporter.progress)
+    results = evaluate_many(
+        state.train, frames, options, executor=executor, progress=reporter.progress
+    )
     board = compare(results)
     write_comparison_json(board, results, job_dir / FILES["report_json"])
     write_comparison_report(board, results, job_dir / FILES["report"])
@@ -127,7 +140,12 @@ def _in_board_order(board: Any, frames: dict[str, Any], runs: list[Any]) -> list
 
 
 def _scenario(
-    db: Database, config: ServiceConfig, job: dict[str, Any], job_dir: Path, reporter: Any
+    db: Database,
+    config: ServiceConfig,
+    job: dict[str, Any],
+    job_dir: Path,
+    reporter: Any,
+    executor: Any,
 ) -> dict[str, Any]:
     """A shipped scenario on its shipped data: :func:`healthforge.scenarios.run_scenario`."""
     from healthforge.scenarios import run_scenario
@@ -156,7 +174,12 @@ def _scenario(
 
 
 def _augment(
-    db: Database, config: ServiceConfig, job: dict[str, Any], job_dir: Path, reporter: Any
+    db: Database,
+    config: ServiceConfig,
+    job: dict[str, Any],
+    job_dir: Path,
+    reporter: Any,
+    executor: Any,
 ) -> dict[str, Any]:
     """:func:`healthforge.augment.augment_experiment` on the dataset, as ``augment`` runs."""
     from healthforge.augment import augment_experiment, read_source, write_augment_report
@@ -177,6 +200,7 @@ def _augment(
         generator=params.get("generator") or "cart",
         drop=dropped,
         progress=reporter.progress,
+        executor=executor,
         **options,
     )
     write_table(result.augmented, job_dir / FILES["synthetic"])
@@ -193,7 +217,12 @@ def _augment(
 
 
 def _benchmark(
-    db: Database, config: ServiceConfig, job: dict[str, Any], job_dir: Path, reporter: Any
+    db: Database,
+    config: ServiceConfig,
+    job: dict[str, Any],
+    job_dir: Path,
+    reporter: Any,
+    executor: Any,
 ) -> dict[str, Any]:
     """:func:`healthforge.benchmark.run_benchmark` on the dataset (a seeded sample of at
     most ``rows`` rows), within the service's bounds (checked at the request); no peers."""
@@ -219,6 +248,7 @@ def _benchmark(
         results_json=job_dir / FILES["report_json"],
         force=True,
         threads=1,
+        executor=executor,
     )
     result.write(job_dir, None, None, Path(FILES["report"]).stem)
     return {

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from healthforge.errors import HealthForgeError
-from healthforge.service.config import ServiceConfig
+from healthforge.service.config import BACKEND_ENV, ServiceConfig
 from healthforge.service.db import Database, now
 from healthforge.service.kind_runs import headline, run_kind
 from healthforge.service.specs import FILES, for_run
@@ -79,6 +79,21 @@ class JobReporter:
         return self.db.update("jobs", self.where, finished=now(), **values) == 1
 
 
+class CountingExecutor:
+    """The job's executor (:meth:`ServiceConfig.executor`), counting the tasks handed to
+    it: the job's result says where its work ran (``{"backend": "ray", "tasks": 12}``)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.name, self.tasks = inner, inner.name, 0
+
+    def map(self, fn: Any, shared: Any, items: list[tuple[str, Any]], **options: Any) -> Any:
+        self.tasks += len(items)
+        return self.inner.map(fn, shared, items, **options)
+
+    def record(self) -> dict[str, Any]:
+        return {"backend": self.name, "tasks": self.tasks}
+
+
 def summarise(result: Any, job_dir: Path) -> dict[str, Any]:
     """What the API shows of a finished run: figures and file names, no data rows."""
     from dataclasses import asdict
@@ -107,9 +122,12 @@ def execute(db: Database, config: ServiceConfig, job_id: str, token: str) -> Non
     job_dir = config.folder("jobs", job_id)
     job_dir.mkdir(parents=True, exist_ok=True)
     try:
+        # local, or Ray tasks: sampling shards, benchmark cells, evaluations, augment repeats
+        executor = CountingExecutor(config.executor())
         if job["kind"] != "run":
             (job_dir / FILES["spec"]).write_text(json.dumps(job["spec"], indent=2) + "\n")
-            summary = run_kind(db, config, job, job_dir, reporter)
+            summary = run_kind(db, config, job, job_dir, reporter, executor)
+            summary["executor"] = executor.record()
             reporter.finish(state="done", fraction=1.0, stage="done", result=summary)
             return
         dataset = db.one("SELECT * FROM datasets WHERE id = ?", job["dataset_id"])
@@ -120,10 +138,11 @@ def execute(db: Database, config: ServiceConfig, job_id: str, token: str) -> Non
         runnable = for_run(
             spec, config.folder("datasets", dataset["id"]), dataset["stored"], job_dir
         )
-        result = run(runnable, progress=reporter.progress, log=reporter.log)
+        result = run(runnable, progress=reporter.progress, log=reporter.log, executor=executor)
         if result.model is not None:
             result.model.save(str(job_dir / FILES["model"]))
-        reporter.finish(state="done", fraction=1.0, stage="done", result=summarise(result, job_dir))
+        summary = {**summarise(result, job_dir), "executor": executor.record()}
+        reporter.finish(state="done", fraction=1.0, stage="done", result=summary)
     except HealthForgeError as exc:
         reporter.finish(state="failed", error=str(exc))
     except Exception as exc:
@@ -165,6 +184,12 @@ def wait_for_job(data_dir: str) -> tuple[str, str] | None:
     return job_id, token
 
 
+def worker_config(data_dir: str, env: Any) -> ServiceConfig:
+    """The service's settings a worker needs: its folders and the jobs' executor."""
+    backend = json.loads(env.get(BACKEND_ENV) or "{}")
+    return ServiceConfig(data_dir=Path(data_dir), **backend)
+
+
 def main(argv: list[str]) -> None:
     """``DATA_DIR JOB TOKEN PARENT`` runs one job; ``DATA_DIR --spare PARENT`` waits for one."""
     data_dir, parent = argv[0], int(argv[-1])
@@ -177,7 +202,7 @@ def main(argv: list[str]) -> None:
         job_id, token = assigned
     else:
         job_id, token = argv[1], argv[2]
-    config = ServiceConfig(data_dir=Path(data_dir))
+    config = worker_config(data_dir, os.environ)
     execute(Database(config.db_path), config, job_id, token)
 
 
