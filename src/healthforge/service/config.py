@@ -72,7 +72,7 @@ class ServiceConfig:
         if self.backend == "ray" and importlib.util.find_spec("ray") is None:
             raise HealthForgeError(
                 "--backend ray needs the ray extra, which is not installed",
-                "pip install 'healthforge[ray]', or use --backend local",
+                "install healthforge's ray extra (docs/scaling.md), or use --backend local",
             )
 
     def backend_json(self) -> str:
