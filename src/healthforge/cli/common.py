@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -43,9 +44,10 @@ def handle_errors(func: F) -> F:
         except HealthForgeError as exc:
             if STATE["debug"]:
                 raise
-            err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+            err_console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False)
             if exc.hint:
-                err_console.print(f"  [cyan]hint:[/] {exc.hint}", highlight=False)
+                # escaped: a hint such as pip install 'healthforge[ray]' must keep its brackets
+                err_console.print(f"  [cyan]hint:[/] {escape(exc.hint)}", highlight=False)
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
             err_console.print("[bold red]interrupted[/]: no output was written")
@@ -55,7 +57,8 @@ def handle_errors(func: F) -> F:
                 raise
             first = str(exc).splitlines()[0] if str(exc) else ""
             err_console.print(
-                f"[bold red]internal error:[/] {type(exc).__name__}: {first}", highlight=False
+                f"[bold red]internal error:[/] {type(exc).__name__}: {escape(first)}",
+                highlight=False,
             )
             err_console.print(
                 "  [cyan]hint:[/] rerun with --debug for the traceback and report it",
