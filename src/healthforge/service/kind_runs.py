@@ -65,6 +65,8 @@ def run_kind(
     return {**summary, "files": _files(job_dir)}
 
 
+# duplicates: _compare, _scenario, _augment and _benchmark share one signature because
+# run_kind calls whichever the job names with the same arguments; their bodies differ
 def _compare(
     db: Database,
     config: ServiceConfig,
